@@ -1,0 +1,165 @@
+"""The Discord bot shell: owns the app, the scheduler and the cogs for one process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import discord
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import App, build_app, utc_now
+from bot.config import Settings
+from bot.tracing import TRACE_KEY, new_trace_id, traced
+
+log = structlog.get_logger(__name__)
+
+# Loaded in this order; startup fails if any one fails (STYLE.md §4).
+DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.admin",)
+
+# A job missed while the bot was down still runs once when it is back within this window;
+# older misses are caught up from our own job_runs table instead.
+MISFIRE_GRACE_S = 3600
+HEARTBEAT_S = 30
+
+
+def intents() -> discord.Intents:
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+class TracingTree(app_commands.CommandTree["ClanStatsBot"]):
+    """Binds a fresh trace id for every interaction before any check or callback runs."""
+
+    async def interaction_check(self, interaction: discord.Interaction[ClanStatsBot]) -> bool:
+        structlog.contextvars.bind_contextvars(**{TRACE_KEY: new_trace_id()})
+        log.info(
+            "interaction.received",
+            command=interaction.command.qualified_name if interaction.command else None,
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+        )
+        return True
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[ClanStatsBot],
+        error: app_commands.AppCommandError,
+    ) -> None:
+        """One place turns every command failure into a friendly, ephemeral reply."""
+        trace_id = structlog.contextvars.get_contextvars().get(TRACE_KEY, "-")
+        if isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You are not allowed to use this command."
+            log.info("interaction.refused", reason=message, user_id=interaction.user.id)
+        else:
+            original = getattr(error, "original", error)
+            log.error("interaction.failed", error=repr(original), exc_info=original)
+            message = "Something went wrong while answering that."
+        text = f"{message}\n-# trace id `{trace_id}`"
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("interaction.error_reply_failed", error=repr(exc))
+
+
+class ClanStatsBot(commands.Bot):
+    """``setup_hook`` opens the database and scheduler and loads cogs; ``close`` undoes it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        clock: Callable[[], datetime] = utc_now,
+        app: App | None = None,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            tree_cls=TracingTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.extensions_to_load = tuple(extensions)
+        self._clock = clock
+        self._given_app = app
+        self._app: App | None = app
+        # Long-running work (backfill …) reports here for /status; name → one line.
+        self.progress: dict[str, str] = {}
+        self.scheduler = AsyncIOScheduler(
+            timezone="UTC",
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_S,
+            },
+        )
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            raise RuntimeError("the bot's app is not open yet (setup_hook has not run)")
+        return self._app
+
+    async def setup_hook(self) -> None:
+        with traced(phase="startup"):
+            if self._app is None:
+                self._app = await build_app(self.settings, clock=self._clock)
+            self.scheduler.start()
+            if self.settings.heartbeat_file is not None:
+                self.scheduler.add_job(
+                    self._heartbeat, "interval", seconds=HEARTBEAT_S, id="heartbeat"
+                )
+            for name in self.extensions_to_load:
+                await self.load_extension(name)
+                log.info("bot.extension_loaded", extension=name)
+            await self._sync_commands()
+
+    async def _sync_commands(self) -> None:
+        guild_id = self.settings.guild_id
+        if guild_id is None:
+            synced = await self.tree.sync()
+        else:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        log.info("bot.commands_synced", count=len(synced), guild_id=guild_id)
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # Listener tasks copy the context when they are created, so each gateway event's
+        # handlers (and discord.py's own log lines inside them) carry this trace id.
+        with traced():
+            super().dispatch(event_name, *args, **kwargs)
+
+    async def _heartbeat(self) -> None:
+        """Touch the heartbeat file while connected, for the container health check."""
+        path = self.settings.heartbeat_file
+        if path is not None and self.is_ready() and not self.is_closed():
+            await asyncio.to_thread(path.write_text, self._clock().isoformat())
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("bot.ready", user=str(self.user), guilds=len(self.guilds))
+
+    async def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        try:
+            await super().close()
+        finally:
+            if self._app is not None and self._app is not self._given_app:
+                await self._app.aclose()
+                self._app = None

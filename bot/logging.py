@@ -1,0 +1,132 @@
+"""Structured logging: structlog for our code, the same pipeline for stdlib loggers.
+
+JSON when stderr is not a TTY, readable console output when it is. Every line carries the
+trace id bound in context (see :mod:`bot.tracing`), and known secret values are scrubbed from
+every line before it is written, whatever logger wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+REDACTED = "***"
+_secrets: list[str] = []
+
+# discord.py, SQLAlchemy, APScheduler and aiohttp are chatty at INFO on their own loggers.
+_QUIET_LOGGERS = {
+    "sqlalchemy.engine": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "apscheduler.scheduler": logging.INFO,
+    "apscheduler.executors": logging.WARNING,
+    "discord.gateway": logging.INFO,
+    "discord.http": logging.WARNING,
+    "alembic": logging.WARNING,
+    "asyncio": logging.WARNING,
+}
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Values that must never appear in a log line (tokens, keys, codes)."""
+    for value in values:
+        if value and len(value) >= 4 and value not in _secrets:
+            _secrets.append(value)
+    _secrets.sort(key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v) for v in value)
+    if isinstance(value, BaseException):
+        return redact(repr(value))
+    return value
+
+
+def _redact_processor(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+    if not _secrets:
+        return event_dict
+    return {k: _scrub(v) for k, v in event_dict.items()}
+
+
+class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """Scrub the final rendered line too: exceptions and tracebacks are rendered last."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+        _redact_processor,
+    ]
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    fmt: Literal["json", "console", "auto"] = "auto",
+    stream: TextIO | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Route structlog and every stdlib logger through one formatter on ``stream``."""
+    register_secrets(secrets)
+    stream = stream or sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
+    shared = _shared_processors()
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if use_json:
+        final.append(structlog.processors.format_exc_info)
+    final.append(renderer)
+    formatter = _RedactingFormatter(foreign_pre_chain=shared, processors=final)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name, quiet in _QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(quiet, logging.getLevelName(level.upper())))
+    logging.captureWarnings(True)
+
+
+def context() -> MutableMapping[str, Any]:
+    """The key/values bound for the current task (trace id …)."""
+    return structlog.contextvars.get_contextvars()

@@ -1,0 +1,56 @@
+"""``/status``: what the bot has stored, its schema, and how its jobs last went."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.status import StatusReport, build_status
+from cogs._checks import officer_only
+
+if TYPE_CHECKING:
+    from bot.client import ClanStatsBot
+
+
+def render_status(report: StatusReport) -> discord.Embed:
+    c = report.counts
+    embed = discord.Embed(title="ClanStats status", colour=discord.Colour.blurple())
+    embed.add_field(name="Database", value=report.database[:1024], inline=False)
+    schema = report.schema_revision or "none"
+    if report.schema_revision != report.schema_head:
+        schema += f" (head {report.schema_head})"
+    embed.add_field(name="Schema", value=schema)
+    embed.add_field(name="Members", value=f"{c.members - c.members_left} ({c.members_left} left)")
+    embed.add_field(name="Snapshots", value=f"{c.snapshots:,}")
+    newest = discord.utils.format_dt(c.newest_message_at, "R") if c.newest_message_at else "never"
+    embed.add_field(name="Relay messages", value=f"{c.relay_messages:,} (newest {newest})")
+    if report.jobs:
+        lines = [
+            f"`{j.job}` {j.outcome} {discord.utils.format_dt(j.started_at, 'R')}"
+            for j in report.jobs
+        ]
+        embed.add_field(name="Recent jobs", value="\n".join(lines)[:1024], inline=False)
+    for name, text in list(report.progress.items())[:5]:
+        embed.add_field(name=name[:256], value=text[:1024], inline=False)
+    return embed
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: ClanStatsBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="status", description="What ClanStats has stored and how its jobs went"
+    )
+    @app_commands.guild_only()
+    @officer_only()
+    async def status(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+        report = await build_status(self.bot.app, self.bot.progress)
+        await interaction.response.send_message(embed=render_status(report), ephemeral=True)
+
+
+async def setup(bot: ClanStatsBot) -> None:
+    await bot.add_cog(AdminCog(bot))

@@ -1,0 +1,259 @@
+"""Typed SQLAlchemy 2 models for ClanStats (ARCHITECTURE.md, "Data model").
+
+Every timestamp is timezone-aware UTC (:class:`UtcDateTime`); conversion to a clan's timezone
+happens only when rendering. Discord snowflakes are plain ``BigInteger`` columns; surrogate keys
+use :data:`BigIntPK` so they autoincrement on SQLite too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigIntPK = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A ``DateTime(timezone=True)`` that refuses naive values and always returns UTC.
+
+    SQLite has no time zones: values are stored as UTC and given back tz-aware, so code never
+    compares a naive datetime with an aware one.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Clan(Base):
+    """A Discord guild linked to a Wise Old Man group."""
+
+    __tablename__ = "clans"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    wom_group_id: Mapped[int] = mapped_column(Integer, unique=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role_order: Mapped[list[str]] = mapped_column(JSON, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Member(Base):
+    """A player who is or was in the clan's WOM group; never deleted, only marked as left."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("clan_id", "wom_player_id"),
+        Index("ix_members_clan_rsn_key", "clan_id", "rsn_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    wom_player_id: Mapped[int] = mapped_column(BigInteger)
+    rsn_key: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(64))
+    account_type: Mapped[str | None] = mapped_column(String(32))
+    build: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(32))
+    joined_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    wom_updated_at: Mapped[datetime | None]
+    last_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MemberAlias(Base):
+    """An earlier name of a member (from WOM name changes), so old history follows them."""
+
+    __tablename__ = "member_aliases"
+    __table_args__ = (
+        UniqueConstraint("clan_id", "rsn_key", "member_id"),
+        Index("ix_member_aliases_clan_rsn_key", "clan_id", "rsn_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    rsn_key: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(32), default="wom_name_change")
+
+
+class MemberEvent(Base):
+    """Joined / left / role_changed / renamed, with where we learned it.
+
+    ``dedupe_key`` makes polling the same WOM activity twice a no-op.
+    """
+
+    __tablename__ = "member_events"
+    __table_args__ = (
+        UniqueConstraint("clan_id", "dedupe_key"),
+        Index("ix_member_events_clan_occurred", "clan_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(String(64))
+    new_value: Mapped[str | None] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    announced_at: Mapped[datetime | None]
+
+
+class Snapshot(Base):
+    """A member's stats as WOM measured them at ``taken_at``; stored only when changed.
+
+    ``metrics`` keeps every metric by name (skills' experience, bosses' kills, activities'
+    score, computed values), ``-1`` meaning unranked; unknown new metrics are kept as they come.
+    """
+
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        UniqueConstraint("member_id", "taken_at"),
+        Index("ix_snapshots_clan_taken", "clan_id", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime]
+    overall_xp: Mapped[int] = mapped_column(BigInteger)
+    ehp: Mapped[float] = mapped_column(Float)
+    ehb: Mapped[float] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(32), default="wom")
+
+
+class RelayMessage(Base):
+    """One relay event from a Discord message (a message with several embeds gives several).
+
+    ``(message_id, part)`` is unique, so the live listener, backfill and import can overlap.
+    """
+
+    __tablename__ = "relay_messages"
+    __table_args__ = (
+        UniqueConstraint("message_id", "part"),
+        Index("ix_relay_messages_clan_member_posted", "clan_id", "member_id", "posted_at"),
+        Index("ix_relay_messages_clan_posted", "clan_id", "posted_at"),
+        Index("ix_relay_messages_channel_message", "channel_id", "message_id"),
+        Index("ix_relay_messages_clan_rsn_key", "clan_id", "rsn_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    part: Mapped[int] = mapped_column(Integer, default=0)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # chat | broadcast | discord
+    broadcast_type: Mapped[str | None] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    rsn_key: Mapped[str | None] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    rank_title: Mapped[str | None] = mapped_column(String(64))
+    account_type: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    # Set on a repeat relay of the same line (same player and text within 20 s): it is
+    # remembered as seen but not counted.
+    duplicate_of: Mapped[int | None] = mapped_column(BigInteger)
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(16), default="live")
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnmatchedName(Base):
+    """A name seen in relayed chat that matches no member or alias (yet)."""
+
+    __tablename__ = "unmatched_names"
+    __table_args__ = (UniqueConstraint("clan_id", "rsn_key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    rsn_key: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class JobRun(Base):
+    """One run of a scheduled job in one slot: claimed first, so a duplicate run is a no-op."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("job", "slot"),
+        Index("ix_job_runs_job_finished", "job", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(64))
