@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import structlog
 
 from bot.config import Settings
+from bot.wom import HttpWomClient, WomApi
 from storage.engine import Database
 from storage.migrate import upgrade
 
@@ -30,13 +31,27 @@ class App:
 
     settings: Settings
     db: Database
+    wom: WomApi
     clock: Callable[[], datetime] = field(default=utc_now)
 
     def now(self) -> datetime:
         return self.clock()
 
     async def aclose(self) -> None:
-        await self.db.dispose()
+        try:
+            await self.wom.close()
+        finally:
+            await self.db.dispose()
+
+
+def wom_client(settings: Settings) -> HttpWomClient:
+    return HttpWomClient(
+        settings.wom_base_url,
+        settings.wom_api_key,
+        settings.wom_user_agent,
+        timeout_s=settings.wom_timeout_s,
+        rate_window_s=settings.wom_rate_window_s,
+    )
 
 
 async def build_app(
@@ -50,7 +65,7 @@ async def build_app(
     except BaseException:
         await db.dispose()
         raise
-    return App(settings=settings, db=db, clock=clock)
+    return App(settings=settings, db=db, wom=wom_client(settings), clock=clock)
 
 
 @asynccontextmanager

@@ -1,8 +1,50 @@
-"""Subcommands added by features beyond the foundation (registered in one place)."""
+"""Subcommands beyond the foundation's run / migrate / check-config / health."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any
 
-EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+from bot.app import open_app
+from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _settings_or_exit, _setup_logging
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """``clanstats sync --once``: one WOM sync with no Discord, summary on stdout."""
+    settings = _settings_or_exit(args)
+    missing = settings.missing_for("sync")
+    if missing:
+        print("clanstats sync needs: " + ", ".join(missing), file=sys.stderr)
+        return EXIT_CONFIG
+    _setup_logging(settings)
+
+    async def go() -> int:
+        from bot.sync_job import run_sync
+
+        async with open_app(settings) as app:
+            slot = f"cli-{app.now().strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+            result = await run_sync(app, slot=slot)
+        if result.outcome != "ok":
+            print(f"Sync failed: {result.error}", file=sys.stderr)
+            return EXIT_FAILED
+        print(result.value.summary())
+        return EXIT_OK
+
+    return asyncio.run(go())
+
+
+def add_sync(sub: Any) -> None:
+    p = sub.add_parser("sync", help="sync the roster and stats from Wise Old Man")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        required=True,
+        help="run one sync now and exit (the bot schedules it otherwise)",
+    )
+    p.set_defaults(handler=cmd_sync)
+
+
+EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_sync]

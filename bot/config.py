@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     wom_verification_code: SecretStr | None = None
     wom_user_agent: str = "ClanStats (Discord clan bot)"
     wom_timeout_s: float = Field(default=20.0, gt=0)
+    # WOM counts requests per 60 s; only a local fake (tests, demo) uses another window.
+    wom_rate_window_s: float = Field(default=60.0, gt=0)
     relay_channel_ids: IdList = Field(default_factory=list)
     relay_author_ids: IdList = Field(default_factory=list)
     relay_custom_formats: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,90 @@
+"""Scheduled jobs: registered in one place, each run traced and claimed in ``job_runs``.
+
+A run first claims its ``(job, slot)`` row, so a duplicate run (a second instance, a
+restart inside the same slot) is a no-op; it then records its outcome and counts. A failed
+run never propagates into the scheduler: the next slot retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import structlog
+
+from bot.app import App
+from bot.tracing import current_trace_id, traced
+from storage.repositories import job_runs
+
+log = structlog.get_logger(__name__)
+
+SYNC_JOB = "wom.sync"
+
+Outcome = Literal["ok", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: str
+    slot: str
+    outcome: Outcome
+    counts: dict[str, Any]
+    error: str | None = None
+    value: Any = None
+
+
+def interval_slot(now: datetime, minutes: int) -> str:
+    """The slot a time falls in for a job that runs every ``minutes``: its start, in UTC."""
+    epoch_minutes = int(now.timestamp() // 60)
+    start = epoch_minutes - epoch_minutes % minutes
+    return datetime.fromtimestamp(start * 60, now.tzinfo).strftime("%Y-%m-%dT%H:%MZ")
+
+
+async def run_job(
+    app: App,
+    job: str,
+    slot: str,
+    work: Callable[[], Awaitable[tuple[dict[str, Any], Any]]],
+) -> JobResult:
+    """Claim ``(job, slot)``, run ``work`` under a fresh trace id, record how it went.
+
+    ``work`` returns ``(counts, value)``; counts are stored in ``job_runs``.
+    """
+    with traced(job=job):
+        async with app.db.write() as session:
+            run_id = await job_runs.claim(
+                session, job=job, slot=slot, now=app.now(), trace_id=current_trace_id()
+            )
+        if run_id is None:
+            log.info("job.skipped", slot=slot, reason="slot already claimed")
+            return JobResult(job, slot, "skipped", {})
+        log.info("job.started", slot=slot)
+        try:
+            counts, value = await work()
+        except Exception as exc:  # a failed run must never kill the scheduler
+            message = f"{type(exc).__name__}: {exc}"
+            log.error("job.failed", slot=slot, error=message, exc_info=exc)
+            async with app.db.write() as session:
+                await job_runs.finish(
+                    session, run_id, outcome="failed", now=app.now(), error=message[:2000]
+                )
+            return JobResult(job, slot, "failed", {}, message)
+        async with app.db.write() as session:
+            await job_runs.finish(session, run_id, outcome="ok", now=app.now(), counts=counts)
+        log.info("job.finished", slot=slot, **{k: v for k, v in counts.items() if _loggable(v)})
+        return JobResult(job, slot, "ok", counts, None, value)
+
+
+def _loggable(value: Any) -> bool:
+    return isinstance(value, int | float | str | bool) or value is None
+
+
+async def sync_due(app: App, now: datetime) -> bool:
+    """True when the last successful sync is older than the interval (or there is none)."""
+    async with app.db.read() as session:
+        last = await job_runs.last_success(session, SYNC_JOB)
+    if last is None or last.finished_at is None:
+        return True
+    return (now - last.finished_at).total_seconds() >= app.settings.sync_interval_minutes * 60

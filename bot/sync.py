@@ -1,0 +1,445 @@
+"""The WOM sync use case: roster, ranks, name changes, activity and stats for one clan.
+
+Every WOM request happens outside a transaction; each step then writes in its own short
+write transaction, so a WOM outage mid-sync loses nothing already stored and never holds the
+database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from bot.app import App
+from bot.wom import (
+    WomActivity,
+    WomApi,
+    WomError,
+    WomGroup,
+    WomNameChange,
+    WomNotFound,
+    WomSnapshot,
+)
+from domain.names import clean_display_name, name_key
+from domain.roster import RosterEntry, StoredMember, diff_roster
+from storage.repositories import job_runs
+from storage.repositories.clans import ensure_clan
+from storage.repositories.roster import (
+    add_aliases,
+    latest_snapshots,
+    mark_left,
+    members_by_player,
+    record_events,
+    store_snapshots,
+    upsert_members,
+)
+
+log = structlog.get_logger(__name__)
+
+UPDATE_ALL_JOB = "wom.update_all"
+UPDATE_ALL_EVERY = timedelta(hours=24)
+# One page of each feed per sync keeps a sync's cost constant; at an hourly sync WOM's feeds
+# do not move 50 entries between two runs.
+FEED_PAGE = 50
+
+_ACTIVITY_KIND = {"joined": "joined", "left": "left", "changed_role": "role_changed"}
+
+
+@dataclass
+class SyncReport:
+    """What one sync did, for the CLI summary, ``/sync`` and ``job_runs.counts``."""
+
+    group_id: int
+    clan_id: int = 0
+    clan_name: str = ""
+    members: int = 0
+    imported: int = 0
+    joined: int = 0
+    rejoined: int = 0
+    left: int = 0
+    role_changed: int = 0
+    renamed: int = 0
+    departures_refused: int = 0
+    refusal_reason: str | None = None
+    stats_source: str = "none"
+    players_fetched: int = 0
+    snapshots_stored: int = 0
+    activity_new: int = 0
+    name_changes_new: int = 0
+    aliases_new: int = 0
+    update_all: str = "not configured"
+    wom_requests: int = 0
+    new_event_ids: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("new_event_ids")
+        return data
+
+    def summary(self) -> str:
+        imported = f"{self.imported} imported, " if self.imported else ""
+        lines = [
+            f"Synced {self.clan_name or self.group_id}: {self.members} members ({imported}"
+            f"{self.joined + self.rejoined} joined, {self.left} left, "
+            f"{self.role_changed} rank changes, {self.renamed} renamed).",
+            f"Stats from {self.stats_source}: {self.snapshots_stored} new snapshots"
+            + (f", {self.players_fetched} players fetched" if self.players_fetched else "")
+            + ".",
+            f"WOM feeds: {self.activity_new} new activity events, "
+            f"{self.name_changes_new} new name changes. update-all: {self.update_all}.",
+            f"WOM requests: {self.wom_requests}.",
+        ]
+        if self.refusal_reason:
+            lines.append(
+                f"WARNING: {self.departures_refused} departures NOT applied: {self.refusal_reason}."
+            )
+        lines.extend(f"WARNING: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+def _entry(
+    m_player_id: int, display: str, role: str | None, joined: datetime | None
+) -> RosterEntry:
+    shown = clean_display_name(display)
+    return RosterEntry(m_player_id, name_key(shown), shown, role, joined)
+
+
+def _snapshot_row(clan_id: int, member_id: int, snap: WomSnapshot, source: str) -> dict[str, Any]:
+    return {
+        "clan_id": clan_id,
+        "member_id": member_id,
+        "taken_at": snap.taken_at,
+        "overall_xp": snap.overall_xp,
+        "ehp": snap.ehp,
+        "ehb": snap.ehb,
+        "metrics": dict(snap.metrics),
+        "source": source,
+    }
+
+
+async def sync_clan(
+    app: App, wom: WomApi, group_id: int, *, requests_before: int | None = None
+) -> SyncReport:
+    """Sync one clan from WOM. Raises :class:`WomError` when the roster cannot be fetched."""
+    now = app.now()
+    report = SyncReport(group_id=group_id)
+    sent_before = _requests_sent(wom) if requests_before is None else requests_before
+
+    group = await wom.get_group(group_id)
+    activity = await _optional_feed(
+        report, "activity", wom.get_group_activity(group_id, limit=FEED_PAGE)
+    )
+    renames = await _optional_feed(
+        report, "name changes", wom.get_name_changes(group_id, limit=FEED_PAGE)
+    )
+
+    await _apply_roster(app, report, group, activity, renames, now)
+    snapshots = await _fetch_stats(app, wom, report, group)
+    await _store_stats(app, report, snapshots)
+    await _maybe_update_all(app, wom, report, group_id, now)
+
+    report.wom_requests = _requests_sent(wom) - sent_before
+    log.info("sync.finished", **{k: v for k, v in report.counts().items() if k != "warnings"})
+    return report
+
+
+def _requests_sent(wom: WomApi) -> int:
+    return int(getattr(wom, "requests_sent", 0))
+
+
+async def _optional_feed(report: SyncReport, name: str, call: Any) -> list[Any]:
+    """A feed that fails is reported and skipped: the roster and stats still sync."""
+    try:
+        return list(await call)
+    except WomError as exc:
+        report.warnings.append(f"could not read WOM {name}: {exc}")
+        log.warning("sync.feed_failed", feed=name, error=str(exc))
+        return []
+
+
+async def _apply_roster(
+    app: App,
+    report: SyncReport,
+    group: WomGroup,
+    activity: Sequence[WomActivity],
+    renames: Sequence[WomNameChange],
+    now: datetime,
+) -> None:
+    entries = {
+        m.player.id: _entry(
+            m.player.id, m.player.display_name, m.role, m.client_sync_joined_at or m.created_at
+        )
+        for m in group.memberships
+    }
+    players = {m.player.id: m.player for m in group.memberships}
+    async with app.db.write() as session:
+        clan = await ensure_clan(session, wom_group_id=group.id, name=group.name or str(group.id))
+        clan.name = group.name or clan.name
+        clan.role_order = list(group.role_order)
+        report.clan_id, report.clan_name = clan.id, clan.name
+
+        stored = await members_by_player(session, clan.id)
+        diff = diff_roster(
+            [
+                StoredMember(
+                    m.wom_player_id, m.rsn_key, m.display_name, m.role, m.left_at is not None
+                )
+                for m in stored.values()
+            ],
+            entries.values(),
+            max_departure_share=app.settings.max_departure_share,
+        )
+        if diff.refusal_reason:
+            report.departures_refused = len(diff.refused_departures)
+            report.refusal_reason = diff.refusal_reason
+            log.error(
+                "sync.departures_refused",
+                refused=len(diff.refused_departures),
+                reason=diff.refusal_reason,
+                group_id=group.id,
+            )
+
+        await upsert_members(
+            session,
+            [
+                {
+                    "clan_id": clan.id,
+                    "wom_player_id": pid,
+                    "rsn_key": e.rsn_key,
+                    "display_name": e.display_name,
+                    "role": e.role,
+                    "account_type": players[pid].type,
+                    "build": players[pid].build,
+                    "status": players[pid].status,
+                    "joined_at": e.joined_at,
+                    "left_at": None,
+                    "wom_updated_at": players[pid].updated_at,
+                    "last_changed_at": players[pid].last_changed_at,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for pid, e in entries.items()
+            ],
+        )
+        departed = [c.wom_player_id for c in diff.of_kind("left")]
+        await mark_left(session, clan.id, departed, now)
+        ids = {pid: m.id for pid, m in (await members_by_player(session, clan.id)).items()}
+
+        covered: set[tuple[int, str]] = set()
+        activity_events: list[dict[str, Any]] = []
+        for act in activity:
+            kind = _ACTIVITY_KIND.get(act.type, act.type)
+            when = act.created_at or now
+            covered.add((act.player.id, kind))
+            activity_events.append(
+                _event(
+                    clan.id,
+                    ids.get(act.player.id),
+                    kind,
+                    when,
+                    "wom_activity",
+                    act.previous_role,
+                    act.role,
+                    f"wom:activity:{act.type}:{act.player.id}:{when.isoformat()}",
+                )
+            )
+        aliases: list[dict[str, Any]] = []
+        rename_events: list[dict[str, Any]] = []
+        for change in renames:
+            member_id = ids.get(change.player_id)
+            if member_id is None:
+                continue
+            covered.add((change.player_id, "renamed"))
+            aliases.append(_alias(clan.id, member_id, change.old_name, change.resolved_at))
+            ref = (
+                change.id
+                if change.id is not None
+                else (f"{change.player_id}:{change.old_name}:{change.new_name}")
+            )
+            rename_events.append(
+                _event(
+                    clan.id,
+                    member_id,
+                    "renamed",
+                    change.resolved_at or now,
+                    "wom_name_change",
+                    change.old_name,
+                    change.new_name,
+                    f"wom:name_change:{ref}",
+                )
+            )
+        first_sync = not stored
+        diff_events: list[dict[str, Any]] = []
+        for c in diff.changes:
+            if first_sync:
+                report.imported += 1  # the first roster is an import, not 303 joins
+                continue
+            setattr(report, c.kind, getattr(report, c.kind) + 1)
+            if c.kind == "renamed":
+                old = stored[c.wom_player_id]
+                aliases.append(_alias(clan.id, old.id, old.display_name, now))
+            if (c.wom_player_id, "joined" if c.kind == "rejoined" else c.kind) in covered:
+                continue  # WOM's own feed already told us, with the real time
+            diff_events.append(
+                _event(
+                    clan.id,
+                    ids.get(c.wom_player_id),
+                    c.kind,
+                    now,
+                    "roster_diff",
+                    c.old_value,
+                    c.new_value,
+                    f"roster:{c.kind}:{c.wom_player_id}:{now.isoformat()}",
+                )
+            )
+        if first_sync:
+            # WOM's feeds hold history from before we watched: keep it, never announce it.
+            for event in (*activity_events, *rename_events):
+                event["announced_at"] = now
+        new_activity = await record_events(session, activity_events)
+        new_renames = await record_events(session, rename_events)
+        new_diff = await record_events(session, diff_events)
+        report.activity_new = len(new_activity)
+        report.name_changes_new = len(new_renames)
+        report.new_event_ids = [*new_activity, *new_renames, *new_diff]
+        report.aliases_new = await add_aliases(session, aliases)
+        report.members = len(entries) + len(diff.refused_departures)
+    log.info(
+        "sync.roster_applied",
+        members=report.members,
+        joined=report.joined,
+        left=report.left,
+        role_changed=report.role_changed,
+        renamed=report.renamed,
+    )
+
+
+def _event(
+    clan_id: int,
+    member_id: int | None,
+    kind: str,
+    when: datetime,
+    source: str,
+    old: str | None,
+    new: str | None,
+    key: str,
+) -> dict[str, Any]:
+    return {
+        "clan_id": clan_id,
+        "member_id": member_id,
+        "kind": kind,
+        "occurred_at": when,
+        "source": source,
+        "old_value": old,
+        "new_value": new,
+        "dedupe_key": key[:200],
+        "announced_at": None,
+    }
+
+
+def _alias(clan_id: int, member_id: int, name: str, when: datetime | None) -> dict[str, Any]:
+    shown = clean_display_name(name)
+    return {
+        "clan_id": clan_id,
+        "member_id": member_id,
+        "rsn_key": name_key(shown),
+        "display_name": shown,
+        "changed_at": when,
+        "source": "wom_name_change",
+    }
+
+
+async def _fetch_stats(
+    app: App, wom: WomApi, report: SyncReport, group: WomGroup
+) -> list[WomSnapshot]:
+    try:
+        entries = await wom.get_bulk_hiscores(group.id)
+    except WomNotFound:
+        log.info("sync.bulk_unavailable", fallback="per-player", group_id=group.id)
+    else:
+        report.stats_source = "bulk-hiscores"
+        return [e.snapshot for e in entries if e.snapshot is not None]
+
+    report.stats_source = "players (bulk endpoint missing)"
+    async with app.db.read() as session:
+        latest = await latest_snapshots(session, report.clan_id)
+        ids = {pid: m.id for pid, m in (await members_by_player(session, report.clan_id)).items()}
+    snapshots: list[WomSnapshot] = []
+    for membership in group.memberships:
+        player = membership.player
+        if player.last_changed_at is None:
+            continue  # never updated on WOM: nothing to fetch
+        newest = latest.get(ids.get(player.id, -1))
+        if newest is not None and player.last_changed_at <= newest.taken_at:
+            continue
+        try:
+            details = await wom.get_player(player.username)
+        except WomNotFound:
+            report.warnings.append(f"WOM has no player {player.username!r} any more")
+            continue
+        report.players_fetched += 1
+        if details.latest_snapshot is not None:
+            snapshots.append(details.latest_snapshot)
+    return snapshots
+
+
+async def _store_stats(app: App, report: SyncReport, snapshots: Sequence[WomSnapshot]) -> None:
+    if not snapshots:
+        return
+    async with app.db.write() as session:
+        ids = {pid: m.id for pid, m in (await members_by_player(session, report.clan_id)).items()}
+        latest = await latest_snapshots(session, report.clan_id)
+        rows = []
+        for snap in snapshots:
+            member_id = ids.get(snap.player_id)
+            if member_id is None:
+                continue
+            prev = latest.get(member_id)
+            if prev is not None and (
+                prev.overall_xp == snap.overall_xp
+                and prev.ehp == snap.ehp
+                and prev.ehb == snap.ehb
+                and prev.metrics == dict(snap.metrics)
+            ):
+                continue  # nothing changed: a snapshot is stored only when something did
+            if prev is not None and snap.taken_at < prev.taken_at:
+                continue  # older than what we hold: never rewrite history backwards
+            rows.append(_snapshot_row(report.clan_id, member_id, snap, "wom"))
+        report.snapshots_stored = await store_snapshots(session, rows) if rows else 0
+
+
+async def _maybe_update_all(
+    app: App, wom: WomApi, report: SyncReport, group_id: int, now: datetime
+) -> None:
+    code = app.settings.wom_verification_code
+    if code is None:
+        return
+    async with app.db.read() as session:
+        last = await job_runs.last_success(session, UPDATE_ALL_JOB)
+    if last is not None and last.finished_at and now - last.finished_at < UPDATE_ALL_EVERY:
+        report.update_all = "not due (once per 24 h)"
+        return
+    slot = now.strftime("%Y-%m-%dT%H")
+    async with app.db.write() as session:
+        run_id = await job_runs.claim(session, job=UPDATE_ALL_JOB, slot=slot, now=now)
+    if run_id is None:
+        report.update_all = "already requested this hour"
+        return
+    try:
+        queued = await wom.update_all(group_id, code)
+    except WomError as exc:
+        report.update_all = f"failed: {exc}"
+        report.warnings.append(f"update-all failed: {exc}")
+        async with app.db.write() as session:
+            await job_runs.finish(session, run_id, outcome="failed", now=app.now(), error=str(exc))
+        return
+    report.update_all = f"queued {queued} members"
+    async with app.db.write() as session:
+        await job_runs.finish(
+            session, run_id, outcome="ok", now=app.now(), counts={"queued": queued}
+        )

@@ -1,0 +1,43 @@
+"""Wise Old Man API v2 client: typed models, typed errors, a rate-limited HTTP client."""
+
+from bot.wom.client import HttpWomClient, WomApi, WomRateLimiter
+from bot.wom.errors import (
+    WomBadRequest,
+    WomError,
+    WomForbidden,
+    WomNotFound,
+    WomRateLimited,
+    WomSchemaError,
+    WomUnavailable,
+)
+from bot.wom.models import (
+    WomActivity,
+    WomGroup,
+    WomHiscoresEntry,
+    WomMembership,
+    WomNameChange,
+    WomPlayer,
+    WomPlayerDetails,
+    WomSnapshot,
+)
+
+__all__ = [
+    "HttpWomClient",
+    "WomActivity",
+    "WomApi",
+    "WomBadRequest",
+    "WomError",
+    "WomForbidden",
+    "WomGroup",
+    "WomHiscoresEntry",
+    "WomMembership",
+    "WomNameChange",
+    "WomNotFound",
+    "WomPlayer",
+    "WomPlayerDetails",
+    "WomRateLimited",
+    "WomRateLimiter",
+    "WomSchemaError",
+    "WomSnapshot",
+    "WomUnavailable",
+]

@@ -1,0 +1,136 @@
+"""Members, aliases, member events and snapshots: the writes a WOM sync makes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.bulk import insert_ignore, upsert
+from storage.models import Member, MemberAlias, MemberEvent, Snapshot
+
+
+async def members_by_player(session: AsyncSession, clan_id: int) -> dict[int, Member]:
+    """Every member the clan ever had, keyed by WOM player id."""
+    rows = await session.execute(select(Member).where(Member.clan_id == clan_id))
+    return {m.wom_player_id: m for m in rows.scalars()}
+
+
+async def upsert_members(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert new members or refresh name, rank and WOM fields of known ones."""
+    await upsert(
+        session,
+        Member,
+        rows,
+        conflict_columns=["clan_id", "wom_player_id"],
+        update_columns=[
+            "rsn_key",
+            "display_name",
+            "role",
+            "account_type",
+            "build",
+            "status",
+            "joined_at",
+            "left_at",
+            "wom_updated_at",
+            "last_changed_at",
+            "updated_at",
+        ],
+    )
+
+
+async def mark_left(
+    session: AsyncSession, clan_id: int, player_ids: Iterable[int], at: datetime
+) -> None:
+    ids = list(player_ids)
+    if ids:
+        await session.execute(
+            update(Member)
+            .where(Member.clan_id == clan_id, Member.wom_player_id.in_(ids))
+            .values(left_at=at, updated_at=at)
+        )
+
+
+async def add_aliases(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Remember old names of members; returns how many were new."""
+    return len(
+        await insert_ignore(
+            session, MemberAlias, rows, conflict_columns=["clan_id", "rsn_key", "member_id"]
+        )
+    )
+
+
+async def record_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Store member events once each (by ``dedupe_key``); returns the ids of the new ones."""
+    new = await insert_ignore(
+        session, MemberEvent, rows, conflict_columns=["clan_id", "dedupe_key"], returning=["id"]
+    )
+    return [int(r[0]) for r in new]
+
+
+async def unannounced_events(
+    session: AsyncSession, clan_id: int
+) -> list[tuple[MemberEvent, str | None]]:
+    """Roster events not yet announced, oldest first, with the member's current name."""
+    rows = await session.execute(
+        select(MemberEvent, Member.display_name)
+        .outerjoin(Member, Member.id == MemberEvent.member_id)
+        .where(MemberEvent.clan_id == clan_id, MemberEvent.announced_at.is_(None))
+        .order_by(MemberEvent.occurred_at, MemberEvent.id)
+    )
+    return [(event, name) for event, name in rows.tuples()]
+
+
+async def mark_announced(session: AsyncSession, event_ids: Sequence[int], at: datetime) -> None:
+    if event_ids:
+        await session.execute(
+            update(MemberEvent).where(MemberEvent.id.in_(list(event_ids))).values(announced_at=at)
+        )
+
+
+@dataclass(frozen=True)
+class LatestSnapshot:
+    member_id: int
+    taken_at: datetime
+    overall_xp: int
+    ehp: float
+    ehb: float
+    metrics: dict[str, Any]
+
+
+async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, LatestSnapshot]:
+    """Each member's newest snapshot."""
+    newest = (
+        select(Snapshot.member_id, func.max(Snapshot.taken_at).label("taken_at"))
+        .where(Snapshot.clan_id == clan_id)
+        .group_by(Snapshot.member_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Snapshot).join(
+            newest,
+            and_(Snapshot.member_id == newest.c.member_id, Snapshot.taken_at == newest.c.taken_at),
+        )
+    )
+    return {
+        s.member_id: LatestSnapshot(
+            s.member_id, s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics)
+        )
+        for s in rows.scalars()
+    }
+
+
+async def store_snapshots(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store snapshots; one measured at the same moment as a stored one replaces its values."""
+    written = await upsert(
+        session,
+        Snapshot,
+        rows,
+        conflict_columns=["member_id", "taken_at"],
+        update_columns=["overall_xp", "ehp", "ehb", "metrics", "source"],
+    )
+    return len(written)
