@@ -16,11 +16,12 @@ from discord.ext import commands
 from bot.app import App, build_app, utc_now
 from bot.config import Settings
 from bot.tracing import TRACE_KEY, new_trace_id, traced
+from storage.leader import SchedulerLease
 
 log = structlog.get_logger(__name__)
 
 # Loaded in this order; startup fails if any one fails (STYLE.md §4).
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.admin",)
+DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.sync")
 
 # A job missed while the bot was down still runs once when it is back within this window;
 # older misses are caught up from our own job_runs table instead.
@@ -84,6 +85,9 @@ class ClanStatsBot(commands.Bot):
         clock: Callable[[], datetime] = utc_now,
         app: App | None = None,
     ) -> None:
+        # A text-only bot: discord.py's "voice will NOT be supported" warnings are noise here.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -96,6 +100,8 @@ class ClanStatsBot(commands.Bot):
         self._clock = clock
         self._given_app = app
         self._app: App | None = app
+        self._lease: SchedulerLease | None = None
+        self.is_scheduler_leader = False
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
         self.scheduler = AsyncIOScheduler(
@@ -117,6 +123,10 @@ class ClanStatsBot(commands.Bot):
         with traced(phase="startup"):
             if self._app is None:
                 self._app = await build_app(self.settings, clock=self._clock)
+            self._lease = SchedulerLease(self._app.db)
+            self.is_scheduler_leader = await self._lease.acquire()
+            if not self.is_scheduler_leader:
+                log.warning("bot.not_scheduler_leader", reason="another instance runs the jobs")
             self.scheduler.start()
             if self.settings.heartbeat_file is not None:
                 self.scheduler.add_job(
@@ -143,6 +153,13 @@ class ClanStatsBot(commands.Bot):
         with traced():
             super().dispatch(event_name, *args, **kwargs)
 
+    def add_job(self, func: Callable[[], Any], trigger: str, **options: Any) -> None:
+        """Schedule a job, unless another instance holds the scheduler lease."""
+        if not self.is_scheduler_leader:
+            log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")
+            return
+        self.scheduler.add_job(func, trigger, replace_existing=True, **options)
+
     async def _heartbeat(self) -> None:
         """Touch the heartbeat file while connected, for the container health check."""
         path = self.settings.heartbeat_file
@@ -159,6 +176,9 @@ class ClanStatsBot(commands.Bot):
         try:
             await super().close()
         finally:
+            if self._lease is not None:
+                await self._lease.release()
+                self._lease = None
             if self._app is not None and self._app is not self._given_app:
                 await self._app.aclose()
                 self._app = None

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.app import open_app
@@ -47,4 +48,20 @@ def add_sync(sub: Any) -> None:
     p.set_defaults(handler=cmd_sync)
 
 
-EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_sync]
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``clanstats demo``: the real bot against local fakes; needs no token and no network."""
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(database=args.database, keep_dir=args.keep))
+
+
+def add_demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo", help="run the real bot against local fakes of Discord and WOM (no token needed)"
+    )
+    p.add_argument("--database", type=Path, default=None, help="SQLite file (default: temporary)")
+    p.add_argument("--keep", type=Path, default=None, help="folder for the demo's files")
+    p.set_defaults(handler=cmd_demo)
+
+
+EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_sync, add_demo]

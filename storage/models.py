@@ -224,6 +224,21 @@ class RelayMessage(Base):
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ChannelCursor(Base):
+    """How far a relay channel's history is known to be stored, oldest first, without gaps.
+
+    Backfill advances it page by page; live messages never do (they can run ahead of a
+    backfill that is still filling a gap), so a restart resumes exactly where backfill stopped.
+    """
+
+    __tablename__ = "channel_cursors"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
 class UnmatchedName(Base):
     """A name seen in relayed chat that matches no member or alias (yet)."""
 

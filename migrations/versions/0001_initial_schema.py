@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 00:13:31.157454
+Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,20 @@ def upgrade() -> None:
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.create_index("ix_job_runs_job_finished", ["job", "finished_at"], unique=False)
 
+    op.create_table(
+        "channel_cursors",
+        sa.Column("channel_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("clan_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["clan_id"],
+            ["clans.id"],
+            name=op.f("fk_channel_cursors_clan_id_clans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("channel_id", name=op.f("pk_channel_cursors")),
+    )
     op.create_table(
         "members",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -277,6 +291,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_members_clan_rsn_key")
 
     op.drop_table("members")
+    op.drop_table("channel_cursors")
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_job_runs_job_finished")
 

@@ -82,7 +82,7 @@ async def unannounced_events(
         .where(MemberEvent.clan_id == clan_id, MemberEvent.announced_at.is_(None))
         .order_by(MemberEvent.occurred_at, MemberEvent.id)
     )
-    return [(event, name) for event, name in rows.tuples()]
+    return [(event, name) for event, name in rows.all()]
 
 
 async def mark_announced(session: AsyncSession, event_ids: Sequence[int], at: datetime) -> None:

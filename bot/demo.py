@@ -1,0 +1,204 @@
+"""``clanstats demo``: the real bot against local fakes of Discord and WOM, no token needed.
+
+It loads the recorded clan, replays a scripted day of relayed clan chat, runs the scheduled
+jobs and a few officer commands, then prints every message and embed the bot posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import func, select
+
+from bot.client import ClanStatsBot
+from bot.config import Settings
+from bot.logging import configure_logging
+from bot.runner import run_bot
+from fakes.chat_script import day_posts
+from fakes.discord import FakeInteraction, SentMessage, point_discord_py_at
+from fakes.world import (
+    GUILD_ID,
+    MEMBER_USER_ID,
+    OFFICER_USER_ID,
+    RELAY_CHANNEL_ID,
+    REPORT_CHANNEL_ID,
+    ClanWorld,
+    clan_world,
+)
+from storage.models import JobRun
+
+EVENING_FIXTURE = "2025-12-23T1935Z"
+
+_KIND_LABEL = {
+    "message": "post",
+    "message_edit": "edit",
+    "interaction_response": "reply",
+    "interaction_update": "update",
+    "followup": "follow-up",
+    "original_edit": "reply (edited)",
+    "followup_edit": "follow-up (edited)",
+}
+
+
+class Transcript:
+    """Prints what happens, then everything the bot posted, readably."""
+
+    def __init__(self, out: TextIO, attachments_dir: Path) -> None:
+        self.out = out
+        self.attachments_dir = attachments_dir
+        self.started = time.monotonic()
+
+    def step(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.started:5.1f}s] {text}", file=self.out, flush=True)
+
+    def messages(self, world: ClanWorld, sent: list[SentMessage], users: dict[int, str]) -> None:
+        channels = {c.id: c.name for c in world.guild.channels.values()}
+        print("\n" + "=" * 78, file=self.out)
+        print(f"What the bot posted ({len(sent)} messages)", file=self.out)
+        print("=" * 78, file=self.out)
+        for number, message in enumerate(sent, 1):
+            where = f"#{channels.get(message.channel_id or 0, message.channel_id)}"
+            label = _KIND_LABEL.get(message.kind, message.kind)
+            who = users.get(message.interaction_id or 0, "")
+            flags = " (only visible to the invoker)" if message.ephemeral else ""
+            header = f"--- {number}. {label} in {where}{' to ' + who if who else ''}{flags}"
+            print("\n" + header, file=self.out)
+            if message.content:
+                print(_indent(message.content), file=self.out)
+            for embed in message.embeds:
+                self._embed(embed)
+            for attachment in message.attachments:
+                path = self.attachments_dir / attachment.filename
+                path.write_bytes(attachment.data)
+                print(f"  [attachment] {path} ({len(attachment.data):,} bytes)", file=self.out)
+            if message.components:
+                ids = message.custom_ids()
+                print(
+                    f"  [buttons] {', '.join(ids) if ids else len(message.components)}",
+                    file=self.out,
+                )
+
+    def _embed(self, embed: dict[str, Any]) -> None:
+        print(f"  ┌ {embed.get('title') or '(embed)'}", file=self.out)
+        if embed.get("description"):
+            print(_indent(str(embed["description"]), "  │ "), file=self.out)
+        for item in embed.get("fields") or []:
+            print(f"  │ ▸ {item.get('name')}", file=self.out)
+            print(_indent(str(item.get("value")), "  │     "), file=self.out)
+        if embed.get("image"):
+            print(f"  │ [image] {embed['image'].get('url')}", file=self.out)
+        if (embed.get("footer") or {}).get("text"):
+            print(f"  └ {embed['footer']['text']}", file=self.out)
+
+
+_DISCORD_TIME = re.compile(r"<t:(\d+)(?::[tTdDfFR])?>")
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    # Discord renders <t:UNIX:R> in the reader's time zone; a terminal shows it in UTC.
+    text = _DISCORD_TIME.sub(
+        lambda m: datetime.fromtimestamp(int(m[1]), UTC).strftime("%Y-%m-%d %H:%M UTC"), text
+    )
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+async def _until(check: Callable[[], Awaitable[bool]], limit_s: float, what: str) -> None:
+    deadline = time.monotonic() + limit_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"demo: {what} did not happen within {limit_s:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def _count_ok(bot: ClanStatsBot, job: str) -> int:
+    async with bot.app.db.read() as s:
+        return int(
+            (
+                await s.execute(
+                    select(func.count(JobRun.id)).where(JobRun.job == job, JobRun.outcome == "ok")
+                )
+            ).scalar_one()
+        )
+
+
+async def run_demo(
+    *, database: Path | None = None, out: TextIO = sys.stdout, keep_dir: Path | None = None
+) -> int:
+    workdir = keep_dir or Path(tempfile.mkdtemp(prefix="clanstats-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = database or workdir / "demo.sqlite3"
+    transcript = Transcript(out, workdir)
+    transcript.step(f"Database: {db_path}")
+    configure_logging(level="WARNING", fmt="console", stream=sys.stderr)
+    async with clan_world(wom_rate_window_s=1.0) as world:
+        settings = Settings(**world.settings(f"sqlite:///{db_path}"))
+        transcript.step(
+            f"Fake Discord at {world.discord.base_url}, fake Wise Old Man at {world.wom.base_url}"
+        )
+        holder: list[ClanStatsBot] = []
+        stop = asyncio.Event()
+        invokers: dict[int, str] = {}
+        with point_discord_py_at(world.discord.base_url):
+            task = asyncio.create_task(run_bot(settings, stop=stop, on_bot=holder.append))
+            try:
+                await asyncio.sleep(0)
+                bot = holder[0]
+
+                async def ready() -> bool:
+                    if task.done():
+                        task.result()
+                    return bot.is_ready()
+
+                await _until(ready, 20, "login")
+                transcript.step(f"Bot logged in as {bot.user}; slash commands registered")
+                await _until(lambda: _positive(_count_ok(bot, "wom.sync")), 30, "first sync")
+                transcript.step("Scheduled WOM sync ran (the clan had never been synced)")
+
+                day_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=4)
+                posts = list(day_posts(day_start))
+                for _post, kwargs in posts:
+                    await world.discord.post_message(RELAY_CHANNEL_ID, **kwargs)
+                transcript.step(f"Replayed {len(posts)} relayed clan-chat posts")
+                await asyncio.sleep(1.5)  # the relay listener flushes at least once a second
+
+                world.wom.use_fixture(EVENING_FIXTURE)
+                world.wom.rename_player(1636646, "Doc Of Med", datetime.now(UTC))
+                transcript.step("WOM moved on to the evening recording; DocOfMed renamed")
+
+                async def slash(user: int, who: str, name: str, **kw: Any) -> FakeInteraction:
+                    interaction = await world.discord.invoke_slash(
+                        GUILD_ID, REPORT_CHANNEL_ID, user, name, **kw
+                    )
+                    invokers[interaction.id] = who
+                    await interaction.wait_settled(timeout=30)
+                    return interaction
+
+                sync = await slash(OFFICER_USER_ID, "Officer Olly", "sync")
+                await sync.wait_responses(2, timeout=60)
+                transcript.step("Officer ran /sync")
+                await slash(OFFICER_USER_ID, "Officer Olly", "status")
+                await slash(MEMBER_USER_ID, "Member Mo", "status")
+                transcript.step("Officer and an ordinary member ran /status")
+                await asyncio.sleep(0.5)
+            finally:
+                stop.set()
+                await asyncio.gather(task, return_exceptions=True)
+        transcript.step("Bot stopped cleanly")
+        transcript.messages(world, world.discord.sent_messages, invokers)
+        if world.discord.violations:
+            print("\nDiscord would have rejected:", *world.discord.violations, sep="\n  ", file=out)
+            return 1
+    print(f"\nDemo files (database, attachments): {workdir}", file=out)
+    return 0
+
+
+async def _positive(value: Awaitable[int]) -> bool:
+    return await value > 0

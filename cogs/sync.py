@@ -1,0 +1,125 @@
+"""WOM sync on a schedule, ``/sync`` for officers, and roster-change announcements."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import discord
+import structlog
+from discord import app_commands
+from discord.ext import commands
+
+from bot.announce import RosterChangeLine, mark_changes_announced, pending_roster_changes
+from bot.jobs import JobResult, sync_due
+from bot.sync_job import run_sync
+from cogs._checks import officer_only
+
+if TYPE_CHECKING:
+    from bot.client import ClanStatsBot
+
+log = structlog.get_logger(__name__)
+
+SYNC_JOB_ID = "wom-sync"
+MAX_LINES = 40  # one embed, well inside the 4,096-character description
+
+_VERBS = {
+    "joined": "joined",
+    "rejoined": "rejoined",
+    "left": "left",
+    "role_changed": "rank",
+    "renamed": "renamed",
+}
+
+
+def render_changes(lines: list[RosterChangeLine]) -> discord.Embed:
+    """One embed for all roster changes of a sync, however many there are."""
+    shown: list[str] = []
+    for line in lines[:MAX_LINES]:
+        name = discord.utils.escape_markdown(line.display_name)
+        if line.kind == "role_changed":
+            text = f"🔁 **{name}**: {line.old_value or '?'} → {line.new_value or '?'}"
+        elif line.kind == "renamed":
+            old = discord.utils.escape_markdown(line.old_value or "?")
+            text = f"✏️ **{old}** is now **{line.new_value or name}**"
+        elif line.kind == "left":
+            text = f"👋 **{name}** left the clan"
+        else:
+            text = f"🎉 **{name}** {_VERBS.get(line.kind, line.kind)} the clan"
+        shown.append(discord.utils.escape_mentions(text))
+    if len(lines) > MAX_LINES:
+        shown.append(f"… and {len(lines) - MAX_LINES} more")
+    embed = discord.Embed(
+        title="Roster changes", description="\n".join(shown)[:4096], colour=discord.Colour.teal()
+    )
+    embed.set_footer(text=f"{len(lines)} change(s) from Wise Old Man")
+    return embed
+
+
+def render_result(result: JobResult) -> str:
+    if result.outcome == "ok":
+        return str(result.value.summary())[:1900]
+    if result.outcome == "skipped":
+        return "A sync for this slot already ran or is running; nothing to do."
+    return f"The sync failed: {result.error}"[:1900]
+
+
+class SyncCog(commands.Cog):
+    def __init__(self, bot: ClanStatsBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        app = self.bot.app
+        minutes = app.settings.sync_interval_minutes
+        first = app.now() + timedelta(minutes=minutes)
+        if await sync_due(app, app.now()):
+            first = app.now() + timedelta(seconds=1)  # caught up once, right after startup
+            log.info("sync.catch_up_scheduled", reason="last good sync older than the interval")
+        self.bot.add_job(
+            self.scheduled_sync, "interval", minutes=minutes, id=SYNC_JOB_ID, next_run_time=first
+        )
+
+    async def cog_unload(self) -> None:
+        if self.bot.scheduler.get_job(SYNC_JOB_ID):
+            self.bot.scheduler.remove_job(SYNC_JOB_ID)
+
+    async def scheduled_sync(self) -> None:
+        result = await run_sync(self.bot.app)
+        if result.outcome == "ok":
+            await self.announce(result.value.clan_id)
+
+    async def announce(self, clan_id: int) -> None:
+        """Post pending roster changes to the announce channel, once each."""
+        channel_id = self.bot.settings.announce_channel_id
+        if channel_id is None:
+            return
+        lines = await pending_roster_changes(self.bot.app, clan_id)
+        if not lines:
+            return
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("sync.announce_channel_missing", channel_id=channel_id)
+            return
+        await channel.send(
+            embed=render_changes(lines), allowed_mentions=discord.AllowedMentions.none()
+        )
+        await mark_changes_announced(self.bot.app, lines)
+
+    @app_commands.command(
+        name="sync", description="Sync the roster and stats from Wise Old Man now"
+    )
+    @app_commands.guild_only()
+    @officer_only()
+    async def sync(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        slot = f"manual-{interaction.id}"
+        result = await run_sync(self.bot.app, slot=slot)
+        await interaction.followup.send(
+            render_result(result), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+        if result.outcome == "ok":
+            await self.announce(result.value.clan_id)
+
+
+async def setup(bot: ClanStatsBot) -> None:
+    await bot.add_cog(SyncCog(bot))

@@ -1,0 +1,71 @@
+"""Start the real bot (the composition root behind ``clanstats run``) against both fakes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.app import utc_now
+from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
+from bot.config import Settings
+from bot.runner import run_bot
+from fakes.discord import point_discord_py_at
+from fakes.world import ClanWorld
+
+
+@dataclass
+class RunningBot:
+    bot: ClanStatsBot
+    task: asyncio.Task[int]
+    stop: asyncio.Event
+    settings: Settings
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def shutdown(self, limit_s: float = 15.0) -> int:
+        self.stop.set()
+        return await asyncio.wait_for(self.task, limit_s)
+
+
+@asynccontextmanager
+async def running_bot(
+    world: ClanWorld,
+    database_url: str,
+    *,
+    extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+    clock: Callable[[], datetime] = utc_now,
+    wait_ready: bool = True,
+    **overrides: Any,
+) -> AsyncIterator[RunningBot]:
+    """Run the bot until the block ends; the block sees it logged in and ready."""
+    settings = Settings(**world.settings(database_url, **overrides))
+    holder: list[ClanStatsBot] = []
+    stop = asyncio.Event()
+    with point_discord_py_at(world.discord.base_url):
+        task = asyncio.create_task(
+            run_bot(settings, extensions=extensions, stop=stop, clock=clock, on_bot=holder.append)
+        )
+        await asyncio.sleep(0)  # run_bot builds the bot before its first await
+        running = RunningBot(holder[0], task, stop, settings)
+        try:
+            if wait_ready:
+                await _wait_ready(world, running)
+            yield running
+        finally:
+            if not task.done():
+                stop.set()
+            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 20)
+
+
+async def _wait_ready(world: ClanWorld, running: RunningBot, limit_s: float = 20.0) -> None:
+    async def ready() -> None:
+        while not running.bot.is_ready():
+            if running.task.done():
+                running.task.result()  # raise the startup failure
+                raise RuntimeError("the bot stopped before it became ready")
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(ready(), limit_s)

@@ -1,0 +1,100 @@
+"""The real bot against fake Discord and fake WOM, over real sockets, with a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from fakes.world import (
+    GUILD_ID,
+    MEMBER_USER_ID,
+    OFFICER_USER_ID,
+    RELAY_CHANNEL_ID,
+    ClanWorld,
+    clan_world,
+)
+from storage.models import JobRun
+from tests.e2e.harness import running_bot
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[ClanWorld]:
+    async with clan_world() as w:
+        yield w
+
+
+async def test_bot_logs_in_registers_commands_answers_and_shuts_down_cleanly(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with running_bot(world, sqlite_url) as running:
+            assert running.bot.user is not None
+            assert running.bot.user.id == world.discord.bot_user_id
+            names = {c["name"] for c in world.discord.registered_commands.get(GUILD_ID, [])}
+            assert {"status", "sync"} <= names
+
+            interaction = await world.discord.invoke_slash(
+                GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
+            )
+            reply = await interaction.wait_response(timeout=10)
+            assert reply.ephemeral
+            assert reply.embeds and reply.embeds[0]["title"] == "ClanStats status"
+
+            # every task the bot started is ours to stop: nothing leaks past shutdown
+            assert await running.shutdown() == 0
+        gc.collect()
+        await asyncio.sleep(0)
+    unclosed = [str(w.message) for w in caught if "nclosed" in str(w.message)]
+    assert unclosed == []
+    assert world.discord.violations == []
+    assert world.discord.unknown_requests == []
+
+
+async def test_a_member_without_the_officer_role_is_refused_with_a_trace_id(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    async with running_bot(world, sqlite_url) as running:
+        interaction = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, MEMBER_USER_ID, "status"
+        )
+        reply = await interaction.wait_response(timeout=10)
+        await running.shutdown()
+    assert reply.ephemeral
+    assert "Only clan officers" in reply.content
+    assert "trace id" in reply.content
+    assert reply.allowed_mentions == {"parse": []}
+
+
+async def test_startup_catches_up_a_missed_sync_and_sync_command_reports(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    async with running_bot(world, sqlite_url) as running:
+        # no successful sync yet → one is run shortly after startup
+        async def synced() -> None:
+            while True:
+                async with running.bot.app.db.read() as s:
+                    n = (
+                        await s.execute(
+                            select(func.count(JobRun.id)).where(
+                                JobRun.job == "wom.sync", JobRun.outcome == "ok"
+                            )
+                        )
+                    ).scalar_one()
+                if n:
+                    return
+                await asyncio.sleep(0.1)
+
+        await asyncio.wait_for(synced(), 30)
+        interaction = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+        )
+        responses = await interaction.wait_responses(2, timeout=20)
+        await running.shutdown()
+    assert interaction.deferred
+    assert "Synced Nevr Lucky: 303 members" in responses[-1].content

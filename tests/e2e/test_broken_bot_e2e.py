@@ -1,0 +1,47 @@
+"""A deliberately broken bot makes the end-to-end checks fail, saying why."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.client import DEFAULT_EXTENSIONS
+from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld, clan_world
+from tests.e2e.checks import assert_discord_accepted_everything
+from tests.e2e.harness import running_bot
+
+BROKEN = (*DEFAULT_EXTENSIONS, "tests.e2e.broken_cog")
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[ClanWorld]:
+    async with clan_world() as w:
+        yield w
+
+
+async def test_a_2001_character_message_fails_the_checks_with_the_reason(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    async with running_bot(world, sqlite_url, extensions=BROKEN):
+        interaction = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "toolong"
+        )
+        await interaction.wait_settled(timeout=10)
+    with pytest.raises(AssertionError) as failure:
+        assert_discord_accepted_everything(world)
+    assert "2000" in str(failure.value)
+
+
+async def test_answering_an_interaction_twice_fails_the_checks_with_the_reason(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    async with running_bot(world, sqlite_url, extensions=BROKEN):
+        interaction = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "twice"
+        )
+        await interaction.wait_settled(timeout=10)
+        await world.discord.wait_for(lambda: bool(world.discord.violations), timeout=10)
+    with pytest.raises(AssertionError) as failure:
+        assert_discord_accepted_everything(world)
+    assert "already been acknowledged" in str(failure.value)
