@@ -1,0 +1,496 @@
+"""Activity model: windows, gains with the right baseline, unranked values, progress times."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.activity import (
+    ACTIVITY_METRICS,
+    COMPUTED_METRICS,
+    SKILL_METRICS,
+    ChatStats,
+    Gains,
+    MemberInfo,
+    SnapshotPoint,
+    Window,
+    build_activities,
+    build_activity,
+    compute_gains,
+    is_boss_metric,
+    last_progress_at,
+    median,
+    metric_kind,
+    parse_window,
+    top_n,
+    whole_days,
+)
+
+AS_OF = datetime(2025, 12, 23, 12, 0, tzinfo=UTC)
+PLAYER_FIXTURE = (
+    Path(__file__).parents[2]
+    / "fakes"
+    / "data"
+    / "wom"
+    / "player-party_marty-2025-12-23T1935Z.json"
+)
+
+
+def ago(days: float) -> datetime:
+    return AS_OF - timedelta(days=days)
+
+
+def snap(
+    days_ago: float,
+    xp: int = 0,
+    *,
+    ehp: float = 0.0,
+    ehb: float = 0.0,
+    **metrics: float,
+) -> SnapshotPoint:
+    return SnapshotPoint(ago(days_ago), xp, ehp, ehb, metrics)
+
+
+def member(
+    *,
+    joined_days_ago: float | None = 200,
+    left_days_ago: float | None = None,
+    first_tracked_days_ago: float | None = None,
+    last_changed_days_ago: float | None = None,
+    role_since_days_ago: float | None = None,
+    name: str = "Zezima",
+) -> MemberInfo:
+    def at(days: float | None) -> datetime | None:
+        return None if days is None else ago(days)
+
+    return MemberInfo(
+        member_id=1,
+        rsn_key=name.lower(),
+        display_name=name,
+        role="prospector",
+        joined_at=at(joined_days_ago),
+        left_at=at(left_days_ago),
+        first_tracked_at=at(first_tracked_days_ago),
+        last_changed_at=at(last_changed_days_ago),
+        role_since=at(role_since_days_ago),
+    )
+
+
+WEEK = parse_window("7d", AS_OF)
+
+
+# ---------------------------------------------------------------------------------------------
+# Windows
+
+
+@pytest.mark.parametrize(
+    ("label", "length"),
+    [
+        ("7d", timedelta(days=7)),
+        ("30d", timedelta(days=30)),
+        ("90d", timedelta(days=90)),
+        ("1d", timedelta(days=1)),
+        ("12h", timedelta(hours=12)),
+        ("2w", timedelta(weeks=2)),
+        (" 7D ", timedelta(days=7)),
+    ],
+)
+def test_relative_window_ends_at_as_of_and_spans_the_length(label: str, length: timedelta) -> None:
+    window = parse_window(label, AS_OF)
+    assert window.end == AS_OF
+    assert window.start == AS_OF - length
+    assert window.label == label.strip().lower()
+
+
+@pytest.mark.parametrize(
+    ("label", "start", "end"),
+    [
+        (
+            "2025-12-01..2025-12-07",
+            datetime(2025, 12, 1, tzinfo=UTC),
+            datetime(2025, 12, 8, tzinfo=UTC),
+        ),
+        (
+            "2025-12-20..2025-12-20",
+            datetime(2025, 12, 20, tzinfo=UTC),
+            datetime(2025, 12, 21, tzinfo=UTC),
+        ),
+        # A range reaching into the future is cut at as_of.
+        ("2025-12-20..2026-01-10", datetime(2025, 12, 20, tzinfo=UTC), AS_OF),
+    ],
+)
+def test_custom_window_covers_both_dates_whole_in_utc(
+    label: str, start: datetime, end: datetime
+) -> None:
+    window = parse_window(label, AS_OF)
+    assert (window.start, window.end) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("", "not understood"),
+        ("7", "not understood"),
+        ("d", "not understood"),
+        ("7 d", "not understood"),
+        ("-7d", "not understood"),
+        ("7y", "not understood"),
+        ("last week", "not understood"),
+        ("0d", "between 1 hour"),
+        ("99999d", "between 1 hour"),
+        ("2025-12-07..2025-12-01", "first date is after"),
+        ("2025-13-01..2025-12-02", "not a calendar date"),
+        ("2025-12-01..2025-02-30", "not a calendar date"),
+        ("2026-01-01..2026-01-02", "future"),
+    ],
+)
+def test_bad_window_label_raises_a_clear_error(label: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_window(label, AS_OF)
+
+
+def test_window_refuses_a_naive_as_of() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        parse_window("7d", datetime(2025, 12, 23))
+
+
+def test_window_refuses_an_empty_range() -> None:
+    with pytest.raises(ValueError, match="start must be before end"):
+        Window("x", AS_OF, AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("moment", "inside"),
+    [(ago(7), False), (ago(6.99), True), (AS_OF, True), (ago(-0.01), False), (None, False)],
+)
+def test_window_is_half_open_start_excluded_end_included(
+    moment: datetime | None, inside: bool
+) -> None:
+    assert WEEK.contains(moment) is inside
+    assert WEEK.days == 7
+
+
+# ---------------------------------------------------------------------------------------------
+# Metric classification
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("overall", "skill"),
+        ("sailing", "skill"),
+        ("clue_scrolls_all", "activity"),
+        ("collections_logged", "activity"),
+        ("league_points", "activity"),
+        ("ehp", "computed"),
+        ("ehb", "computed"),
+        ("vorkath", "boss"),
+        ("tombs_of_amascut_expert", "boss"),
+        ("a_boss_added_next_year", "boss"),
+    ],
+)
+def test_metric_kind_treats_every_unknown_name_as_a_boss(name: str, kind: str) -> None:
+    assert metric_kind(name) == kind
+    assert is_boss_metric(name) is (kind == "boss")
+
+
+def test_metric_sets_classify_every_metric_of_a_real_wom_snapshot() -> None:
+    data = json.loads(PLAYER_FIXTURE.read_text(encoding="utf-8"))["latestSnapshot"]["data"]
+    assert len(SKILL_METRICS) == 25
+    assert set(data["skills"]) == SKILL_METRICS
+    assert set(data["activities"]) == ACTIVITY_METRICS
+    assert set(data["computed"]) == COMPUTED_METRICS
+    assert all(is_boss_metric(boss) for boss in data["bosses"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Gains
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "joined_days_ago", "xp"),
+    [
+        pytest.param([snap(10, 1_000), snap(1, 1_500)], 200, 500, id="plain"),
+        pytest.param(
+            [snap(30, 100), snap(8, 1_000), snap(1, 1_500)], 200, 500, id="latest-before-start"
+        ),
+        pytest.param(
+            [snap(8, 1_000), snap(7, 1_200), snap(1, 1_500)], 200, 300, id="snapshot-at-start"
+        ),
+        pytest.param([snap(8, 1_000), snap(1, 1_500), snap(-1, 9_000)], 200, 500, id="after-end"),
+        pytest.param([snap(1, 1_500), snap(10, 1_000)], 200, 500, id="unsorted-input-is-sorted"),
+        pytest.param(
+            [snap(400, 10_000_000), snap(3, 10_500_000), snap(1, 11_000_000)],
+            4,
+            500_000,
+            id="joined-mid-window-baseline-is-first-snapshot-after-joining",
+        ),
+        pytest.param(
+            [snap(5, 5_000_000), snap(1, 5_200_000)],
+            None,
+            200_000,
+            id="first-tracked-mid-window",
+        ),
+        pytest.param([snap(2, 5_000_000)], 3, 0, id="one-snapshot-is-not-a-lifetime-gain"),
+        pytest.param([snap(400, 5_000_000)], 3, 0, id="no-snapshot-since-joining"),
+        pytest.param([snap(10, 5_000_000), snap(1, 6_000_000)], -1, 0, id="joins-after-window"),
+        pytest.param([], 200, 0, id="no-snapshots"),
+        pytest.param([snap(10, 2_000), snap(1, 1_000)], 200, 0, id="reset-clamped-to-zero"),
+        pytest.param([snap(10, -1), snap(1, 3_000)], 200, 0, id="unranked-overall"),
+    ],
+)
+def test_xp_gain_uses_the_right_baseline(
+    snapshots: list[SnapshotPoint], joined_days_ago: float | None, xp: int
+) -> None:
+    joined = None if joined_days_ago is None else ago(joined_days_ago)
+    assert compute_gains(snapshots, WEEK, joined_at=joined).xp == xp
+
+
+@pytest.mark.parametrize(
+    ("values", "gained"),
+    [
+        pytest.param([-1, 55], 0, id="unranked-to-ranked-is-not-56-nor-55"),
+        pytest.param([-1, 10, 55], 45, id="gain-counted-from-first-ranked-value"),
+        pytest.param([10, -1, 55], 45, id="hiscores-hiccup-in-between"),
+        pytest.param([40, -1], 0, id="ranked-to-unranked"),
+        pytest.param([-1, -1], 0, id="stays-unranked"),
+        pytest.param([None, 30], 0, id="metric-new-to-wom"),
+        pytest.param([60, 20], 0, id="negative-clamped"),
+        pytest.param([50, 65], 15, id="ranked-both-ends"),
+    ],
+)
+def test_boss_gain_never_counts_what_hiscores_did_not_show(
+    values: list[int | None], gained: int
+) -> None:
+    days = [10, 5, 1][-len(values) :]
+    snapshots = [
+        snap(day, 1_000, **({} if value is None else {"vorkath": value}))
+        for day, value in zip(days, values, strict=True)
+    ]
+    gains = compute_gains(snapshots, WEEK)
+    assert gains.per_metric.get("vorkath", 0) == gained
+    assert gains.boss_kills == gained
+
+
+def test_gains_split_bosses_clues_and_skills() -> None:
+    before = snap(
+        10,
+        1_000_000,
+        ehp=10.0,
+        ehb=2.0,
+        overall=1_000_000,
+        attack=500_000,
+        vorkath=100,
+        brand_new_boss=3,
+        clue_scrolls_all=20,
+        clue_scrolls_hard=5,
+        ehp_unused=0,
+    )
+    after = snap(
+        1,
+        1_250_000,
+        ehp=12.5,
+        ehb=3.0,
+        overall=1_250_000,
+        attack=600_000,
+        vorkath=130,
+        brand_new_boss=8,
+        clue_scrolls_all=26,
+        clue_scrolls_hard=8,
+        ehp_unused=0,
+    )
+    gains = compute_gains([before, after], WEEK)
+    assert gains.xp == 250_000
+    assert (gains.ehp, gains.ehb) == (2.5, 1.0)
+    assert gains.boss_kills == 35  # vorkath + the boss no list knew about; clues are not bosses
+    assert gains.clues == 6
+    assert gains.per_metric == {
+        "attack": 100_000,
+        "brand_new_boss": 5,
+        "clue_scrolls_all": 6,
+        "clue_scrolls_hard": 3,
+        "overall": 250_000,
+        "vorkath": 30,
+    }
+    assert gains.any
+
+
+def test_no_gains_means_nothing_went_up() -> None:
+    assert not Gains().any
+    assert Gains(ehb=0.5).any
+    assert Gains(per_metric={"vorkath": 1}).sum_of(["vorkath", "zulrah"]) == 1
+
+
+def test_snapshot_metrics_cannot_be_changed_afterwards() -> None:
+    source = {"vorkath": 1}
+    point = SnapshotPoint(AS_OF, 0, 0.0, 0.0, source)
+    source["vorkath"] = 99
+    assert point.metrics["vorkath"] == 1
+    with pytest.raises(TypeError):
+        point.metrics["vorkath"] = 5  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress times
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "last_changed_days_ago", "expected_days_ago"),
+    [
+        pytest.param([snap(20, 100), snap(9, 200), snap(3, 200)], None, 9, id="last-snapshot-up"),
+        pytest.param([snap(20, 100), snap(9, 200)], 2, 2, id="wom-last-changed-later"),
+        pytest.param([snap(20, 100), snap(9, 200)], -3, 9, id="last-changed-after-end-ignored"),
+        pytest.param([snap(20, 100, zulrah=-1), snap(4, 100, zulrah=50)], None, 4, id="unranked"),
+        pytest.param([snap(20, 100), snap(4, 100, new_boss=9)], None, None, id="new-metric"),
+        pytest.param([snap(20, 100, ehb=1.0), snap(4, 100, ehb=1.5)], None, 4, id="ehb-only"),
+        pytest.param([snap(20, 100), snap(4, 100)], None, None, id="nothing-changed"),
+        pytest.param([snap(20, 100), snap(-1, 300)], None, None, id="snapshot-after-end"),
+        pytest.param([], None, None, id="no-data"),
+    ],
+)
+def test_last_progress_is_the_latest_snapshot_that_went_up_or_wom_last_changed(
+    snapshots: list[SnapshotPoint],
+    last_changed_days_ago: float | None,
+    expected_days_ago: float | None,
+) -> None:
+    changed = None if last_changed_days_ago is None else ago(last_changed_days_ago)
+    expected = None if expected_days_ago is None else ago(expected_days_ago)
+    assert last_progress_at(snapshots, AS_OF, changed) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Members and activity
+
+
+@pytest.mark.parametrize(
+    ("info", "has_left"),
+    [
+        (member(), False),
+        (member(left_days_ago=3), True),
+        (member(left_days_ago=-3), False),  # leaves after as_of
+        (member(joined_days_ago=2, left_days_ago=5), False),  # rejoined
+        (member(joined_days_ago=None, left_days_ago=5), True),
+    ],
+)
+def test_member_has_left_only_when_gone_by_as_of_and_not_back(
+    info: MemberInfo, has_left: bool
+) -> None:
+    assert info.has_left(AS_OF) is has_left
+
+
+@pytest.mark.parametrize(
+    ("info", "tenure", "in_rank"),
+    [
+        (member(joined_days_ago=40), 40, 40),
+        (member(joined_days_ago=None, first_tracked_days_ago=12), 12, 12),
+        (member(joined_days_ago=40, role_since_days_ago=5), 40, 5),
+        (member(joined_days_ago=None), None, None),
+        (member(joined_days_ago=-1), 0, 0),
+    ],
+)
+def test_tenure_falls_back_to_first_snapshot_and_rank_time_to_join_date(
+    info: MemberInfo, tenure: float | None, in_rank: float | None
+) -> None:
+    assert info.tenure_days(AS_OF) == tenure
+    assert info.days_in_rank(AS_OF) == in_rank
+
+
+@pytest.mark.parametrize(
+    ("chat", "last_changed_days_ago", "snapshots", "chatted", "progressed"),
+    [
+        pytest.param(ChatStats(), None, [], False, False, id="nothing"),
+        pytest.param(ChatStats(lines=3), None, [], True, False, id="chat"),
+        pytest.param(ChatStats(broadcasts_by_type={"drop": 1}), None, [], True, False, id="drop"),
+        pytest.param(
+            ChatStats(broadcasts_by_type={"invite": 1, "left": 1}),
+            None,
+            [],
+            False,
+            False,
+            id="invite-is-not-presence",
+        ),
+        pytest.param(ChatStats(), 2, [], False, True, id="wom-saw-a-change"),
+        pytest.param(ChatStats(), 20, [], False, False, id="wom-change-before-window"),
+        pytest.param(ChatStats(), None, [snap(9, 1), snap(2, 5)], False, True, id="gains"),
+    ],
+)
+def test_activity_counts_chat_presence_and_progress(
+    chat: ChatStats,
+    last_changed_days_ago: float | None,
+    snapshots: list[SnapshotPoint],
+    chatted: bool,
+    progressed: bool,
+) -> None:
+    activity = build_activity(
+        member(last_changed_days_ago=last_changed_days_ago), WEEK, chat, snapshots
+    )
+    assert activity.chatted is chatted
+    assert activity.progressed is progressed
+    assert activity.active is (chatted or progressed)
+
+
+def test_last_seen_is_the_later_of_last_chat_and_last_progress() -> None:
+    activity = build_activity(
+        member(last_changed_days_ago=30), WEEK, ChatStats(last_chat_at=ago(12)), []
+    )
+    assert activity.last_seen_at == ago(12)
+    assert build_activity(member(), WEEK, ChatStats(), []).last_seen_at is None
+
+
+def test_renamed_member_keeps_history_because_identity_is_the_member_id() -> None:
+    renamed = member(name="New Name")
+    history = {1: [snap(20, 1_000), snap(1, 4_000)]}
+    chat = {1: ChatStats(lines=7, broadcasts_by_type={"drop": 2}, last_chat_at=ago(1))}
+    [activity] = build_activities([renamed], WEEK, chat, history)
+    assert activity.display_name == "New Name"
+    assert activity.member_id == 1
+    assert activity.role == "prospector"
+    assert activity.gains.xp == 3_000
+    assert activity.chat.lines == 7
+    assert activity.chat.broadcasts == 2
+
+
+def test_member_without_chat_or_snapshots_gets_an_empty_activity() -> None:
+    [activity] = build_activities([member()], WEEK, {}, {})
+    assert activity.chat == ChatStats()
+    assert activity.gains == Gains()
+    assert not activity.active
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([], None), ([4], 4.0), ([1, 2], 1.5), ([3, 1, 2], 2.0), ([0, 0, 9], 0.0)],
+)
+def test_median_handles_nothing_and_even_counts(
+    values: list[float], expected: float | None
+) -> None:
+    assert median(values) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "include_zero", "expected"),
+    [
+        (0, False, []),
+        (2, False, ["alice", "Bob"]),
+        (5, False, ["alice", "Bob", "carl"]),
+        (5, True, ["alice", "Bob", "carl", "dave"]),
+    ],
+)
+def test_top_n_largest_first_ties_by_name_zeros_left_out(
+    n: int, include_zero: bool, expected: list[str]
+) -> None:
+    scores = {"carl": 1, "Bob": 5, "alice": 5, "dave": 0}
+    got = top_n(scores, n, scores.__getitem__, include_zero=include_zero)
+    assert got == expected
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, "never"), (0.2, 0), (12.9, 12)])
+def test_whole_days_floors_and_says_never(value: float | None, shown: int | str) -> None:
+    assert whole_days(value) == shown
