@@ -21,7 +21,7 @@ from storage.leader import SchedulerLease
 log = structlog.get_logger(__name__)
 
 # Loaded in this order; startup fails if any one fails (STYLE.md §4).
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.sync")
+DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.relay", "cogs.sync")
 
 # A job missed while the bot was down still runs once when it is back within this window;
 # older misses are caught up from our own job_runs table instead.
@@ -84,6 +84,8 @@ class ClanStatsBot(commands.Bot):
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,
         clock: Callable[[], datetime] = utc_now,
         app: App | None = None,
+        guild_ready_timeout: float = 2.0,
+        identify_delay_s: float = 5.0,
     ) -> None:
         # A text-only bot: discord.py's "voice will NOT be supported" warnings are noise here.
         discord.VoiceClient.warn_nacl = False
@@ -94,7 +96,11 @@ class ClanStatsBot(commands.Bot):
             tree_cls=TracingTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
         )
+        # discord.py waits 5 s before re-identifying, to respect Discord's identify limits;
+        # a local fake has none, so tests and the demo pass 0.
+        self.identify_delay_s = identify_delay_s
         self.settings = settings
         self.extensions_to_load = tuple(extensions)
         self._clock = clock
@@ -159,6 +165,10 @@ class ClanStatsBot(commands.Bot):
             log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")
             return
         self.scheduler.add_job(func, trigger, replace_existing=True, **options)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self.identify_delay_s)
 
     async def _heartbeat(self) -> None:
         """Touch the heartbeat file while connected, for the container health check."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.app import open_app
 from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _settings_or_exit, _setup_logging
+from bot.importer import add_import
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -64,4 +65,8 @@ def add_demo(sub: Any) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
-EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_sync, add_demo]
+EXTRA_COMMANDS: list[Callable[[Any], None]] = [
+    add_sync,
+    add_demo,
+    add_import,
+]

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///clanstats.sqlite3"
     discord_token: SecretStr | None = None
+    # Advanced: another Discord endpoint (REST + gateway), e.g. a local fake for testing.
+    discord_api_url: str | None = None
     guild_id: int | None = Field(default=None, gt=0)
     wom_group_id: int | None = Field(default=None, gt=0)
     wom_api_key: SecretStr | None = None

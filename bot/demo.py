@@ -147,7 +147,9 @@ async def run_demo(
         stop = asyncio.Event()
         invokers: dict[int, str] = {}
         with point_discord_py_at(world.discord.base_url):
-            task = asyncio.create_task(run_bot(settings, stop=stop, on_bot=holder.append))
+            task = asyncio.create_task(
+                run_bot(settings, stop=stop, on_bot=holder.append, fast_startup=True)
+            )
             try:
                 await asyncio.sleep(0)
                 bot = holder[0]

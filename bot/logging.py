@@ -101,6 +101,8 @@ def configure_logging(
     shared = _shared_processors()
     structlog.configure(
         processors=[
+            # Drop filtered-out levels before any work is done on them.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),

@@ -13,6 +13,7 @@ import structlog
 from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
 from bot.config import Settings
+from bot.discord_endpoint import point_discord_py_at
 
 log = structlog.get_logger(__name__)
 
@@ -24,15 +25,24 @@ async def run_bot(
     stop: asyncio.Event | None = None,
     clock: Callable[[], datetime] = utc_now,
     on_bot: Callable[[ClanStatsBot], None] | None = None,
+    fast_startup: bool = False,
 ) -> int:
     """Start the bot with ``bot.start`` (so structlog keeps owning logging) until stopped.
 
     It stops on SIGINT/SIGTERM, or when ``stop`` is set (tests and the demo), and always
-    closes cleanly: scheduler, gateway, HTTP session, database.
+    closes cleanly: scheduler, gateway, HTTP session, database. ``fast_startup`` drops
+    discord.py's waits meant for the real Discord (for a local fake only).
     """
     if settings.discord_token is None:
         raise ValueError("CLANSTATS_DISCORD_TOKEN is not set")
-    bot = ClanStatsBot(settings, extensions=extensions, clock=clock)
+    # Against a local fake (tests, the demo) nothing needs discord.py's protective waits.
+    bot = ClanStatsBot(
+        settings,
+        extensions=extensions,
+        clock=clock,
+        guild_ready_timeout=0.1 if fast_startup else 2.0,
+        identify_delay_s=0.0 if fast_startup else 5.0,
+    )
     if on_bot is not None:
         on_bot(bot)
     stop = stop or asyncio.Event()
@@ -42,6 +52,23 @@ async def run_bot(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
+    endpoint = (
+        point_discord_py_at(settings.discord_api_url)
+        if settings.discord_api_url
+        else contextlib.nullcontext()
+    )
+    with endpoint:
+        return await _run(bot, settings, stop, loop, installed)
+
+
+async def _run(
+    bot: ClanStatsBot,
+    settings: Settings,
+    stop: asyncio.Event,
+    loop: asyncio.AbstractEventLoop,
+    installed: list[signal.Signals],
+) -> int:
+    assert settings.discord_token is not None
     runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
     stopper = asyncio.create_task(stop.wait())
     try:

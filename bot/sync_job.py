@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app import App
+from bot.harvest import resolve_unmatched
 from bot.jobs import SYNC_JOB, JobResult, interval_slot, run_job
 from bot.sync import SyncReport, sync_clan
 
@@ -22,6 +23,9 @@ async def run_sync(app: App, *, slot: str | None = None) -> JobResult:
 
     async def work() -> tuple[dict[str, Any], SyncReport]:
         report = await sync_clan(app, app.wom, group_id)
-        return report.counts(), report
+        counts = report.counts()
+        # New members and aliases may own names relayed chat used before: attach those rows.
+        counts["relay_rows_attached"] = await resolve_unmatched(app, report.clan_id)
+        return counts, report
 
     return await run_job(app, SYNC_JOB, chosen, work)

@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from domain.names import clean_display_name, is_valid_key, name_key
@@ -216,33 +217,34 @@ _PREG_CORE = frozenset(".\\+*?[^]$(){}=!<>|:-")
 _PREG_ESCAPABLE = _PREG_CORE | frozenset("#@~`/\0")
 
 
+# The same test as a regex (run in C: parsing is on the bulk-import hot path): any run of
+# characters that are not special, or a backslash before an escapable character.
+_PREG_QUOTED = re.compile(
+    "(?:[^"
+    + "".join(re.escape(c) for c in sorted(_PREG_CORE))
+    + "]|\\\\["
+    + "".join(re.escape(c) for c in sorted(_PREG_ESCAPABLE))
+    + "])*",
+    re.DOTALL,
+)
+
+
 def _is_preg_quoted(text: str) -> bool:
     """True when ``text`` reads as ``preg_quote`` output (every special escaped, no stray \\)."""
-    index = 0
-    length = len(text)
-    while index < length:
-        char = text[index]
-        if char == "\\":
-            if index + 1 < length and text[index + 1] in _PREG_ESCAPABLE:
-                index += 2
-                continue
-            return False
-        if char in _PREG_CORE:
-            return False
-        index += 1
-    return True
+    return _PREG_QUOTED.fullmatch(text) is not None
 
 
 def _unescape(text: str) -> str:
-    return _ESCAPE_PAIR.sub(r"\1", text)
+    return _ESCAPE_PAIR.sub(r"\1", text) if "\\" in text else text
 
 
 def _clean_text(raw: str, *, unescape: bool) -> str:
     """Unescape (when asked), drop game tags, decode ``<lt>``/``<gt>``, NBSP → space, trim."""
     text = _unescape(raw) if unescape else raw
-    text = _GAME_TAG.sub("", text)
-    text = text.replace("<lt>", "<").replace("<gt>", ">").replace("\u00a0", " ")
-    return text.strip()
+    if "<" in text:
+        text = _GAME_TAG.sub("", text)
+        text = text.replace("<lt>", "<").replace("<gt>", ">")
+    return text.replace("\u00a0", " ").strip()
 
 
 def _clean_sentence(raw: str, *, unescape: bool) -> str:
@@ -251,11 +253,13 @@ def _clean_sentence(raw: str, *, unescape: bool) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=65_536)
 def _clean_name(raw: str) -> str:
     # Names never contain a backslash, so dropping escapes is always safe.
     return clean_display_name(_unescape(raw))
 
 
+@lru_cache(maxsize=65_536)
 def _key_of(display: str | None) -> str | None:
     if not display:
         return None
@@ -279,6 +283,7 @@ _ACCOUNT_ALIASES = {
 _BADGE_SUFFIXES = ("_chat_badge", "_badge", "_icon", "_chat")
 
 
+@lru_cache(maxsize=4_096)
 def account_type_of(badge: str) -> str | None:
     """Normalise an account badge name: ``"Hardcore_ironman_chat_badge"`` → ``"hardcore_ironman"``.
 
@@ -443,7 +448,10 @@ def parse_relay(message: RelayMessageIn, config: RelayConfig) -> tuple[RelayEven
         event = _parse_embed(embed, config)
         if event is not None:
             events.append(event)
-    return tuple(replace(event, part=index) for index, event in enumerate(events))
+    return tuple(
+        event if event.part == index else replace(event, part=index)
+        for index, event in enumerate(events)
+    )
 
 
 def _discord_event(content: str) -> RelayEvent:

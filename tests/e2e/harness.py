@@ -46,7 +46,14 @@ async def running_bot(
     stop = asyncio.Event()
     with point_discord_py_at(world.discord.base_url):
         task = asyncio.create_task(
-            run_bot(settings, extensions=extensions, stop=stop, clock=clock, on_bot=holder.append)
+            run_bot(
+                settings,
+                extensions=extensions,
+                stop=stop,
+                clock=clock,
+                on_bot=holder.append,
+                fast_startup=True,
+            )
         )
         await asyncio.sleep(0)  # run_bot builds the bot before its first await
         running = RunningBot(holder[0], task, stop, settings)

@@ -45,3 +45,11 @@ async def test_answering_an_interaction_twice_fails_the_checks_with_the_reason(
     with pytest.raises(AssertionError) as failure:
         assert_discord_accepted_everything(world)
     assert "already been acknowledged" in str(failure.value)
+
+
+async def test_a_cog_that_fails_to_load_stops_startup(world: ClanWorld, sqlite_url: str) -> None:
+    with pytest.raises(Exception, match="this cog cannot load"):
+        async with running_bot(
+            world, sqlite_url, extensions=(*DEFAULT_EXTENSIONS, "tests.e2e.failing_cog")
+        ):
+            pass

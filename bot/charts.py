@@ -1,0 +1,64 @@
+"""The daily report's chart: a 24 × 7 chat heatmap and a 14-day chat-vs-XP trend, as PNG.
+
+matplotlib runs headless (Agg) and is imported only when a chart is drawn, so the bot's
+startup and every slash command stay free of its import cost.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def render_activity_chart(
+    heatmap: Sequence[Sequence[int]],
+    trend: Sequence[tuple[date, int, int]],
+    *,
+    title: str,
+    timezone: str,
+) -> bytes:
+    """PNG bytes: chat lines per weekday × hour (local time) and per day vs XP gained.
+
+    ``heatmap`` is 7 rows (Monday first) of 24 hourly counts; ``trend`` holds
+    ``(day, chat lines, xp gained)`` oldest first.
+    """
+    if len(heatmap) != 7 or any(len(row) != 24 for row in heatmap):
+        raise ValueError("heatmap must be 7 rows of 24 hourly counts")
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    fig = Figure(figsize=(11, 7.5), dpi=100, layout="constrained")
+    fig.suptitle(title, fontsize=14, fontweight="bold")
+    top, bottom = fig.subplots(2, 1, height_ratios=[1, 1.1])
+
+    image = top.imshow(heatmap, aspect="auto", cmap="viridis", interpolation="nearest")
+    top.set_title(f"Clan chat lines by weekday and hour ({timezone})", fontsize=11)
+    top.set_yticks(range(7), WEEKDAYS)
+    top.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+    top.set_xlabel("hour of day")
+    fig.colorbar(image, ax=top, label="lines", shrink=0.9)
+
+    days = [d.strftime("%d %b") for d, _, _ in trend]
+    lines = [c for _, c, _ in trend]
+    xp = [x / 1_000_000 for _, _, x in trend]
+    bottom.bar(days, lines, color="#4c72b0", label="chat lines")
+    bottom.set_ylabel("chat lines", color="#4c72b0")
+    bottom.tick_params(axis="x", labelrotation=45)
+    bottom.set_title(f"Last {len(trend)} days: chat vs XP gained", fontsize=11)
+    right = bottom.twinx()
+    right.plot(days, xp, color="#dd8452", marker="o", linewidth=2, label="XP gained")
+    right.set_ylabel("XP gained (millions)", color="#dd8452")
+    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.1f}M"))
+    right.set_ylim(bottom=0)
+    handles = bottom.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    bottom.legend(handles, ["chat lines", "XP gained"], loc="upper left")
+
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,418 @@
+"""Relay messages and unmatched names: the reads and writes relay harvesting makes.
+
+Every function takes the caller's session; :func:`bot.harvest.ingest` runs them inside one
+write transaction per batch. Inserts go through ``executemany`` (SQLAlchemy's
+"insertmanyvalues" batches them into multi-row statements) with ``ON CONFLICT DO NOTHING
+RETURNING``, so "what was new" comes from the statement that wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Member, MemberAlias, RelayMessage, UnmatchedName
+
+RELAY_TABLE: Table = RelayMessage.__table__  # type: ignore[assignment]
+UNMATCHED_TABLE: Table = UnmatchedName.__table__  # type: ignore[assignment]
+
+# Kinds a duplicate relay can be: Discord chatter is never relayed twice by a plugin.
+DEDUPE_KINDS = ("chat", "broadcast")
+# Keys per IN (...) list: far below both databases' bound-parameter limits.
+_IN_CHUNK = 5_000
+# An arbitrary constant namespacing ClanStats' advisory locks on PostgreSQL.
+_RELAY_LOCK_NAMESPACE = 0x52454C
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def lock_clan_relay(session: AsyncSession, clan_id: int) -> None:
+    """Serialise relay writes for one clan until the transaction ends.
+
+    SQLite's ``BEGIN IMMEDIATE`` already serialises every writer; on PostgreSQL a transaction
+    advisory lock does the same for relay ingest, so live, backfill and import batches of one
+    clan never interleave and duplicate-relay detection sees every earlier row.
+    """
+    if _dialect(session) == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :clan)"),
+            {"ns": _RELAY_LOCK_NAMESPACE, "clan": clan_id},
+        )
+
+
+async def member_ids_by_key(
+    session: AsyncSession, clan_id: int, keys: Iterable[str]
+) -> dict[str, int]:
+    """Map name keys to member ids through current names first, then aliases (old names).
+
+    A key held by several members goes to one who has not left (the most recently joined),
+    else to the latest alias owner, else to the member who left last.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    active: dict[str, tuple[Any, int]] = {}
+    departed: dict[str, tuple[Any, int]] = {}
+    aliased: dict[str, tuple[Any, int]] = {}
+    for chunk in _chunks(wanted):
+        member_rows = await session.execute(
+            select(Member.rsn_key, Member.id, Member.left_at, Member.joined_at).where(
+                Member.clan_id == clan_id, Member.rsn_key.in_(chunk)
+            )
+        )
+        for key, member_id, left_at, joined_at in member_rows:
+            if left_at is None:
+                rank = (joined_at.timestamp() if joined_at else 0.0, member_id)
+                if key not in active or rank > active[key][0]:
+                    active[key] = (rank, member_id)
+            else:
+                rank = (left_at.timestamp(), member_id)
+                if key not in departed or rank > departed[key][0]:
+                    departed[key] = (rank, member_id)
+        alias_rows = await session.execute(
+            select(MemberAlias.rsn_key, MemberAlias.member_id, MemberAlias.changed_at).where(
+                MemberAlias.clan_id == clan_id, MemberAlias.rsn_key.in_(chunk)
+            )
+        )
+        for key, member_id, changed_at in alias_rows:
+            rank = (changed_at.timestamp() if changed_at else 0.0, member_id)
+            if key not in aliased or rank > aliased[key][0]:
+                aliased[key] = (rank, member_id)
+    found: dict[str, int] = {}
+    for source in (departed, aliased, active):  # later sources win
+        found.update({key: member_id for key, (_, member_id) in source.items()})
+    return found
+
+
+RELAY_COLUMNS = (
+    "clan_id",
+    "message_id",
+    "part",
+    "channel_id",
+    "author_id",
+    "posted_at",
+    "kind",
+    "broadcast_type",
+    "member_id",
+    "rsn_key",
+    "display_name",
+    "rank_title",
+    "account_type",
+    "text",
+    "duplicate_of",
+    "edited_at",
+    "deleted_at",
+    "source",
+    "ingested_at",
+)
+_DATETIME_COLUMNS = frozenset({"posted_at", "edited_at", "deleted_at", "ingested_at"})
+# Rows per multi-row INSERT on SQLite: 19 parameters each, under its 32,766 limit.
+_SQLITE_ROWS_PER_INSERT = 1_700
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """A UTC datetime as SQLAlchemy stores it in SQLite (so reads parse it back the same)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+async def insert_relay_rows(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, int, int]]:
+    """Insert relay rows, ignoring any ``(message_id, part)`` already stored.
+
+    Each row maps every name in :data:`RELAY_COLUMNS`. Returns ``(id, message_id, part)``
+    for each row that was new.
+    """
+    if not rows:
+        return []
+    if _dialect(session) == "sqlite":
+        return await _insert_relay_rows_sqlite(session, rows)
+    table = RELAY_TABLE
+    stmt = (
+        _insert(session, table)
+        .on_conflict_do_nothing(index_elements=["message_id", "part"])
+        .returning(table.c.id, table.c.message_id, table.c.part)
+    )
+    result = await session.execute(stmt, [{c: row[c] for c in RELAY_COLUMNS} for row in rows])
+    return [(int(r[0]), int(r[1]), int(r[2])) for r in result.all()]
+
+
+async def _insert_relay_rows_sqlite(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, int, int]]:
+    """The SQLite path: multi-row ``INSERT … RETURNING`` with values prepared here.
+
+    Bulk import is bound by per-value work in Python; handing the driver plain tuples skips
+    SQLAlchemy's per-parameter processing (the datetimes are formatted exactly as
+    :class:`~storage.models.UtcDateTime` would store them).
+    """
+    conn = await session.connection()
+    columns = ", ".join(RELAY_COLUMNS)
+    one = "(" + ", ".join("?" * len(RELAY_COLUMNS)) + ")"
+    new: list[tuple[int, int, int]] = []
+    for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+        chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+        params: list[Any] = []
+        for row in chunk:
+            for column in RELAY_COLUMNS:
+                value = row[column]
+                params.append(_sqlite_datetime(value) if column in _DATETIME_COLUMNS else value)
+        sql = (
+            f"INSERT INTO relay_messages ({columns}) VALUES "
+            + ", ".join([one] * len(chunk))
+            + " ON CONFLICT (message_id, part) DO NOTHING RETURNING id, message_id, part"
+        )
+        result = await conn.exec_driver_sql(sql, tuple(params))
+        new.extend((int(r[0]), int(r[1]), int(r[2])) for r in map(tuple, result.all()))
+    return new
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    """A stored relay row as duplicate detection needs it."""
+
+    id: int
+    message_id: int
+    part: int
+    posted_at: datetime
+    kind: str
+    rsn_key: str | None
+    text: str
+    duplicate_of: int | None
+
+
+def _line_columns() -> tuple[Any, ...]:
+    t = RELAY_TABLE
+    return (
+        t.c.id,
+        t.c.message_id,
+        t.c.part,
+        t.c.posted_at,
+        t.c.kind,
+        t.c.rsn_key,
+        t.c.text,
+        t.c.duplicate_of,
+    )
+
+
+async def lines_between(
+    session: AsyncSession, clan_id: int, start: datetime, end: datetime
+) -> list[StoredLine]:
+    """Stored chat and broadcast rows of a clan posted in ``[start, end]``."""
+    t = RELAY_TABLE
+    rows = await session.execute(
+        select(*_line_columns()).where(
+            t.c.clan_id == clan_id,
+            t.c.posted_at >= start,
+            t.c.posted_at <= end,
+            t.c.kind.in_(DEDUPE_KINDS),
+        )
+    )
+    return [StoredLine(*row) for row in rows]
+
+
+async def identical_lines_after(
+    session: AsyncSession,
+    clan_id: int,
+    *,
+    kind: str,
+    rsn_key: str | None,
+    text_: str,
+    after: datetime,
+    limit: int = 200,
+) -> list[StoredLine]:
+    """The first ``limit`` rows of one line group posted strictly after ``after``, in order."""
+    t = RELAY_TABLE
+    key_clause = t.c.rsn_key.is_(None) if rsn_key is None else t.c.rsn_key == rsn_key
+    rows = await session.execute(
+        select(*_line_columns())
+        .where(
+            t.c.clan_id == clan_id,
+            t.c.kind == kind,
+            key_clause,
+            t.c.text == text_,
+            t.c.posted_at > after,
+        )
+        .order_by(t.c.posted_at, t.c.message_id, t.c.part)
+        .limit(limit)
+    )
+    return [StoredLine(*row) for row in rows]
+
+
+async def set_duplicate_of(session: AsyncSession, changes: Mapping[int, int | None]) -> None:
+    """Point rows at their canonical row (or clear the pointer): ``row id → duplicate_of``."""
+    if not changes:
+        return
+    t = RELAY_TABLE
+    stmt = (
+        update(t)
+        .where(t.c.id == bindparam("b_id"))
+        .values(duplicate_of=bindparam("b_duplicate_of"))
+    )
+    params = [{"b_id": row_id, "b_duplicate_of": dup} for row_id, dup in changes.items()]
+    await session.execute(stmt.execution_options(synchronize_session=False), params)
+
+
+async def record_unmatched(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add sightings of unmatched names: ``count += n``, first/last seen widened.
+
+    Each row holds ``clan_id, rsn_key, display_name, count, first_seen, last_seen``; the
+    display name follows the latest sighting.
+    """
+    if not rows:
+        return
+    t = UNMATCHED_TABLE
+    stmt = _insert(session, t)
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["clan_id", "rsn_key"],
+        set_={
+            "count": t.c.count + ex.count,
+            "first_seen": case(
+                (ex.first_seen < t.c.first_seen, ex.first_seen), else_=t.c.first_seen
+            ),
+            "last_seen": case((ex.last_seen > t.c.last_seen, ex.last_seen), else_=t.c.last_seen),
+            "display_name": case(
+                (ex.last_seen >= t.c.last_seen, ex.display_name), else_=t.c.display_name
+            ),
+        },
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def unmatched_counts(session: AsyncSession, clan_id: int) -> dict[str, int]:
+    """``rsn_key → count`` of every unmatched name of a clan."""
+    rows = await session.execute(
+        select(UnmatchedName.rsn_key, UnmatchedName.count).where(UnmatchedName.clan_id == clan_id)
+    )
+    return {key: int(count) for key, count in rows}
+
+
+async def latest_message_ids(session: AsyncSession, channel_ids: Iterable[int]) -> dict[int, int]:
+    """The newest stored message id per channel (where backfill resumes)."""
+    ids = sorted(set(channel_ids))
+    if not ids:
+        return {}
+    t = RELAY_TABLE
+    rows = await session.execute(
+        select(t.c.channel_id, func.max(t.c.message_id))
+        .where(t.c.channel_id.in_(ids))
+        .group_by(t.c.channel_id)
+    )
+    return {int(channel): int(newest) for channel, newest in rows if newest is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """One stored part of a Discord message, as an edit needs it."""
+
+    id: int
+    clan_id: int
+    part: int
+    channel_id: int
+    author_id: int | None
+    posted_at: datetime
+    kind: str
+
+
+async def parts_of_message(session: AsyncSession, message_id: int) -> list[StoredPart]:
+    t = RELAY_TABLE
+    rows = await session.execute(
+        select(
+            t.c.id, t.c.clan_id, t.c.part, t.c.channel_id, t.c.author_id, t.c.posted_at, t.c.kind
+        )
+        .where(t.c.message_id == message_id)
+        .order_by(t.c.part)
+    )
+    return [StoredPart(*row) for row in rows]
+
+
+async def apply_edit(
+    session: AsyncSession, message_id: int, texts: Mapping[int, str], edited_at: datetime
+) -> int:
+    """Replace the text of the given parts and stamp every part as edited; returns rows hit."""
+    t = RELAY_TABLE
+    for part, new_text in texts.items():
+        await session.execute(
+            update(t)
+            .where(t.c.message_id == message_id, t.c.part == part)
+            .values(text=new_text, edited_at=edited_at)
+        )
+    result = await session.execute(
+        update(t).where(t.c.message_id == message_id).values(edited_at=edited_at)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_deleted(
+    session: AsyncSession, message_ids: Iterable[int], deleted_at: datetime
+) -> int:
+    """Stamp the rows of deleted Discord messages (never erased); returns rows newly marked."""
+    ids = sorted(set(message_ids))
+    t = RELAY_TABLE
+    marked = 0
+    for chunk in _chunks(ids):
+        result = await session.execute(
+            update(t)
+            .where(t.c.message_id.in_(chunk), t.c.deleted_at.is_(None))
+            .values(deleted_at=deleted_at)
+        )
+        marked += int(result.rowcount)  # type: ignore[attr-defined]
+    return marked
+
+
+@dataclass(frozen=True, slots=True)
+class Reresolved:
+    rows_attached: int
+    names_resolved: int
+
+
+async def reresolve_unmatched(session: AsyncSession, clan_id: int) -> Reresolved:
+    """Attach rows of unmatched names that now match a member or alias; forget those names."""
+    keys = [
+        key
+        for (key,) in await session.execute(
+            select(UnmatchedName.rsn_key).where(UnmatchedName.clan_id == clan_id)
+        )
+    ]
+    found = await member_ids_by_key(session, clan_id, keys)
+    t = RELAY_TABLE
+    attached = 0
+    for key, member_id in sorted(found.items()):
+        result = await session.execute(
+            update(t)
+            .where(t.c.clan_id == clan_id, t.c.rsn_key == key, t.c.member_id.is_(None))
+            .values(member_id=member_id)
+        )
+        attached += int(result.rowcount)  # type: ignore[attr-defined]
+    matched = sorted(found)
+    for chunk in _chunks(matched):
+        await session.execute(
+            delete(UnmatchedName).where(
+                UnmatchedName.clan_id == clan_id, UnmatchedName.rsn_key.in_(chunk)
+            )
+        )
+    return Reresolved(rows_attached=attached, names_resolved=len(matched))

@@ -1,0 +1,154 @@
+"""``clanstats import``: DiscordChatExporter exports through the same ingest as live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App, wom_client
+from bot.cli import main
+from bot.config import Settings
+from bot.importer import import_exports
+from fakes.dce_export import (
+    CHANNEL_ID,
+    TRACKSCAPE_BOT_ID,
+    WEBHOOK_ID,
+    dce_message,
+    player_names,
+    relay_traffic,
+    snowflake,
+    write_export,
+)
+from storage.engine import Database
+from storage.models import RelayMessage
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+OTHER_CHANNEL = 1_100_000_000_000_000_888
+
+
+@pytest.fixture
+async def app(db: Database) -> AsyncIterator[App]:
+    settings = Settings(
+        database_url="sqlite://",
+        wom_group_id=11114,
+        relay_channel_ids=[CHANNEL_ID],
+        relay_author_ids=[WEBHOOK_ID, TRACKSCAPE_BOT_ID],
+    )
+    application = App(settings=settings, db=db, wom=wom_client(settings))
+    try:
+        yield application
+    finally:
+        await application.wom.close()
+
+
+async def stored(app: App) -> int:
+    async with app.db.read() as session:
+        return int((await session.execute(select(func.count(RelayMessage.id)))).scalar_one())
+
+
+def traffic(count: int) -> list[dict[str, Any]]:
+    return list(relay_traffic(count, players=player_names(40), start=T0))
+
+
+async def test_import_of_a_generated_export_stores_every_event(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    write_export(path, traffic(500))
+    report = await import_exports(app, [path], batch_size=64)
+    assert report.failures == [] and report.bad_entries == 0
+    assert (report.files, report.messages_read) == (1, 500)
+    got = report.ingest
+    assert got.new == await stored(app) > 500  # TrackScape messages hold several embeds
+    assert got.chat > 0 and got.broadcast > 0 and got.discord > 0
+    assert got.duplicate_relays > 0
+    assert got.new == got.chat + got.broadcast + got.discord
+
+
+async def test_second_import_adds_nothing(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    write_export(path, traffic(300))
+    first = await import_exports(app, [path], batch_size=50)
+    again = await import_exports(app, [path], batch_size=70)
+    assert again.ingest.new == 0
+    assert again.ingest.duplicates_of_known == first.ingest.new == await stored(app)
+    assert again.ingest.duplicate_relays == 0
+
+
+async def test_malformed_entries_are_skipped_counted_and_reported(app: App, tmp_path: Path) -> None:
+    good = [
+        dce_message(snowflake(T0, i), T0 + timedelta(seconds=i), f"**P{i}**: hi") for i in range(4)
+    ]
+    missing_id = dict(good[0], id=None)
+    bad_time = dict(good[1], id=str(snowflake(T0, 90)), timestamp="yesterday")
+    bad_author = dict(good[2], id=str(snowflake(T0, 91)), author="me")
+    bad_embeds = dict(good[3], id=str(snowflake(T0, 92)), embeds={"x": 1})
+    not_object = "just a string"
+    path = tmp_path / "export.json"
+    write_export(path, [good[0], missing_id, good[1], bad_time, bad_author, not_object, good[2],
+                        bad_embeds, good[3]])  # fmt: skip
+    report = await import_exports(app, [path])
+    assert report.failures == []
+    assert report.messages_read == 9 and report.bad_entries == 5
+    assert report.ingest.new == 4 == await stored(app)
+    assert report.bad_examples[0].endswith("message #1: missing id")
+    assert "message #3: bad timestamp 'yesterday'" in report.bad_examples[1]
+    assert "skipped bad:       5" in report.summary()
+
+
+async def test_truncated_file_keeps_the_prefix_and_fails(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    messages = [
+        dce_message(snowflake(T0, i), T0 + timedelta(seconds=i), f"**P{i}**: hi") for i in range(10)
+    ]
+    write_export(path, messages, truncate_last=True)
+    report = await import_exports(app, [path], batch_size=3)
+    assert report.ingest.new == 9 == await stored(app)  # all but the one cut in half
+    assert len(report.failures) == 1 and "cut short" in report.failures[0]
+
+
+async def test_other_channels_are_ignored_unless_any_channel(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.json"
+    write_export(path, traffic(20), channel_id=OTHER_CHANNEL)
+    skipped = await import_exports(app, [path])
+    assert skipped.files == 0 and skipped.ingest.new == 0 and await stored(app) == 0
+    assert "--any-channel" in skipped.summary()
+    taken = await import_exports(app, [path], any_channel=True)
+    assert taken.files == 1 and taken.ingest.new == await stored(app) > 0
+
+
+def test_cli_imports_and_prints_a_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.json"
+    write_export(path, traffic(200))
+    monkeypatch.setenv("CLANSTATS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CLANSTATS_WOM_GROUP_ID", "11114")
+    monkeypatch.setenv("CLANSTATS_RELAY_CHANNEL_IDS", str(CHANNEL_ID))
+    monkeypatch.setenv("CLANSTATS_RELAY_AUTHOR_IDS", f"{WEBHOOK_ID},{TRACKSCAPE_BOT_ID}")
+    monkeypatch.setenv("CLANSTATS_LOG_LEVEL", "WARNING")
+    assert main(["import", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "Imported 1 file(s): 200 messages read" in out.out
+    assert "stored new:" in out.out and "messages/s" in out.out
+    assert "messages/s" in out.err  # progress goes to stderr
+    assert main(["import", str(path)]) == 0
+    assert "stored new:        0" in capsys.readouterr().out
+
+
+def test_cli_exits_1_on_a_truncated_file_and_2_without_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cut.json"
+    write_export(path, traffic(30), truncate_last=True)
+    assert main(["import", str(path)]) == 2  # no group, channels or relay ids configured
+    assert "CLANSTATS_RELAY_AUTHOR_IDS" in capsys.readouterr().err
+    monkeypatch.setenv("CLANSTATS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CLANSTATS_WOM_GROUP_ID", "11114")
+    monkeypatch.setenv("CLANSTATS_RELAY_AUTHOR_IDS", str(WEBHOOK_ID))
+    monkeypatch.setenv("CLANSTATS_LOG_LEVEL", "WARNING")
+    assert main(["import", "--any-channel", str(path)]) == 1
+    assert "FAILED" in capsys.readouterr().out

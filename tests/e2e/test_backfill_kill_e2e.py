@@ -1,0 +1,109 @@
+"""A bot process killed (SIGKILL) mid-backfill and restarted ends with exactly the source."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from fakes.chat_script import chat
+from fakes.world import RELAY_CHANNEL_ID, ClanWorld, clan_world
+from storage.engine import Database
+from storage.models import RelayMessage
+
+SOURCE_MESSAGES = 50_000
+NAMES = ("partymarty94", "DocOfMed", "Jbwell", "vanvolter ii", "hai ku", "Hi Ku", "llo6")
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[ClanWorld]:
+    async with clan_world() as w:
+        yield w
+
+
+def _env(world: ClanWorld, url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLANSTATS_")}
+    for key, value in world.settings(url, discord_api_url=world.discord.base_url).items():
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        env[f"CLANSTATS_{key.upper()}"] = str(value)
+    env["CLANSTATS_LOG_LEVEL"] = "WARNING"
+    env["CLANSTATS_LOG_FORMAT"] = "json"
+    return env
+
+
+async def _count(db: Database) -> int:
+    try:
+        async with db.read() as s:
+            return int((await s.execute(select(func.count(RelayMessage.id)))).scalar_one())
+    except OperationalError:  # the bot has not migrated the new database yet
+        return 0
+
+
+async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+
+
+async def test_sigkill_during_a_50000_message_backfill_then_restart_gives_exactly_the_source(
+    world: ClanWorld, sqlite_url: str, tmp_path: Path
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=3)
+    world.discord.seed_history(
+        RELAY_CHANNEL_ID,
+        (
+            chat(0, NAMES[i % len(NAMES)], f"message number {i}").post_kwargs(
+                start + timedelta(seconds=4 * i)
+            )
+            for i in range(SOURCE_MESSAGES)
+        ),
+    )
+    source = {int(m["id"]) for m in world.discord.history(RELAY_CHANNEL_ID)}
+    assert len(source) == SOURCE_MESSAGES
+    env, log = _env(world, sqlite_url), tmp_path / "bot.log"
+    db = Database.from_url(sqlite_url)
+    try:
+        first = await _start(env, log)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            stored = await _count(db)
+            if stored >= 5_000 or first.returncode is not None:
+                break
+        assert first.returncode is None, log.read_text()[-3000:]
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        killed_at = await _count(db)
+        assert 0 < killed_at < SOURCE_MESSAGES, "the kill must land mid-backfill"
+
+        second = await _start(env, log)
+        deadline = loop.time() + 120
+        while loop.time() < deadline and await _count(db) < SOURCE_MESSAGES:
+            assert second.returncode is None, log.read_text()[-3000:]
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # anything still in flight would show up now
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0, log.read_text()[-3000:]
+
+        async with db.read() as s:
+            ids = [r[0] for r in await s.execute(select(RelayMessage.message_id))]
+    finally:
+        await db.dispose()
+    assert len(ids) == SOURCE_MESSAGES
+    assert set(ids) == source

@@ -1,0 +1,58 @@
+"""Every log line written while handling a gateway event or an interaction has its trace id."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.logging import configure_logging
+from fakes.chat_script import chat
+from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld, clan_world
+from tests.e2e.harness import running_bot
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[ClanWorld]:
+    async with clan_world() as w:
+        yield w
+
+
+def _lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+
+
+async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    buffer = io.StringIO()
+    configure_logging(level="DEBUG", fmt="json", stream=buffer)
+    try:
+        async with running_bot(world, sqlite_url):
+            interaction = await world.discord.invoke_slash(
+                GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
+            )
+            await interaction.wait_response(timeout=10)
+            await world.discord.post_message(
+                RELAY_CHANNEL_ID, **chat(0, "llo6", "hello").post_kwargs(datetime.now(UTC))
+            )
+            await world.discord.wait_for(
+                lambda: "Dispatching event message" in buffer.getvalue(), timeout=10
+            )
+    finally:
+        configure_logging(level="WARNING", fmt="console")
+    lines = _lines(buffer)
+    received = [line for line in lines if line["event"] == "interaction.received"]
+    assert received and received[0].get("trace_id")
+    dispatch = [
+        line
+        for line in lines
+        if line.get("logger") == "discord.client" and "Dispatching event message" in line["event"]
+    ]
+    assert dispatch and all(line.get("trace_id") for line in dispatch)
+    assert received[0]["trace_id"] not in {line["trace_id"] for line in dispatch}
+    assert "fake-token" not in buffer.getvalue()
