@@ -15,13 +15,20 @@ from discord.ext import commands
 
 from bot.app import App, build_app, utc_now
 from bot.config import Settings
+from bot.reports import ReportError
 from bot.tracing import TRACE_KEY, new_trace_id, traced
 from storage.leader import SchedulerLease
 
 log = structlog.get_logger(__name__)
 
 # Loaded in this order; startup fails if any one fails (STYLE.md §4).
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.admin", "cogs.relay", "cogs.sync")
+DEFAULT_EXTENSIONS: tuple[str, ...] = (
+    "cogs.admin",
+    "cogs.relay",
+    "cogs.sync",
+    "cogs.officer",
+    "cogs.reports",
+)
 
 # A job missed while the bot was down still runs once when it is back within this window;
 # older misses are caught up from our own job_runs table instead.
@@ -57,19 +64,26 @@ class TracingTree(app_commands.CommandTree["ClanStatsBot"]):
     ) -> None:
         """One place turns every command failure into a friendly, ephemeral reply."""
         trace_id = structlog.contextvars.get_contextvars().get(TRACE_KEY, "-")
+        original = getattr(error, "original", error)
         if isinstance(error, app_commands.CheckFailure):
             message = str(error) or "You are not allowed to use this command."
             log.info("interaction.refused", reason=message, user_id=interaction.user.id)
+        elif isinstance(original, ReportError):
+            # A bad window, an unknown player, a clan not synced yet: the user can act on it.
+            message = str(original)
+            log.info("interaction.user_error", error=message)
         else:
-            original = getattr(error, "original", error)
             log.error("interaction.failed", error=repr(original), exc_info=original)
             message = "Something went wrong while answering that."
         text = f"{message}\n-# trace id `{trace_id}`"
         try:
+            quiet = discord.AllowedMentions.none()
             if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=quiet)
             else:
-                await interaction.response.send_message(text, ephemeral=True)
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=quiet
+                )
         except discord.HTTPException as exc:
             log.warning("interaction.error_reply_failed", error=repr(exc))
 
@@ -159,7 +173,7 @@ class ClanStatsBot(commands.Bot):
         with traced():
             super().dispatch(event_name, *args, **kwargs)
 
-    def add_job(self, func: Callable[[], Any], trigger: str, **options: Any) -> None:
+    def add_job(self, func: Callable[..., Any], trigger: Any, **options: Any) -> None:
         """Schedule a job, unless another instance holds the scheduler lease."""
         if not self.is_scheduler_leader:
             log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")

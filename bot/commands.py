@@ -12,6 +12,7 @@ from typing import Any
 from bot.app import open_app
 from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _settings_or_exit, _setup_logging
 from bot.importer import add_import
+from bot.report_cli import add_export, add_report
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -69,4 +70,6 @@ EXTRA_COMMANDS: list[Callable[[Any], None]] = [
     add_sync,
     add_demo,
     add_import,
+    add_report,
+    add_export,
 ]

@@ -189,6 +189,28 @@ async def run_demo(
                 await slash(OFFICER_USER_ID, "Officer Olly", "status")
                 await slash(MEMBER_USER_ID, "Member Mo", "status")
                 transcript.step("Officer and an ordinary member ran /status")
+                for sub in ("inactive", "promotions", "unmatched"):
+                    asked = await slash(OFFICER_USER_ID, "Officer Olly", "clan", subcommand=sub)
+                    await asked.wait_responses(2, timeout=30)
+                transcript.step("Officer ran /clan inactive, /clan promotions, /clan unmatched")
+                for name, options in (
+                    ("player", [{"name": "name", "value": "partymarty94"}]),
+                    (
+                        "leaderboard",
+                        [{"name": "metric", "value": "xp"}, {"name": "period", "value": "1d"}],
+                    ),
+                ):
+                    asked = await slash(MEMBER_USER_ID, "Member Mo", name, options=options)
+                    await asked.wait_responses(2, timeout=30)
+                transcript.step("A member ran /player partymarty94 and /leaderboard xp 1d")
+                posted = len(world.discord.sent_messages)
+                bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
+                await world.discord.wait_for_sent(
+                    lambda m: m.channel_id == REPORT_CHANNEL_ID and m.kind == "message",
+                    timeout=30,
+                    start=posted,
+                )
+                transcript.step("The daily report job ran and posted")
                 await asyncio.sleep(0.5)
             finally:
                 stop.set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import structlog
@@ -21,6 +21,8 @@ from storage.repositories import job_runs
 log = structlog.get_logger(__name__)
 
 SYNC_JOB = "wom.sync"
+# A run still marked running after this long died with its process; its slot may run again.
+STALE_RUN = timedelta(hours=1)
 
 Outcome = Literal["ok", "failed", "skipped"]
 
@@ -54,6 +56,10 @@ async def run_job(
     """
     with traced(job=job):
         async with app.db.write() as session:
+            # A failed run of this slot may be retried; a running or finished one may not.
+            await job_runs.release_failed(
+                session, job=job, slot=slot, stale_before=app.now() - STALE_RUN
+            )
             run_id = await job_runs.claim(
                 session, job=job, slot=slot, now=app.now(), trace_id=current_trace_id()
             )
@@ -79,6 +85,20 @@ async def run_job(
 
 def _loggable(value: Any) -> bool:
     return isinstance(value, int | float | str | bool) or value is None
+
+
+async def slot_done(app: App, job: str, slot: str) -> bool:
+    """True when ``(job, slot)`` already ran successfully (or is running now)."""
+    async with app.db.read() as session:
+        run = await job_runs.get(session, job=job, slot=slot)
+    if run is None or run.outcome == "failed":
+        return False
+    return run.outcome == "ok" or run.started_at >= app.now() - STALE_RUN
+
+
+async def ever_ran(app: App, job: str) -> bool:
+    async with app.db.read() as session:
+        return await job_runs.latest(session, job) is not None
 
 
 async def sync_due(app: App, now: datetime) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -185,6 +186,12 @@ class Snapshot(Base):
     source: Mapped[str] = mapped_column(String(32), default="wom")
 
 
+#: Relay rows that count (not a repeat relay, not deleted), as a partial index predicate.
+COUNTED_SQL = "duplicate_of IS NULL AND deleted_at IS NULL"
+#: Counted in-game chat lines. Queries must state ``kind = 'chat'`` literally to use it.
+COUNTED_CHAT_SQL = "kind = 'chat' AND duplicate_of IS NULL AND deleted_at IS NULL"
+
+
 class RelayMessage(Base):
     """One relay event from a Discord message (a message with several embeds gives several).
 
@@ -198,6 +205,26 @@ class RelayMessage(Base):
         Index("ix_relay_messages_clan_posted", "clan_id", "posted_at"),
         Index("ix_relay_messages_channel_message", "channel_id", "message_id"),
         Index("ix_relay_messages_clan_rsn_key", "clan_id", "rsn_key"),
+        # Report queries (storage/repositories/reports.py) count only these rows; partial
+        # indexes over them make window counts and "last chat" index-only seeks and scans.
+        Index(
+            "ix_relay_messages_chat_member_posted",
+            "clan_id",
+            "member_id",
+            "posted_at",
+            sqlite_where=text(COUNTED_CHAT_SQL),
+            postgresql_where=text(COUNTED_CHAT_SQL),
+        ),
+        Index(
+            "ix_relay_messages_counted_kind_posted",
+            "clan_id",
+            "kind",
+            "posted_at",
+            "member_id",
+            "broadcast_type",
+            sqlite_where=text(COUNTED_SQL),
+            postgresql_where=text(COUNTED_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

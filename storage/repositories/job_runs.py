@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulk import insert_ignore
@@ -51,13 +51,26 @@ async def finish(
     )
 
 
-async def release_failed(session: AsyncSession, *, job: str, slot: str) -> None:
-    """Delete a failed claim so the same slot may be retried (e.g. a manual re-run)."""
-    run = (
+async def get(session: AsyncSession, *, job: str, slot: str) -> JobRun | None:
+    return (
         await session.execute(select(JobRun).where(JobRun.job == job, JobRun.slot == slot))
     ).scalar_one_or_none()
-    if run is not None and run.outcome == "failed":
-        await session.delete(run)
+
+
+async def release_failed(
+    session: AsyncSession, *, job: str, slot: str, stale_before: datetime | None = None
+) -> None:
+    """Delete a failed claim so the same slot may be retried (the next catch-up, a re-run).
+
+    A claim still ``running`` but started before ``stale_before`` belonged to a process that
+    died mid-run: it is released too.
+    """
+    abandoned = JobRun.outcome == "failed"
+    if stale_before is not None:
+        abandoned = or_(
+            abandoned, and_(JobRun.outcome == "running", JobRun.started_at < stale_before)
+        )
+    await session.execute(delete(JobRun).where(JobRun.job == job, JobRun.slot == slot, abandoned))
 
 
 async def last_success(session: AsyncSession, job: str) -> JobRun | None:

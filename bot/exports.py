@@ -1,0 +1,317 @@
+"""Renderings of report use cases as files and text: member rows as JSON / CSV / XLSX, and the
+daily report as text and JSON.
+
+Timestamps are ISO-8601 UTC with a ``Z`` (``2025-12-23T20:00:00Z``); window figures are keyed
+by window label (``"30d"``) in JSON and flattened into ``messages_30d``-style columns in CSV and
+XLSX. XLSX cells hold real (naive, UTC) datetimes so spreadsheets can sort and filter them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from typing import IO, Any
+
+from bot.reports import DailyReport, MemberRow, Ranked
+from domain.activity import whole_days
+from domain.metrics import metric_label
+from domain.ranks import pretty_rank
+from domain.report import WEEKDAYS
+from domain.rules import Finding
+
+#: Per-window fields of a member row, in column order.
+WINDOW_FIELDS: tuple[str, ...] = (
+    "messages",
+    "broadcasts",
+    "xp_gained",
+    "ehp_gained",
+    "ehb_gained",
+    "boss_kills_gained",
+)
+BASE_FIELDS: tuple[str, ...] = ("rsn", "display_name", "role", "joined_at")
+TIME_FIELDS: tuple[str, ...] = ("last_chat_at", "last_progress_at")
+EXPORT_FORMATS: tuple[str, ...] = ("json", "csv", "xlsx")
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """``2025-12-23T20:00:00Z`` (microseconds kept when present), or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def window_labels(rows: Sequence[MemberRow], fallback: Sequence[str] = ()) -> list[str]:
+    """The window labels of ``rows`` in their order (``fallback`` when there are no rows)."""
+    return list(rows[0].messages) if rows else list(fallback)
+
+
+# ---------------------------------------------------------------------------------------------
+# Member rows
+
+
+def member_row_dict(row: MemberRow) -> dict[str, Any]:
+    """A member row as a JSON-ready object (window figures keyed by label)."""
+    return {
+        "rsn": row.rsn,
+        "display_name": row.display_name,
+        "role": row.role,
+        "joined_at": iso_utc(row.joined_at),
+        **{name: dict(getattr(row, name)) for name in WINDOW_FIELDS},
+        "last_chat_at": iso_utc(row.last_chat_at),
+        "last_progress_at": iso_utc(row.last_progress_at),
+    }
+
+
+def members_json(rows: Sequence[MemberRow]) -> str:
+    """Member rows as a JSON array (pretty-printed, UTF-8 names kept)."""
+    return json.dumps([member_row_dict(r) for r in rows], indent=2, ensure_ascii=False) + "\n"
+
+
+def member_columns(windows: Sequence[str]) -> list[str]:
+    """CSV / XLSX header: base fields, ``<field>_<window>`` for each window, then times."""
+    flat = [f"{name}_{label}" for label in windows for name in WINDOW_FIELDS]
+    return [*BASE_FIELDS, *flat, *TIME_FIELDS]
+
+
+def _flat(row: MemberRow, windows: Sequence[str]) -> list[Any]:
+    values: list[Any] = [row.rsn, row.display_name, row.role, row.joined_at]
+    for label in windows:
+        values.extend(getattr(row, name)[label] for name in WINDOW_FIELDS)
+    values.extend([row.last_chat_at, row.last_progress_at])
+    return values
+
+
+def write_members_csv(rows: Sequence[MemberRow], out: IO[str], windows: Sequence[str] = ()) -> None:
+    """Write member rows as CSV with flattened per-window columns (``messages_30d``)."""
+    labels = window_labels(rows, windows)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(member_columns(labels))
+    for row in rows:
+        writer.writerow(
+            "" if v is None else iso_utc(v) if isinstance(v, datetime) else v
+            for v in _flat(row, labels)
+        )
+
+
+def write_members_xlsx(rows: Sequence[MemberRow], path: Path, windows: Sequence[str] = ()) -> None:
+    """Write member rows to one XLSX sheet ("Members"): bold, frozen header, autofilter."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    labels = window_labels(rows, windows)
+    header = member_columns(labels)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Members"
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(
+            [
+                v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
+                for v in _flat(row, labels)
+            ]
+        )
+    for index, name in enumerate(header, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(12, len(name) + 2)
+        if name.endswith("_at"):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    book.save(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Daily report
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": str(finding.kind),
+        "display_name": finding.display_name,
+        "role": finding.role,
+        "reason": finding.reason,
+        "numbers": dict(finding.numbers),
+        "tags": list(finding.tags),
+    }
+
+
+def _ranked_dict(item: Ranked) -> dict[str, Any]:
+    return {"display_name": item.display_name, "value": item.value, "detail": item.detail}
+
+
+def daily_report_dict(report: DailyReport, *, top: int = 5) -> dict[str, Any]:
+    """The daily report as a JSON-ready object: attention lists as counts plus the top few."""
+    notable = report.notable
+    attention = report.attention
+    return {
+        "clan": report.clan_name,
+        "as_of": iso_utc(report.as_of),
+        "start": iso_utc(report.start),
+        "timezone": report.timezone,
+        "pulse": {
+            "chat_lines": report.pulse.chat_lines,
+            "chat_lines_avg_7d": report.pulse.chat_lines_avg_7d,
+            "active_chatters": report.pulse.active_chatters,
+            "xp_gained": report.pulse.xp_gained,
+            "members": report.pulse.members,
+        },
+        "top_chatters": [_ranked_dict(r) for r in report.top_chatters],
+        "top_xp": [_ranked_dict(r) for r in report.top_xp],
+        "top_bosses": [_ranked_dict(r) for r in report.top_bosses],
+        "notable": {
+            "drops": [
+                {"display_name": line.display_name, "coins": coins, "text": line.text}
+                for line, coins in notable.drops
+            ],
+            "pets": [{"display_name": p.display_name, "text": p.text} for p in notable.pets],
+            "level_99s": [
+                {"display_name": p.display_name, "text": p.text} for p in notable.level_99s
+            ],
+        },
+        "roster_changes": [
+            {
+                "kind": e.kind,
+                "display_name": e.display_name,
+                "old": e.old_value,
+                "new": e.new_value,
+                "at": iso_utc(e.occurred_at),
+            }
+            for e in report.roster_changes
+        ],
+        "attention": {
+            "inactive": {
+                "count": len(attention.inactive),
+                "top": [_finding_dict(f) for f in attention.inactive[:top]],
+            },
+            "alerts": {
+                "count": len(attention.alerts),
+                "top": [_finding_dict(f) for f in attention.alerts[:top]],
+            },
+            "promotions": {
+                "count": len(attention.promotions),
+                "top": [_finding_dict(f) for f in attention.promotions[:top]],
+            },
+            "unmatched": {
+                "count": len(attention.unmatched),
+                "top": [
+                    {"name": u.display_name, "count": u.count, "last_seen": iso_utc(u.last_seen)}
+                    for u in attention.unmatched[:top]
+                ],
+            },
+        },
+        "charts": {
+            "heatmap": {
+                "days": report.heatmap_days,
+                "weekdays": list(WEEKDAYS),
+                "counts": [list(row) for row in report.heatmap],
+            },
+            "trend": [
+                {"date": d.day.isoformat(), "chat_lines": d.chat_lines, "xp_gained": d.xp_gained}
+                for d in report.trend
+            ],
+        },
+    }
+
+
+def daily_report_json(report: DailyReport) -> str:
+    return json.dumps(daily_report_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _local(value: datetime, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _ranked_lines(title: str, items: Sequence[Ranked], unit: str) -> list[str]:
+    if not items:
+        return [f"{title}: nobody"]
+    lines = [f"{title}:"]
+    for place, item in enumerate(items, start=1):
+        detail = f" ({item.detail})" if item.detail else ""
+        lines.append(f"  {place}. {item.display_name}: {_number(item.value)} {unit}{detail}")
+    return lines
+
+
+def daily_report_text(report: DailyReport, tz: tzinfo, *, top: int = 3) -> str:
+    """The daily report as plain text (the CLI's output; the cog renders embeds instead)."""
+    p = report.pulse
+    out = [
+        f"Daily report: {report.clan_name}",
+        f"{_local(report.start, tz)} → {_local(report.as_of, tz)} ({report.timezone})",
+        "",
+        f"Chat: {p.chat_lines:,} lines (7-day average {p.chat_lines_avg_7d:,.1f}), "
+        f"{p.active_chatters} of {p.members} members chatted",
+        f"XP gained: {p.xp_gained:,}",
+        "",
+        *_ranked_lines("Top chatters", report.top_chatters, "lines"),
+        *_ranked_lines("Top XP", report.top_xp, "XP"),
+        *_ranked_lines("Top boss kills", report.top_bosses, "kills"),
+        "",
+        "Notable broadcasts:",
+    ]
+    n = report.notable
+    out.extend(f"  drop: {line.text} [{coins:,} coins]" for line, coins in n.drops)
+    out.extend(f"  pet: {line.text}" for line in n.pets)
+    out.extend(f"  99: {line.text}" for line in n.level_99s)
+    if not (n.drops or n.pets or n.level_99s):
+        out.append("  none")
+    out.append("")
+    out.append(f"Roster changes: {len(report.roster_changes)}")
+    for e in report.roster_changes:
+        what = {
+            "joined": "joined",
+            "left": "left",
+            "role_changed": f"rank {_rank(e.old_value)} → {_rank(e.new_value)}",
+            "renamed": f"renamed {e.old_value} → {e.new_value}",
+        }.get(e.kind, e.kind)
+        out.append(f"  {e.display_name or '?'}: {what}")
+    a = report.attention
+    out.extend(["", "Needs attention:"])
+    for title, found in (
+        ("Inactive (60d)", a.inactive),
+        ("Alerts", a.alerts),
+        ("Promotions due", a.promotions),
+    ):
+        out.append(f"  {title}: {len(found)}")
+        out.extend(f"    - {f.display_name}: {f.reason}" for f in found[:top])
+    out.append(f"  Unmatched names: {len(a.unmatched)}")
+    out.extend(
+        f"    - {u.display_name} ({u.count} lines, last {_seen(u.last_seen, report.as_of)})"
+        for u in a.unmatched[:top]
+    )
+    out.extend(["", "Last 14 days (date: chat lines, XP gained):"])
+    out.extend(f"  {d.day}: {d.chat_lines:,} lines, {d.xp_gained:,} XP" for d in report.trend)
+    return "\n".join(out) + "\n"
+
+
+def _rank(role: str | None) -> str:
+    return pretty_rank(role) if role else "none"
+
+
+def _seen(moment: datetime | None, as_of: datetime) -> str:
+    if moment is None:
+        return "never"
+    days = whole_days((as_of - moment).total_seconds() / 86_400)
+    return f"{days} days ago"
+
+
+def leaderboard_title(metric: str, window_label: str) -> str:
+    """``Chambers Of Xeric (7d)``: a leaderboard's heading."""
+    return f"{metric_label(metric)} ({window_label})"
+
+
+def default_xlsx_name(as_of: datetime) -> str:
+    """``clanstats-members-2025-12-23.xlsx`` (UTC date of ``as_of``)."""
+    day: date = as_of.astimezone(UTC).date()
+    return f"clanstats-members-{day.isoformat()}.xlsx"

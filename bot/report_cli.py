@@ -1,0 +1,157 @@
+"""``clanstats report`` and ``clanstats export members``: the report use cases without Discord.
+
+Exit codes: 0 done, 1 nothing to report yet (the clan was never synced), 2 bad input
+(window, format, ``--as-of``) or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.app import open_app
+from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _run_async, _settings_or_exit
+from bot.exports import (
+    EXPORT_FORMATS,
+    daily_report_json,
+    daily_report_text,
+    default_xlsx_name,
+    members_json,
+    write_members_csv,
+    write_members_xlsx,
+)
+from bot.reports import (
+    ClanNotSyncedError,
+    MemberRow,
+    ReportInputError,
+    configured_clan_id,
+    daily_report,
+    member_rows,
+    parse_windows,
+)
+
+
+def parse_as_of(text: str | None, now: datetime) -> datetime:
+    """``--as-of``: ISO-8601 (``2025-12-23T20:00:00Z``, an offset, or a date = its UTC
+    midnight); a time without offset is taken as UTC. ``now`` when not given."""
+    if text is None:
+        return now
+    try:
+        value = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ReportInputError(
+            f"--as-of {text!r} is not an ISO-8601 time: use e.g. 2025-12-23T20:00:00Z"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _prepare(args: argparse.Namespace) -> Any:
+    settings = _settings_or_exit(args)
+    missing = settings.missing_for("report")
+    if missing:
+        print(f"clanstats {args.command} needs: " + ", ".join(missing), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    return settings
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    if isinstance(exc, ClanNotSyncedError):
+        return EXIT_FAILED
+    return EXIT_CONFIG
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``clanstats report``: the daily report of the 24 h before ``--as-of``, on stdout."""
+    settings = _prepare(args)
+
+    async def go() -> int:
+        async with open_app(settings) as app:
+            try:
+                as_of = parse_as_of(args.as_of, app.now())
+                clan_id = await configured_clan_id(app)
+                report = await daily_report(app, clan_id, as_of, settings.tz)
+            except (ReportInputError, ClanNotSyncedError) as exc:
+                return _fail(exc)
+        if args.format == "json":
+            sys.stdout.write(daily_report_json(report))
+        else:
+            sys.stdout.write(daily_report_text(report, settings.tz))
+        return EXIT_OK
+
+    return _run_async(go())
+
+
+def cmd_export_members(args: argparse.Namespace) -> int:
+    """``clanstats export members``: member rows as JSON, CSV (stdout or file) or XLSX."""
+    settings = _prepare(args)
+    labels = [w.strip() for w in args.windows.split(",") if w.strip()]
+    fetched: list[tuple[list[MemberRow], datetime]] = []
+
+    async def go() -> int:
+        async with open_app(settings) as app:
+            try:
+                as_of = parse_as_of(args.as_of, app.now())
+                parse_windows(labels, as_of)  # bad windows fail before any query
+                clan_id = await configured_clan_id(app)
+                fetched.append((await member_rows(app, clan_id, labels, as_of), as_of))
+            except (ReportInputError, ClanNotSyncedError) as exc:
+                return _fail(exc)
+        return EXIT_OK
+
+    code = _run_async(go())
+    if code != EXIT_OK:
+        return code
+    rows, as_of = fetched[0]
+    _write_members(rows, args.format, args.output, as_of)
+    return EXIT_OK
+
+
+def _write_members(rows: list[MemberRow], fmt: str, output: Path | None, as_of: datetime) -> None:
+    if fmt == "xlsx":
+        path = output or Path(default_xlsx_name(as_of))
+        write_members_xlsx(rows, path)
+        print(f"Wrote {len(rows)} members to {path.resolve()}", file=sys.stderr)
+        return
+    if output is None:
+        if fmt == "json":
+            sys.stdout.write(members_json(rows))
+        else:
+            write_members_csv(rows, sys.stdout)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        if fmt == "json":
+            handle.write(members_json(rows))
+        else:
+            write_members_csv(rows, handle)
+    print(f"Wrote {len(rows)} members to {output.resolve()}", file=sys.stderr)
+
+
+def add_report(sub: Any) -> None:
+    p = sub.add_parser("report", help="print the daily report (the 24 h before --as-of)")
+    p.add_argument("--as-of", default=None, help="end of the report, ISO-8601 (default: now)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(handler=cmd_report)
+
+
+def add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="export data as JSON, CSV or XLSX")
+    what = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    m = what.add_parser("members", help="every member with chat and gains per window")
+    m.add_argument(
+        "--windows",
+        default="7d,30d",
+        help="comma-separated windows: 12h, 1d, 7d, 30d, 2w, YYYY-MM-DD..YYYY-MM-DD",
+    )
+    m.add_argument("--as-of", default=None, help="end of the windows, ISO-8601 (default: now)")
+    m.add_argument("--format", choices=list(EXPORT_FORMATS), default="json")
+    m.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="file to write (default: stdout; xlsx: clanstats-members-<date>.xlsx)",
+    )
+    m.set_defaults(handler=cmd_export_members)

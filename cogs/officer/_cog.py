@@ -1,0 +1,208 @@
+"""Officer commands (/clan …) and the member-facing /player and /leaderboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import reports
+from bot.reports import FINDINGS_WINDOWS, FindingsKind
+from cogs._checks import officer_only
+from cogs.officer._paging import NO_MENTIONS, Pager
+from cogs.officer._render import (
+    daily_report_embeds,
+    finding_line,
+    findings_csv,
+    findings_xlsx,
+    leaderboard_embed,
+    profile_embed,
+    unmatched_csv,
+    unmatched_line,
+)
+
+if TYPE_CHECKING:
+    from bot.client import ClanStatsBot
+
+PERIODS = ("1d", "7d", "30d", "90d", "365d")
+_TITLES: dict[FindingsKind, str] = {
+    "inactive": "Inactive members: no chat and no progress",
+    "audit": "Officer audit: staff against the clan median",
+    "alerts": "Alerts",
+    "promotions": "Promotions due",
+}
+_EMPTY: dict[FindingsKind, str] = {
+    "inactive": "Nobody is inactive. 🎉",
+    "audit": "No staff ranks to audit.",
+    "alerts": "No alerts.",
+    "promotions": "Nobody is due a promotion yet.",
+}
+
+PublicOption = app_commands.describe(public="Post the answer for everyone (default: only you)")
+
+
+class OfficerCog(commands.Cog):
+    clan = app_commands.Group(
+        name="clan", description="Officer answers about the clan", guild_only=True
+    )
+
+    def __init__(self, bot: ClanStatsBot) -> None:
+        self.bot = bot
+
+    async def _clan_id(self) -> int:
+        return await reports.configured_clan_id(self.bot.app)
+
+    async def _findings(
+        self, interaction: discord.Interaction[ClanStatsBot], kind: FindingsKind, public: bool
+    ) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        app = self.bot.app
+        found = await reports.findings(app, await self._clan_id(), kind, app.now())
+        stamp = f"{app.now():%Y%m%d}"
+        pager = Pager(
+            owner_id=interaction.user.id,
+            title=_TITLES[kind],
+            lines=[finding_line(f) for f in found],
+            empty=_EMPTY[kind],
+            footer=f"window {FINDINGS_WINDOWS[kind]}",
+            files={
+                f"clan-{kind}-{stamp}.csv": lambda: findings_csv(found),
+                f"clan-{kind}-{stamp}.xlsx": lambda: findings_xlsx(found, kind),
+            },
+        )
+        pager.interaction = interaction
+        await interaction.followup.send(
+            embed=pager.embed(), view=pager, ephemeral=not public, allowed_mentions=NO_MENTIONS
+        )
+
+    @clan.command(name="inactive", description="Purge candidates: no chat and no XP in 60 days")
+    @officer_only()
+    @PublicOption
+    async def inactive(
+        self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
+    ) -> None:
+        await self._findings(interaction, "inactive", public)
+
+    @clan.command(name="audit", description="How the officers are doing against the clan")
+    @officer_only()
+    @PublicOption
+    async def audit(
+        self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
+    ) -> None:
+        await self._findings(interaction, "audit", public)
+
+    @clan.command(name="alerts", description="Slumps, churn risk, silent grinders, idle chatters")
+    @officer_only()
+    @PublicOption
+    async def alerts(
+        self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
+    ) -> None:
+        await self._findings(interaction, "alerts", public)
+
+    @clan.command(name="promotions", description="Who is due a promotion, and why")
+    @officer_only()
+    @PublicOption
+    async def promotions(
+        self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
+    ) -> None:
+        await self._findings(interaction, "promotions", public)
+
+    @clan.command(name="unmatched", description="Names in clan chat that match no WOM member")
+    @officer_only()
+    @PublicOption
+    async def unmatched(
+        self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
+    ) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        items = await reports.unmatched(self.bot.app, await self._clan_id())
+        pager = Pager(
+            owner_id=interaction.user.id,
+            title="Unmatched relay names",
+            lines=[unmatched_line(u) for u in items],
+            empty="Every name in clan chat matches a member. 🎉",
+            files={"clan-unmatched.csv": lambda: unmatched_csv(items)},
+        )
+        pager.interaction = interaction
+        await interaction.followup.send(
+            embed=pager.embed(), view=pager, ephemeral=not public, allowed_mentions=NO_MENTIONS
+        )
+
+    @clan.command(name="report", description="Today's report: pulse, tops, attention")
+    @officer_only()
+    @PublicOption
+    async def report(
+        self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
+    ) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        app = self.bot.app
+        built = await reports.daily_report(app, await self._clan_id(), app.now(), app.settings.tz)
+        await interaction.followup.send(
+            embeds=daily_report_embeds(built, app.settings.tz, chart=None),
+            ephemeral=not public,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # -- member-facing -----------------------------------------------------------------------
+
+    @app_commands.command(name="player", description="A member's stats, gains, chat and names")
+    @app_commands.guild_only()
+    @app_commands.describe(name="In-game name (current or earlier)", public="Post for everyone")
+    async def player(
+        self, interaction: discord.Interaction[ClanStatsBot], name: str, public: bool = False
+    ) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        app = self.bot.app
+        profile = await reports.player_profile(app, await self._clan_id(), name, app.now())
+        await interaction.followup.send(
+            embed=profile_embed(profile, app.settings.tz),
+            ephemeral=not public,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @player.autocomplete("name")
+    async def player_names(
+        self, interaction: discord.Interaction[ClanStatsBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await reports.roster_names(self.bot.app, await self._clan_id(), current)
+        return _choices(names)
+
+    @app_commands.command(
+        name="leaderboard", description="Top gains by XP, EHP, EHB, a boss or chat"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(
+        metric="xp, ehp, ehb, chat, a boss (cox, tob, toa, zulrah…) or an activity",
+        period="1d, 7d, 30d, 90d or 365d",
+        public="Post for everyone",
+    )
+    @app_commands.choices(period=[app_commands.Choice(name=p, value=p) for p in PERIODS])
+    async def leaderboard(
+        self,
+        interaction: discord.Interaction[ClanStatsBot],
+        metric: str,
+        period: str = "7d",
+        public: bool = False,
+    ) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        app = self.bot.app
+        board = await reports.leaderboard(app, await self._clan_id(), metric, period, app.now())
+        await interaction.followup.send(
+            embed=leaderboard_embed(board), ephemeral=not public, allowed_mentions=NO_MENTIONS
+        )
+
+    @leaderboard.autocomplete("metric")
+    async def metric_names(
+        self, interaction: discord.Interaction[ClanStatsBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await reports.metric_autocomplete(self.bot.app, await self._clan_id(), current)
+        return _choices(names)
+
+
+def _choices(
+    values: list[str], label: Callable[[str], str] = str
+) -> list[app_commands.Choice[str]]:
+    """At most 25 choices, names and values at most 100 characters (Discord's limits)."""
+    return [app_commands.Choice(name=label(v)[:100], value=v[:100]) for v in values[:25]]

@@ -1,0 +1,117 @@
+"""A paged list with buttons: only the invoker can page; buttons expire; full list as a file."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+import structlog
+
+from cogs.officer._render import LINES_PER_PAGE, page_embed
+
+if TYPE_CHECKING:
+    from bot.client import ClanStatsBot
+
+log = structlog.get_logger(__name__)
+
+PAGER_TIMEOUT_S = 600.0
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class Pager(discord.ui.View):
+    """Pages through ``lines``; the files are the full list, built when asked for."""
+
+    def __init__(
+        self,
+        *,
+        owner_id: int,
+        title: str,
+        lines: Sequence[str],
+        empty: str,
+        files: dict[str, Callable[[], bytes]],
+        footer: str = "",
+        timeout: float = PAGER_TIMEOUT_S,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.title = title
+        self.lines = list(lines)
+        self.empty = empty
+        self.footer = footer
+        self.files = files
+        self.page = 0
+        self.pages = max(1, -(-len(self.lines) // LINES_PER_PAGE))
+        self.interaction: discord.Interaction[ClanStatsBot] | None = None
+        for name in files:
+            self.add_item(_FileButton(name))
+        self._sync_buttons()
+
+    def embed(self) -> discord.Embed:
+        return page_embed(self.title, self.lines, self.page, empty=self.empty, footer=self.footer)
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page <= 0
+        self.next.disabled = self.page >= self.pages - 1
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the officer who ran this command can use these buttons.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        return False
+
+    @discord.ui.button(
+        label="◀ Previous", style=discord.ButtonStyle.primary, custom_id="pager:prev"
+    )
+    async def previous(
+        self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Pager]
+    ) -> None:
+        self.page = max(0, self.page - 1)
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.primary, custom_id="pager:next")
+    async def next(
+        self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Pager]
+    ) -> None:
+        self.page = min(self.pages - 1, self.page + 1)
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    async def on_timeout(self) -> None:
+        """Expired: grey the buttons out so nobody clicks a dead control."""
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.interaction is not None:
+            try:
+                await self.interaction.edit_original_response(view=self)
+            except discord.HTTPException as exc:
+                log.info("pager.expire_edit_failed", error=repr(exc))
+
+
+class _FileButton(discord.ui.Button[Pager]):
+    """Sends the whole list as a file (CSV or XLSX), only to the officer who asked."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(
+            label=f"Full list ({filename.rsplit('.', 1)[-1].upper()})",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"pager:file:{filename}",
+        )
+        self.filename = filename
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        assert self.view is not None
+        data = self.view.files[self.filename]()
+        await interaction.response.send_message(
+            f"The full list ({len(self.view.lines)} entries).",
+            file=discord.File(io.BytesIO(data), filename=self.filename),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )

@@ -1,0 +1,114 @@
+"""The daily report: posted at the configured local time, once per day, caught up once.
+
+A run claims ``(report.daily, <local date>)`` in ``job_runs`` before posting, so a restart
+never posts the same day twice; on startup, a report whose time passed while the bot was down
+is posted once, covering the 24 hours before its scheduled time.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+import structlog
+from apscheduler.triggers.cron import CronTrigger
+from discord.ext import commands
+
+from bot import reports
+from bot.charts import render_activity_chart
+from bot.jobs import JobResult, ever_ran, run_job, slot_done
+from cogs.officer._render import daily_report_embeds
+
+if TYPE_CHECKING:
+    from bot.client import ClanStatsBot
+
+log = structlog.get_logger(__name__)
+
+REPORT_JOB = "report.daily"
+REPORT_JOB_ID = "daily-report"
+CHART_NAME = "clan-activity.png"
+
+
+def last_report_time(now: datetime, settings: Any) -> datetime:
+    """The most recent scheduled report time at or before ``now`` (an aware UTC datetime)."""
+    local = now.astimezone(settings.tz)
+    today = local.replace(
+        hour=settings.report_time.hour,
+        minute=settings.report_time.minute,
+        second=0,
+        microsecond=0,
+    )
+    if today > local:
+        today -= timedelta(days=1)
+    return today.astimezone(now.tzinfo)
+
+
+class ReportsCog(commands.Cog):
+    def __init__(self, bot: ClanStatsBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        settings = self.bot.settings
+        if settings.report_channel_id is None:
+            log.info("report.disabled", reason="CLANSTATS_REPORT_CHANNEL_ID is not set")
+            return
+        trigger = CronTrigger(
+            hour=settings.report_time.hour, minute=settings.report_time.minute, timezone=settings.tz
+        )
+        self.bot.add_job(self.scheduled_report, trigger, id=REPORT_JOB_ID)
+        due = last_report_time(self.bot.app.now(), settings)
+        if await slot_done(self.bot.app, REPORT_JOB, self.slot(due)):
+            return
+        if await ever_ran(self.bot.app, REPORT_JOB):
+            # The bot was down at report time: catch up once, for that day. (A fresh install
+            # has nothing to catch up: its first report comes at the next report time.)
+            log.info("report.catch_up_scheduled", slot=self.slot(due))
+            self.bot.add_job(
+                self.post_report,
+                "date",
+                run_date=self.bot.app.now() + timedelta(seconds=1),
+                id="daily-report-catch-up",
+                kwargs={"scheduled": due},
+            )
+
+    async def cog_unload(self) -> None:
+        for job_id in (REPORT_JOB_ID, "daily-report-catch-up"):
+            if self.bot.scheduler.get_job(job_id):
+                self.bot.scheduler.remove_job(job_id)
+
+    def slot(self, scheduled: datetime) -> str:
+        return scheduled.astimezone(self.bot.settings.tz).strftime("%Y-%m-%d")
+
+    async def scheduled_report(self) -> None:
+        await self.post_report(last_report_time(self.bot.app.now(), self.bot.settings))
+
+    async def post_report(self, scheduled: datetime) -> JobResult:
+        """Build and post the report for the 24 hours before ``scheduled``, once per day."""
+
+        async def work() -> tuple[dict[str, Any], None]:
+            app = self.bot.app
+            channel = self.bot.get_channel(app.settings.report_channel_id or 0)
+            if not isinstance(channel, discord.abc.Messageable):
+                raise LookupError(f"report channel {app.settings.report_channel_id} not found")
+            clan_id = await reports.configured_clan_id(app)
+            report = await reports.daily_report(app, clan_id, scheduled, app.settings.tz)
+            png = render_activity_chart(
+                report.heatmap,
+                [(d.day, d.chat_lines, d.xp_gained) for d in report.trend],
+                title=f"{report.clan_name}: clan activity",
+                timezone=report.timezone,
+            )
+            await channel.send(
+                embeds=daily_report_embeds(report, app.settings.tz, chart=CHART_NAME),
+                file=discord.File(io.BytesIO(png), filename=CHART_NAME),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return {"chat_lines": report.pulse.chat_lines, "xp": report.pulse.xp_gained}, None
+
+        return await run_job(self.bot.app, REPORT_JOB, self.slot(scheduled), work)
+
+
+async def setup(bot: ClanStatsBot) -> None:
+    await bot.add_cog(ReportsCog(bot))

@@ -1,0 +1,146 @@
+"""Leaderboard metric names, broadcast values and the daily report's pure pieces."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain.broadcasts import BroadcastLine, coin_value, is_level_99, notable_broadcasts
+from domain.metrics import (
+    MAX_CHOICES,
+    UnknownMetricError,
+    metric_choices,
+    metric_label,
+    resolve_metric,
+)
+from domain.report import day_periods, period_label, week_heatmap, xp_per_period
+
+KNOWN = ["overall", "attack", "chambers_of_xeric", "theatre_of_blood", "tombs_of_amascut"]
+KNOWN += ["the_corrupted_gauntlet", "nex", "zulrah", "vorkath", "doom_of_mokhaiotl"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("cox", "chambers_of_xeric"),
+        ("CoX", "chambers_of_xeric"),
+        ("tob", "theatre_of_blood"),
+        ("toa", "tombs_of_amascut"),
+        ("cg", "the_corrupted_gauntlet"),
+        ("Corrupted Gauntlet", "the_corrupted_gauntlet"),
+        ("nex", "nex"),
+        ("zulrah", "zulrah"),
+        ("vork", "vorkath"),
+        ("Theatre of Blood", "theatre_of_blood"),
+        ("xp", "xp"),
+        ("Total XP", "xp"),
+        ("overall", "xp"),
+        ("EHP", "ehp"),
+        ("chat", "chat"),
+        ("wc", "woodcutting"),
+        ("doom-of-mokhaiotl", "doom_of_mokhaiotl"),
+        ("clues", "clue_scrolls_all"),
+    ],
+)
+def test_resolve_metric_accepts_names_and_nicknames(typed: str, expected: str) -> None:
+    assert resolve_metric(typed, KNOWN) == expected
+
+
+def test_a_boss_wom_adds_later_resolves_once_snapshots_hold_it() -> None:
+    with pytest.raises(UnknownMetricError, match="unknown metric 'brand new boss'"):
+        resolve_metric("brand new boss", KNOWN)
+    assert resolve_metric("Brand New Boss", [*KNOWN, "brand_new_boss"]) == "brand_new_boss"
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "not a boss"])
+def test_resolve_metric_rejects_what_nobody_knows(typed: str) -> None:
+    with pytest.raises(UnknownMetricError):
+        resolve_metric(typed, KNOWN)
+
+
+def test_metric_choices_put_prefix_matches_first_and_stay_within_discords_limit() -> None:
+    assert metric_choices("", KNOWN)[:4] == ["xp", "ehp", "ehb", "chat"]
+    assert len(metric_choices("", KNOWN)) == MAX_CHOICES
+    assert metric_choices("th", KNOWN)[:3] == [
+        "the_corrupted_gauntlet",
+        "theatre_of_blood",
+        "thieving",
+    ]
+    assert "chambers_of_xeric" in metric_choices("co", KNOWN)
+    # a nickname leads to its metric
+    assert "vorkath" in metric_choices("vork", KNOWN)
+    assert metric_choices("zzz", KNOWN) == []
+
+
+def test_metric_label_reads_well() -> None:
+    assert metric_label("chambers_of_xeric") == "Chambers Of Xeric"
+    assert metric_label("xp") == "XP"
+    assert metric_label("chat") == "Chat lines"
+
+
+@pytest.mark.parametrize(
+    ("text", "coins"),
+    [
+        ("Zezima received a drop: Abyssal whip (1,456,814 coins).", 1_456_814),
+        ("Zezima received a drop: 587 x Cannonball (111,530 coins).", 111_530),
+        ("Med-iocore has opened a loot key worth 489,181 coins!", 489_181),
+        ("Zezima received a drop: Twisted bow (1.2b coins)", 1_200_000_000),
+        ("Zezima received a drop: Dragon bones (2,000 coins)", 2_000),
+        ("Zezima has reached Attack level 99.", None),
+    ],
+)
+def test_coin_value_reads_the_amount_of_a_drop(text: str, coins: int | None) -> None:
+    assert coin_value(text) == coins
+
+
+def test_level_99_is_only_a_level_broadcast_naming_99() -> None:
+    assert is_level_99("level", "Iron Guy has reached Attack level 99.")
+    assert not is_level_99("level", "Iron Guy has reached Attack level 98.")
+    assert not is_level_99("chat", "level 99 soon")
+
+
+def test_notable_broadcasts_rank_drops_by_value_and_keep_pets_and_99s() -> None:
+    at = datetime(2025, 12, 23, 12, tzinfo=UTC)
+    lines = [
+        BroadcastLine(1, "A", "drop", "A received a drop: Whip (1,000,000 coins).", at),
+        BroadcastLine(2, "B", "raid_drop", "B received a drop: Tbow (900,000,000 coins).", at),
+        BroadcastLine(3, "C", "pet", "C has a funny feeling like he's being followed: Pet.", at),
+        BroadcastLine(4, "D", "level", "D has reached Slayer level 99.", at),
+        BroadcastLine(5, "E", "level", "E has reached Slayer level 80.", at),
+    ]
+    notable = notable_broadcasts(lines)
+    assert [(line.display_name, coins) for line, coins in notable.drops] == [
+        ("B", 900_000_000),
+        ("A", 1_000_000),
+    ]
+    assert [p.display_name for p in notable.pets] == ["C"]
+    assert [p.display_name for p in notable.level_99s] == ["D"]
+
+
+def test_day_periods_are_24_hours_ending_at_as_of_labelled_by_local_date() -> None:
+    as_of = datetime(2025, 12, 24, 5, tzinfo=UTC)  # local midnight in New York
+    periods = day_periods(as_of, 3)
+    assert periods[-1] == (as_of - timedelta(days=1), as_of)
+    assert periods[0][0] == as_of - timedelta(days=3)
+    tz = ZoneInfo("America/New_York")
+    assert [period_label(end, tz) for _, end in periods] == [
+        date(2025, 12, 21),
+        date(2025, 12, 22),
+        date(2025, 12, 23),
+    ]
+
+
+def test_xp_per_period_sums_each_members_rise_and_skips_untracked_bounds() -> None:
+    assert xp_per_period({1: [100, 150, 150, 400], 2: [None, 10, 30, 20], 3: []}) == [50, 20, 250]
+
+
+def test_week_heatmap_buckets_utc_hours_into_local_weekday_and_hour() -> None:
+    tz = ZoneInfo("Europe/Amsterdam")  # UTC+1 in December
+    counts = {datetime(2025, 12, 22, 23, tzinfo=UTC): 5, datetime(2025, 12, 22, 10, tzinfo=UTC): 2}
+    grid = week_heatmap(counts, tz)
+    assert len(grid) == 7 and all(len(row) == 24 for row in grid)
+    assert grid[1][0] == 5  # Tuesday 00:00 local
+    assert grid[0][11] == 2  # Monday 11:00 local
+    assert sum(map(sum, grid)) == 7
