@@ -37,7 +37,15 @@ def render_activity_chart(
     fig.suptitle(title, fontsize=14, fontweight="bold")
     top, bottom = fig.subplots(2, 1, height_ratios=[1, 1.1])
 
-    image = top.imshow(heatmap, aspect="auto", cmap="viridis", interpolation="nearest")
+    peak = max((max(row) for row in heatmap), default=0)
+    image = top.imshow(
+        heatmap,
+        aspect="auto",
+        cmap="viridis",
+        interpolation="nearest",
+        vmin=0,
+        vmax=max(peak, 1),  # an all-quiet week is a dark map, not a mid-colour one
+    )
     top.set_title(f"Clan chat lines by weekday and hour ({timezone})", fontsize=11)
     top.set_yticks(range(7), WEEKDAYS)
     top.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
@@ -49,13 +57,14 @@ def render_activity_chart(
     xp = [x / 1_000_000 for _, _, x in trend]
     bottom.bar(days, lines, color="#4c72b0", label="chat lines")
     bottom.set_ylabel("chat lines", color="#4c72b0")
+    bottom.set_ylim(0, max([*lines, 1]) * 1.15)
     bottom.tick_params(axis="x", labelrotation=45)
     bottom.set_title(f"Last {len(trend)} days: chat vs XP gained", fontsize=11)
     right = bottom.twinx()
     right.plot(days, xp, color="#dd8452", marker="o", linewidth=2, label="XP gained")
     right.set_ylabel("XP gained (millions)", color="#dd8452")
-    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.1f}M"))
-    right.set_ylim(bottom=0)
+    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.2f}M"))
+    right.set_ylim(0, max([*xp, 0.1]) * 1.15)
     handles = bottom.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     bottom.legend(handles, ["chat lines", "XP gained"], loc="upper left")
 

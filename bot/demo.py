@@ -7,12 +7,14 @@ jobs and a few officer commands, then prints every message and embed the bot pos
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,8 +24,9 @@ from bot.client import ClanStatsBot
 from bot.config import Settings
 from bot.logging import configure_logging
 from bot.runner import run_bot
-from fakes.chat_script import day_posts
+from fakes.chat_script import day_posts, history_days
 from fakes.discord import FakeInteraction, SentMessage, point_discord_py_at
+from fakes.wom import DATA_DIR
 from fakes.world import (
     GUILD_ID,
     MEMBER_USER_ID,
@@ -33,9 +36,34 @@ from fakes.world import (
     ClanWorld,
     clan_world,
 )
-from storage.models import JobRun
+from storage.models import JobRun, RelayMessage
 
 EVENING_FIXTURE = "2025-12-23T1935Z"
+# The demo lives on the day the WOM recordings were made: it starts just after the morning
+# recording, chats through the day, and moves on to the evening one.
+MORNING = datetime(2025, 12, 23, 9, 5, tzinfo=UTC)
+EVENING = datetime(2025, 12, 23, 19, 40, tzinfo=UTC)
+REPORT_TIME = clock_time(19, 30)
+
+
+def _member_names() -> list[str]:
+    """Display names of the recorded clan, as the morning recording lists them."""
+    data = json.loads((DATA_DIR / "group-11114-2025-12-23T0901Z.json").read_text())
+    return [str(m["player"]["displayName"]) for m in data["memberships"]]
+
+
+class DemoClock:
+    """The bot's clock during the demo: real seconds pass, the date is the recordings' day."""
+
+    def __init__(self, start: datetime) -> None:
+        self.jump(start)
+
+    def jump(self, to: datetime) -> None:
+        self._offset = to - datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
 
 _KIND_LABEL = {
     "message": "post",
@@ -139,7 +167,11 @@ async def run_demo(
     transcript.step(f"Database: {db_path}")
     configure_logging(level="WARNING", fmt="console", stream=sys.stderr)
     async with clan_world(wom_rate_window_s=1.0) as world:
-        settings = Settings(**world.settings(f"sqlite:///{db_path}"))
+        settings = Settings(**world.settings(f"sqlite:///{db_path}", report_time=REPORT_TIME))
+        clock = DemoClock(MORNING)
+        names = _member_names()[:60]
+        past = history_days(names, MORNING, days=14)
+        world.discord.seed_history(RELAY_CHANNEL_ID, past)
         transcript.step(
             f"Fake Discord at {world.discord.base_url}, fake Wise Old Man at {world.wom.base_url}"
         )
@@ -148,7 +180,7 @@ async def run_demo(
         invokers: dict[int, str] = {}
         with point_discord_py_at(world.discord.base_url):
             task = asyncio.create_task(
-                run_bot(settings, stop=stop, on_bot=holder.append, fast_startup=True)
+                run_bot(settings, stop=stop, on_bot=holder.append, fast_startup=True, clock=clock)
             )
             try:
                 await asyncio.sleep(0)
@@ -164,16 +196,22 @@ async def run_demo(
                 await _until(lambda: _positive(_count_ok(bot, "wom.sync")), 30, "first sync")
                 transcript.step("Scheduled WOM sync ran (the clan had never been synced)")
 
-                day_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=4)
-                posts = list(day_posts(day_start))
+                await _until(
+                    lambda: _stored_at_least(bot, len(past)), 60, "backfill of the past two weeks"
+                )
+                transcript.step(f"Backfilled {len(past):,} relayed lines from the last 14 days")
+                posts = list(day_posts(MORNING + timedelta(minutes=30)))
                 for _post, kwargs in posts:
                     await world.discord.post_message(RELAY_CHANNEL_ID, **kwargs)
                 transcript.step(f"Replayed {len(posts)} relayed clan-chat posts")
                 await asyncio.sleep(1.5)  # the relay listener flushes at least once a second
 
+                clock.jump(EVENING)
                 world.wom.use_fixture(EVENING_FIXTURE)
-                world.wom.rename_player(1636646, "Doc Of Med", datetime.now(UTC))
-                transcript.step("WOM moved on to the evening recording; DocOfMed renamed")
+                world.wom.rename_player(1636646, "Doc Of Med", EVENING - timedelta(minutes=30))
+                transcript.step(
+                    "Evening: WOM moved on to its 19:35 recording; DocOfMed renamed to Doc Of Med"
+                )
 
                 async def slash(user: int, who: str, name: str, **kw: Any) -> FakeInteraction:
                     interaction = await world.discord.invoke_slash(
@@ -222,6 +260,12 @@ async def run_demo(
             return 1
     print(f"\nDemo files (database, attachments): {workdir}", file=out)
     return 0
+
+
+async def _stored_at_least(bot: ClanStatsBot, count: int) -> bool:
+    async with bot.app.db.read() as s:
+        stored = (await s.execute(select(func.count(RelayMessage.id)))).scalar_one()
+    return int(stored) >= count
 
 
 async def _positive(value: Awaitable[int]) -> bool:

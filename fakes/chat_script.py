@@ -6,7 +6,8 @@ clan (plus one who is not in the WOM group), so attribution can be checked again
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -130,3 +131,41 @@ def scripted_day() -> list[ScriptedPost]:
 def day_posts(day_start: datetime) -> Iterator[tuple[ScriptedPost, dict[str, Any]]]:
     for post in scripted_day():
         yield post, post.post_kwargs(day_start)
+
+
+_PHRASES = (
+    "anyone for cox?",
+    "gz!",
+    "brb dinner",
+    "what world are we on",
+    "tob learner raid tonight?",
+    "finally got my pet :)",
+    "gl on the grind",
+    "who wants to do nex",
+    "lol",
+    "ty for the help earlier",
+    "wildy bosses anyone",
+    "gn all",
+)
+_HOUR_WEIGHTS = tuple(1 if h < 7 else 3 if h < 16 else 8 if h < 23 else 4 for h in range(24))
+
+
+def history_days(
+    names: Sequence[str], end: datetime, *, days: int = 14, per_day: int = 120, seed: int = 11114
+) -> list[dict[str, Any]]:
+    """Deterministic past clan chat for ``days`` before ``end`` (evenings busiest).
+
+    Returned as ``seed_history`` specs, oldest first: the bot reads them by backfill.
+    """
+    rng = random.Random(seed)
+    posts: list[tuple[datetime, str, str]] = []
+    start = (end - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    for day in range(days):
+        busy = per_day + rng.randint(-per_day // 3, per_day // 3)
+        for _ in range(busy):
+            hour = rng.choices(range(24), weights=_HOUR_WEIGHTS)[0]
+            at = start + timedelta(days=day, hours=hour, seconds=rng.randint(0, 3599))
+            if at < end:
+                posts.append((at, rng.choice(names), rng.choice(_PHRASES)))
+    posts.sort()
+    return [chat(0, name, text).post_kwargs(at) for at, name, text in posts]
