@@ -378,7 +378,9 @@ class HttpWomClient:
                     failure = self._error_for(status, body, path, retry_after)
                     reason = "status"
                     if not _retryable(failure):
-                        log.warning(
+                        # A 404 is often an answer (no such player, no bulk endpoint on an
+                        # older deployment): the caller decides whether it is a problem.
+                        (log.info if status == 404 else log.warning)(
                             "wom.request_failed",
                             status=status,
                             code=failure.code,

@@ -55,3 +55,26 @@ async def test_upgrade_twice_changes_nothing_and_makes_no_backup(sqlite_db: Data
     result = await upgrade(sqlite_db)
     assert not result.changed
     assert result.backup is None
+
+
+async def test_sqlite_file_is_backed_up_before_a_schema_change(sqlite_url: str) -> None:
+    import sqlite3
+
+    db = Database.from_url(sqlite_url)
+    try:
+        await upgrade(db, "0001")
+        async with db.write() as s:
+            from storage.repositories.clans import ensure_clan
+
+            await ensure_clan(s, wom_group_id=11114, name="Nevr Lucky")
+        result = await upgrade(db)
+    finally:
+        await db.dispose()
+    assert result.before == "0001" and result.after == head_revision()
+    assert result.backup is not None and result.backup.exists()
+    assert result.backup.name.startswith("clanstats.sqlite3.bak-")
+    with sqlite3.connect(result.backup) as backup:
+        rows = backup.execute("SELECT name FROM clans").fetchall()
+        version = backup.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert rows == [("Nevr Lucky",)]
+    assert version == [("0001",)]
