@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import discord
+import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config_check import live_config_problems
 from bot.status import StatusReport, build_status
 from cogs._checks import officer_only
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
+
+log = structlog.get_logger(__name__)
 
 
 def render_status(report: StatusReport) -> discord.Embed:
@@ -41,6 +45,23 @@ def render_status(report: StatusReport) -> discord.Embed:
 class AdminCog(commands.Cog):
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Say loudly (log and /status) which configured ids the server does not have."""
+        guild = self.bot.get_guild(self.bot.settings.guild_id or 0)
+        problems = live_config_problems(
+            self.bot.settings,
+            guild_found=guild is not None,
+            channel_ids={c.id for c in guild.channels} if guild else set(),
+            role_ids={r.id for r in guild.roles} if guild else set(),
+        )
+        for problem in problems:
+            log.warning("config.live_mismatch", problem=problem)
+        if problems:
+            self.bot.progress["configuration"] = "\n".join(problems)
+        else:
+            self.bot.progress.pop("configuration", None)
 
     @app_commands.command(
         name="status", description="What ClanStats has stored and how its jobs went"

@@ -32,9 +32,9 @@ class Pager(discord.ui.View):
         empty: str,
         files: dict[str, Callable[[], bytes]],
         footer: str = "",
-        timeout: float = PAGER_TIMEOUT_S,
+        timeout: float | None = None,
     ) -> None:
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=PAGER_TIMEOUT_S if timeout is None else timeout)
         self.owner_id = owner_id
         self.title = title
         self.lines = list(lines)

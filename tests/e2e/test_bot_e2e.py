@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from fakes.world import (
+    ADMIN_USER_ID,
     GUILD_ID,
     MEMBER_USER_ID,
     OFFICER_USER_ID,
@@ -98,3 +99,22 @@ async def test_startup_catches_up_a_missed_sync_and_sync_command_reports(
         await running.shutdown()
     assert interaction.deferred
     assert "Synced Nevr Lucky: 303 members" in responses[-1].content
+
+
+async def test_configured_ids_missing_from_the_server_are_reported_in_status(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    async with running_bot(world, sqlite_url, report_channel_id=424242, officer_role_ids=[1, 2]):
+        interaction = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
+        )
+        # the officer role is unknown now: Manage Server is what lets an admin in
+        reply = await interaction.wait_response(timeout=10)
+        admin = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, ADMIN_USER_ID, "status"
+        )
+        status = await admin.wait_response(timeout=10)
+    assert "Only clan officers" in reply.content
+    fields = {f["name"]: f["value"] for f in status.embeds[0]["fields"]}
+    assert "CLANSTATS_REPORT_CHANNEL_ID: no channel 424242" in fields["configuration"]
+    assert "CLANSTATS_OFFICER_ROLE_IDS: no role 1" in fields["configuration"]

@@ -237,3 +237,24 @@ async def test_a_report_missed_during_downtime_is_caught_up_once(
         await asyncio.sleep(3)
     assert len(_reports(world)) == 1
     assert_discord_accepted_everything(world)
+
+
+async def test_paging_buttons_expire_and_are_greyed_out(
+    world: ClanWorld, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cogs.officer._paging as paging
+
+    monkeypatch.setattr(paging, "PAGER_TIMEOUT_S", 1.0)
+    async with running_bot(world, sqlite_url) as running:
+        await _synced(running)
+        asked = await world.discord.invoke_slash(
+            GUILD_ID, REPORT_CHANNEL_ID, OFFICER_USER_ID, "clan", subcommand="inactive"
+        )
+        first = await _answer(asked)
+        edited = await world.discord.wait_for_sent(
+            lambda m: m.kind == "original_edit" and m.interaction_id == asked.id, timeout=15
+        )
+    buttons = [c for row in edited.components for c in row.get("components", [])]
+    assert buttons and all(b.get("disabled") for b in buttons)
+    assert first.custom_ids() == edited.custom_ids()
+    assert_discord_accepted_everything(world)
