@@ -124,6 +124,9 @@ class ClanStatsBot(commands.Bot):
         self.is_scheduler_leader = False
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
+        # Set once the startup WOM sync (if one was due) has run: reports wait for it so a
+        # caught-up report never runs on a clan that has not been synced yet.
+        self.startup_sync_done = asyncio.Event()
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={

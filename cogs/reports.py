@@ -7,6 +7,8 @@ is posted once, covering the 24 hours before its scheduled time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ log = structlog.get_logger(__name__)
 REPORT_JOB = "report.daily"
 REPORT_JOB_ID = "daily-report"
 CHART_NAME = "clan-activity.png"
+STARTUP_SYNC_WAIT_S = 600.0
 
 
 def last_report_time(now: datetime, settings: Any) -> datetime:
@@ -86,6 +89,10 @@ class ReportsCog(commands.Cog):
 
     async def post_report(self, scheduled: datetime) -> JobResult:
         """Build and post the report for the 24 hours before ``scheduled``, once per day."""
+        with contextlib.suppress(TimeoutError):
+            # Right after startup, let the due WOM sync land first: the report is then
+            # built on fresh stats (and never on a clan that was never synced).
+            await asyncio.wait_for(self.bot.startup_sync_done.wait(), STARTUP_SYNC_WAIT_S)
 
         async def work() -> tuple[dict[str, Any], None]:
             app = self.bot.app

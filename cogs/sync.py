@@ -72,9 +72,11 @@ class SyncCog(commands.Cog):
         app = self.bot.app
         minutes = app.settings.sync_interval_minutes
         first = app.now() + timedelta(minutes=minutes)
-        if await sync_due(app, app.now()):
+        if self.bot.is_scheduler_leader and await sync_due(app, app.now()):
             first = app.now() + timedelta(seconds=1)  # caught up once, right after startup
             log.info("sync.catch_up_scheduled", reason="last good sync older than the interval")
+        else:
+            self.bot.startup_sync_done.set()
         self.bot.add_job(
             self.scheduled_sync, "interval", minutes=minutes, id=SYNC_JOB_ID, next_run_time=first
         )
@@ -84,7 +86,10 @@ class SyncCog(commands.Cog):
             self.bot.scheduler.remove_job(SYNC_JOB_ID)
 
     async def scheduled_sync(self) -> None:
-        result = await run_sync(self.bot.app)
+        try:
+            result = await run_sync(self.bot.app)
+        finally:
+            self.bot.startup_sync_done.set()
         if result.outcome == "ok":
             await self.announce(result.value.clan_id)
 
