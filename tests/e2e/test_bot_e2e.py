@@ -118,3 +118,41 @@ async def test_configured_ids_missing_from_the_server_are_reported_in_status(
     fields = {f["name"]: f["value"] for f in status.embeds[0]["fields"]}
     assert "CLANSTATS_REPORT_CHANNEL_ID: no channel 424242" in fields["configuration"]
     assert "CLANSTATS_OFFICER_ROLE_IDS: no role 1" in fields["configuration"]
+
+
+async def test_roster_changes_are_announced_once_in_one_embed(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from fakes.world import ANNOUNCE_CHANNEL_ID
+
+    def announcements() -> list[str]:
+        return [
+            e.get("description", "")
+            for m in world.discord.sent_messages
+            if m.channel_id == ANNOUNCE_CHANNEL_ID
+            for e in m.embeds
+        ]
+
+    async with running_bot(world, sqlite_url):
+        first = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+        )
+        await first.wait_responses(2, timeout=30)
+        assert announcements() == []  # the first roster is an import, not 303 joins
+        world.wom.rename_player(1714811, "Party Marty", datetime.now(UTC))
+        world.wom.keep_only_members(301)
+        second = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+        )
+        await second.wait_responses(2, timeout=30)
+        await world.discord.wait_for(lambda: bool(announcements()), timeout=10)
+        third = await world.discord.invoke_slash(
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+        )
+        await third.wait_responses(2, timeout=30)
+    posted = announcements()
+    assert len(posted) == 1
+    assert "**partymarty94** is now **Party Marty**" in posted[0]
+    assert posted[0].count("left the clan") == 2
