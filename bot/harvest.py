@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,6 @@ from domain.relay import (
     CustomFormat,
     EmbedIn,
     RelayConfig,
-    RelayEvent,
     RelayMessageIn,
     parse_relay,
 )
@@ -44,6 +43,7 @@ from storage.repositories.clans import ensure_clan
 log = structlog.get_logger(__name__)
 
 SOURCES = frozenset({"live", "backfill", "import"})
+_DEDUPE_KINDS = frozenset(repo.DEDUPE_KINDS)
 _EXTEND_PAGE = 200
 
 GroupKey = tuple[str, str | None, str]
@@ -145,36 +145,93 @@ async def _clan_name(session: AsyncSession, clan_id: int) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Ingest
 
+#: One event ready to store: ``message_id, part, channel_id, author_id, posted_at, kind,
+#: broadcast_type, rsn_key, display_name, rank_title, account_type, text, format``.
+ParsedRow = tuple[
+    int,
+    int,
+    int,
+    int,
+    datetime,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    str,
+]
+# Positions in a ParsedRow.
+_MESSAGE_ID: Final = 0
+_PART: Final = 1
+_POSTED_AT: Final = 4
+_KIND: Final = 5
+_RSN_KEY: Final = 7
+_DISPLAY: Final = 8
+_TEXT: Final = 11
+_FORMAT: Final = 12
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """A batch of messages parsed and ready to store: plain values only, so it pickles cheaply
+    (the importer parses in a worker process and stores in the main one).
+
+    ``rows`` holds each ``(message_id, part)`` once, in the order the events came;
+    ``repeats`` counts events dropped because their ``(message_id, part)`` came earlier in
+    the batch (the same message twice).
+    """
+
+    received: int = 0
+    events: int = 0
+    repeats: int = 0
+    rows: list[ParsedRow] = field(default_factory=list)
+
 
 def _cut(value: str | None, limit: int) -> str | None:
-    return value[:limit] if value is not None else None
+    return value[:limit] if value is not None and len(value) > limit else value
 
 
-def _row(
-    clan_id: int, message: RelayMessageIn, event: RelayEvent, source: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "clan_id": clan_id,
-        "message_id": message.message_id,
-        "part": event.part,
-        "channel_id": message.channel_id,
-        "author_id": message.author_id,
-        "posted_at": message.posted_at,
-        "kind": event.kind,
-        "broadcast_type": event.broadcast_type.value if event.broadcast_type else None,
-        "member_id": None,
-        "rsn_key": event.player_key,
-        "display_name": _cut(event.player_name, 64),
-        "rank_title": _cut(event.rank_title, 64),
-        "account_type": _cut(event.account_type, 32),
-        # PostgreSQL text cannot hold NUL.
-        "text": event.text.replace("\x00", ""),
-        "duplicate_of": None,
-        "edited_at": None,
-        "deleted_at": None,
-        "source": source,
-        "ingested_at": now,
-    }
+def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> ParsedBatch:
+    """Parse relay-channel messages into rows to store (pure: no I/O, no clock)."""
+    batch = ParsedBatch()
+    rows = batch.rows
+    seen: set[tuple[int, int]] = set()
+    received = events = 0
+    for message in messages:
+        received += 1
+        message_id = message.message_id
+        for event in parse_relay(message, config):
+            events += 1
+            key = (message_id, event.part)
+            if key in seen:  # the same message twice in one batch
+                batch.repeats += 1
+                continue
+            seen.add(key)
+            text_ = event.text
+            broadcast_type = event.broadcast_type
+            rows.append(
+                (
+                    message_id,
+                    event.part,
+                    message.channel_id,
+                    message.author_id,
+                    message.posted_at,
+                    event.kind,
+                    broadcast_type.value if broadcast_type is not None else None,
+                    event.player_key,
+                    _cut(event.player_name, 64),
+                    _cut(event.rank_title, 64),
+                    _cut(event.account_type, 32),
+                    # PostgreSQL text cannot hold NUL.
+                    text_.replace("\x00", "") if "\x00" in text_ else text_,
+                    event.format,
+                )
+            )
+    batch.received = received
+    batch.events = events
+    return batch
 
 
 async def ingest(
@@ -189,30 +246,39 @@ async def ingest(
 
     ``source`` is ``live``, ``backfill`` or ``import``. ``config`` defaults to
     :func:`clan_relay_config` (pass it to avoid one read per call in bulk paths).
+    Equivalent to :func:`parse_batch` then :func:`store_parsed`.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown ingest source {source!r}")
-    result = IngestResult(received=len(messages))
     if not messages:
-        return result
+        return IngestResult()
     if config is None:
         config = await clan_relay_config(app, clan_id)
-    now = app.now()
-    rows: dict[tuple[int, int], dict[str, Any]] = {}
-    formats: dict[tuple[int, int], str] = {}
-    for message in messages:
-        for event in parse_relay(message, config):
-            result.events += 1
-            key = (message.message_id, event.part)
-            if key in rows:  # the same message twice in one batch
-                result.duplicates_of_known += 1
-                continue
-            rows[key] = _row(clan_id, message, event, source, now)
-            formats[key] = event.format
-    if not rows:
+    return await store_parsed(app, clan_id, parse_batch(messages, config), source=source)
+
+
+async def store_parsed(
+    app: App, clan_id: int, parsed: ParsedBatch, *, source: str, bulk: bool = False
+) -> IngestResult:
+    """Store a parsed batch in ONE write transaction (the only one ingest makes).
+
+    The transaction awaits nothing but the database: attribution, insert-ignore, duplicate
+    relay marking and the unmatched-name counts all happen inside it, so a crash at any point
+    leaves the batch either fully stored or not at all. ``bulk`` (imports) gives the SQLite
+    connection a larger page cache first.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown ingest source {source!r}")
+    result = IngestResult(
+        received=parsed.received, events=parsed.events, duplicates_of_known=parsed.repeats
+    )
+    if not parsed.rows:
         return result
+    now = app.now()
     async with app.db.write() as session:
-        await _store(session, clan_id, rows, formats, result)
+        if bulk:
+            await repo.tune_for_bulk_writes(session)
+        await _store(session, clan_id, parsed.rows, source, now, result)
     log.debug("relay.ingested", source=source, **_loggable(result))
     return result
 
@@ -224,70 +290,109 @@ def _loggable(result: IngestResult) -> dict[str, int]:
 async def _store(
     session: AsyncSession,
     clan_id: int,
-    rows: dict[tuple[int, int], dict[str, Any]],
-    formats: dict[tuple[int, int], str],
+    rows: list[ParsedRow],
+    source: str,
+    now: datetime,
     result: IngestResult,
 ) -> None:
     await repo.lock_clan_relay(session, clan_id)
 
-    keys = {row["rsn_key"] for row in rows.values() if row["rsn_key"] is not None}
-    members = await repo.member_ids_by_key(session, clan_id, keys)
-    for row in rows.values():
-        if row["rsn_key"] is not None:
-            row["member_id"] = members.get(row["rsn_key"])
+    keys = {row[_RSN_KEY] for row in rows}
+    keys.discard(None)
+    members = await repo.member_ids_by_key(session, clan_id, keys)  # type: ignore[arg-type]
+    get_member = members.get
 
     # Rows stored before this batch around its time span: read before inserting, so the
     # batch's own rows are not read back.
-    dedupe = [row for row in rows.values() if row["kind"] in repo.DEDUPE_KINDS]
     window: tuple[datetime, datetime] | None = None
     stored: list[repo.StoredLine] = []
-    if dedupe:
-        window = (
-            min(row["posted_at"] for row in dedupe) - DUPLICATE_WINDOW,
-            max(row["posted_at"] for row in dedupe) + DUPLICATE_WINDOW,
-        )
+    dedupe_posted = [row[_POSTED_AT] for row in rows if row[_KIND] in _DEDUPE_KINDS]
+    if dedupe_posted:
+        window = (min(dedupe_posted) - DUPLICATE_WINDOW, max(dedupe_posted) + DUPLICATE_WINDOW)
         stored = await repo.lines_between(session, clan_id, *window)
 
-    inserted = await repo.insert_relay_rows(session, list(rows.values()))
-    new_ids = {(message_id, part): row_id for row_id, message_id, part in inserted}
+    values: list[repo.RelayValues] = [
+        (
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            get_member(row[7]) if row[7] is not None else None,
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+        )
+        for row in rows
+    ]
+    inserted = await repo.insert_relay_rows(
+        session, clan_id=clan_id, source=source, ingested_at=now, rows=values
+    )
+    new_ids: dict[tuple[int, int], int] = {
+        (message_id, part): row_id for row_id, message_id, part in inserted
+    }
     result.duplicates_of_known += len(rows) - len(new_ids)
     result.new += len(new_ids)
+    if not new_ids:
+        return
+    # The new rows, in batch order, with their ids.
+    new_rows: list[tuple[int, ParsedRow]] = []
+    if len(new_ids) == len(rows):
+        new_rows = [(new_ids[(row[0], row[1])], row) for row in rows]
+    else:
+        for row in rows:
+            row_id = new_ids.get((row[0], row[1]))
+            if row_id is not None:
+                new_rows.append((row_id, row))
 
     duplicate_of: dict[int, int | None] = {}
-    if window is not None and new_ids:
-        duplicate_of = await _mark_duplicates(session, clan_id, rows, new_ids, stored, window)
-    result.duplicate_relays += sum(1 for row_id, dup in duplicate_of.items() if dup is not None)
+    if window is not None:
+        duplicate_of = await _mark_duplicates(session, clan_id, new_rows, stored, window)
+    result.duplicate_relays += sum(1 for dup in duplicate_of.values() if dup is not None)
 
-    unmatched: dict[str, dict[str, Any]] = {}
+    # Unmatched sightings, aggregated per name for the batch (one upsert row per name).
+    unmatched: dict[str, list[Any]] = {}
     kinds: Counter[str] = Counter()
     fmts: Counter[str] = Counter()
-    for key, row_id in new_ids.items():
-        row = rows[key]
-        kinds[row["kind"]] += 1
-        fmts[formats[key]] += 1
-        if row["rsn_key"] is None or row["member_id"] is not None:
+    for row_id, row in new_rows:
+        kinds[row[_KIND]] += 1
+        fmts[row[_FORMAT]] += 1
+        key = row[_RSN_KEY]
+        if key is None or key in members:
             continue
-        if duplicate_of.get(row_id) is not None:
+        if duplicate_of and duplicate_of.get(row_id) is not None:
             continue  # a repeat relay is not another sighting
         result.unmatched += 1
-        seen = unmatched.get(row["rsn_key"])
-        posted = row["posted_at"]
+        posted = row[_POSTED_AT]
+        display = row[_DISPLAY] or key
+        seen = unmatched.get(key)
         if seen is None:
-            unmatched[row["rsn_key"]] = {
-                "clan_id": clan_id,
-                "rsn_key": row["rsn_key"],
-                "display_name": row["display_name"] or row["rsn_key"],
-                "count": 1,
-                "first_seen": posted,
-                "last_seen": posted,
-            }
+            unmatched[key] = [1, posted, posted, display]
             continue
-        seen["count"] += 1
-        seen["first_seen"] = min(seen["first_seen"], posted)
-        if posted >= seen["last_seen"]:
-            seen["last_seen"] = posted
-            seen["display_name"] = row["display_name"] or row["rsn_key"]
-    await repo.record_unmatched(session, list(unmatched.values()))
+        seen[0] += 1
+        if posted < seen[1]:
+            seen[1] = posted
+        if posted >= seen[2]:
+            seen[2] = posted
+            seen[3] = display
+    await repo.record_unmatched(
+        session,
+        [
+            {
+                "clan_id": clan_id,
+                "rsn_key": key,
+                "display_name": display,
+                "count": count,
+                "first_seen": first,
+                "last_seen": last,
+            }
+            for key, (count, first, last, display) in unmatched.items()
+        ],
+    )
 
     result.chat += kinds["chat"]
     result.broadcast += kinds["broadcast"]
@@ -299,41 +404,77 @@ async def _store(
 async def _mark_duplicates(
     session: AsyncSession,
     clan_id: int,
-    rows: dict[tuple[int, int], dict[str, Any]],
-    new_ids: dict[tuple[int, int], int],
+    new_rows: list[tuple[int, ParsedRow]],
     stored: Iterable[repo.StoredLine],
     window: tuple[datetime, datetime],
 ) -> dict[int, int | None]:
     """Apply the duplicate rule to every line group the new rows belong to.
 
     Returns the ``duplicate_of`` value of every row it changed (new rows start as canonical).
+    Groups whose rows are all canonical and more than the window apart are left as they are
+    without building the rule's rows: that is what the rule would give them, and it is the
+    common case in bulk imports (a player saying "gz" twice an hour apart).
     """
-    groups: dict[GroupKey, dict[int, LineRow]] = {}
+    # (posted_at, message_id, part, row id, duplicate_of): tuples sort in the rule's order.
+    groups: dict[GroupKey, list[_Line]] = {}
     starts: dict[GroupKey, SortKey] = {}
-    for (message_id, part), row_id in new_ids.items():
-        row = rows[(message_id, part)]
-        if row["kind"] not in repo.DEDUPE_KINDS:
+    for row_id, row in new_rows:
+        kind = row[_KIND]
+        if kind not in _DEDUPE_KINDS:
             continue
-        group: GroupKey = (row["kind"], row["rsn_key"], row["text"])
-        line = LineRow(row_id, message_id, part, row["posted_at"], None)
-        groups.setdefault(group, {})[row_id] = line
-        if group not in starts or line.sort_key < starts[group]:
-            starts[group] = line.sort_key
+        group: GroupKey = (kind, row[_RSN_KEY], row[_TEXT])
+        line: _Line = (row[_POSTED_AT], row[_MESSAGE_ID], row[_PART], row_id, None)
+        lines = groups.get(group)
+        if lines is None:
+            groups[group] = [line]
+            starts[group] = line[:3]
+            continue
+        lines.append(line)
+        if line[:3] < starts[group]:
+            starts[group] = line[:3]
     for old in stored:
-        members = groups.get((old.kind, old.rsn_key, old.text))
-        if members is not None:
-            members[old.id] = LineRow(
-                old.id, old.message_id, old.part, old.posted_at, old.duplicate_of
-            )
+        lines = groups.get((old.kind, old.rsn_key, old.text))
+        if lines is not None:
+            lines.append((old.posted_at, old.message_id, old.part, old.id, old.duplicate_of))
 
+    # A row after this can only chain from rows stored after the batch: see _extend_forward.
+    last_new = window[1] - DUPLICATE_WINDOW
     changes: dict[int, int | None] = {}
     for group, lines in groups.items():
         if len(lines) == 1:
             continue  # a lone new row is canonical, as inserted
-        await _extend_forward(session, clan_id, group, lines, window[1])
-        changes.update(assign_duplicates(lines.values(), starts[group]))
+        lines.sort()
+        if not _may_change(lines, last_new):
+            continue
+        rule_rows = {
+            line[3]: LineRow(line[3], line[1], line[2], line[0], line[4]) for line in lines
+        }
+        await _extend_forward(session, clan_id, group, rule_rows, window[1])
+        changes.update(assign_duplicates(rule_rows.values(), starts[group]))
     await repo.set_duplicate_of(session, changes)
     return changes
+
+
+_Line = tuple[datetime, int, int, int, int | None]
+
+
+def _may_change(lines: list[_Line], last_new: datetime) -> bool:
+    """False when the duplicate rule leaves every row of a sorted group as it is.
+
+    That holds when every row is canonical now, consecutive rows are more than the window
+    apart (so no row has an anchor close enough) and no row comes after the batch (so no
+    later stored row needs loading).
+    """
+    if lines[-1][0] > last_new:
+        return True
+    previous: datetime | None = None
+    for posted, _message_id, _part, _row_id, duplicate_of in lines:
+        if duplicate_of is not None:
+            return True
+        if previous is not None and posted - previous <= DUPLICATE_WINDOW:
+            return True
+        previous = posted
+    return False
 
 
 async def _extend_forward(
@@ -453,13 +594,16 @@ async def unmatched_names(app: App, clan_id: int) -> dict[str, int]:
 
 __all__ = [
     "IngestResult",
+    "ParsedBatch",
     "apply_delete",
     "apply_edit",
     "clan_relay_config",
     "ensure_clan_for_settings",
     "ingest",
     "newest_message_ids",
+    "parse_batch",
     "relay_config",
     "resolve_unmatched",
+    "store_parsed",
     "unmatched_names",
 ]

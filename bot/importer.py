@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import multiprocessing
+import multiprocessing.queues
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from queue import Empty
 from typing import Any, TextIO
 
 import ijson
@@ -30,9 +34,11 @@ from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _settings_or_exit, _setup
 from bot.config import ConfigError, Settings, env_name
 from bot.harvest import (
     IngestResult,
+    ParsedBatch,
     clan_relay_config,
     ensure_clan_for_settings,
-    ingest,
+    parse_batch,
+    store_parsed,
     unmatched_names,
 )
 from domain.relay import EmbedIn, RelayConfig, RelayMessageIn
@@ -44,7 +50,12 @@ try:  # the C backend is several times faster; ijson falls back to Python withou
 except ImportError:  # pragma: no cover - depends on how ijson was built
     _items = ijson.items
 
-DEFAULT_BATCH = 2_000
+DEFAULT_BATCH = 20_000
+# Files at least this big are read and parsed in a separate process while this one stores.
+READER_PROCESS_MIN_BYTES = 8_000_000
+# Chunks the reader process may run ahead of the store (bounds memory whatever the file size).
+_QUEUE_DEPTH = 2
+_BULK_GC = (50_000, 50, 100)
 # Message types that carry what a person or relay wrote; the rest are Discord system notices.
 _TEXT_TYPES = frozenset({"Default", "Reply"})
 _MAX_EXAMPLES = 5
@@ -244,6 +255,146 @@ class _Progress:
             self.stream.flush()
 
 
+@dataclass(slots=True)
+class ReadChunk:
+    """What reading one stretch of an export gave: a parsed batch and the entry counts.
+
+    Plain values only: the reader runs in a worker process for large files and the chunks
+    cross a process boundary. ``error`` is set on the last chunk of a file that could not
+    be read to its end (``kind``, message); the chunk still holds what was read before it.
+    """
+
+    parsed: ParsedBatch
+    messages_read: int = 0
+    system_messages: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    error: tuple[str, str] | None = None
+
+
+def read_export(
+    path: Path, channel_id: int, config: RelayConfig, batch_size: int
+) -> Iterator[ReadChunk]:
+    """Stream one export: read, convert and parse ``batch_size`` messages at a time.
+
+    Pure apart from reading the file (no database, no clock): the same generator runs in the
+    importing process for small files and in a reader process for large ones. Never raises
+    for a bad entry or a file cut short: the last chunk says what happened.
+    """
+    messages: list[RelayMessageIn] = []
+    chunk = ReadChunk(parsed=ParsedBatch())
+
+    def done(error: tuple[str, str] | None = None) -> ReadChunk:
+        nonlocal chunk
+        finished = chunk
+        finished.parsed = parse_batch(messages, config)
+        finished.error = error
+        messages.clear()
+        chunk = ReadChunk(parsed=ParsedBatch())
+        return finished
+
+    index = -1
+    try:
+        with path.open("rb") as handle:
+            for index, raw in enumerate(_items(handle, "messages.item", use_float=True)):
+                chunk.messages_read += 1
+                try:
+                    message = message_from_dce(raw, channel_id)
+                except BadEntry as exc:
+                    chunk.bad.append((index, str(exc)))
+                    continue
+                if message is None:
+                    chunk.system_messages += 1
+                    continue
+                messages.append(message)
+                if len(messages) >= batch_size:
+                    yield done()
+    except ijson.JSONError as exc:
+        yield done(("cut", f"after message #{index + 1}: {exc}"))
+        return
+    except OSError as exc:
+        yield done(("read", str(exc)))
+        return
+    yield done()
+
+
+def _reader_process(
+    path: str,
+    channel_id: int,
+    config: RelayConfig,
+    batch_size: int,
+    out: multiprocessing.queues.Queue[ReadChunk | None],
+) -> None:
+    """The reader process: :func:`read_export` into a bounded queue, then ``None``."""
+    gc.set_threshold(*_BULK_GC)
+    try:
+        for chunk in read_export(Path(path), channel_id, config, batch_size):
+            out.put(chunk)
+    except BaseException as exc:  # reported by the importing process, never lost
+        out.put(ReadChunk(parsed=ParsedBatch(), error=("crash", repr(exc))))
+    out.put(None)
+
+
+def _next_chunk(
+    queue: multiprocessing.queues.Queue[ReadChunk | None], proc: BaseProcess
+) -> ReadChunk | None:
+    """The reader's next chunk (blocking; run in a thread), or a crash report if it died."""
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if not proc.is_alive():
+                try:
+                    return queue.get(timeout=1.0)  # anything it managed to send first
+                except Empty:
+                    return ReadChunk(
+                        parsed=ParsedBatch(),
+                        error=("crash", f"the reader process exited with {proc.exitcode}"),
+                    )
+
+
+async def _chunks_from_process(
+    path: Path, channel_id: int, config: RelayConfig, batch_size: int
+) -> AsyncIterator[ReadChunk]:
+    """:func:`read_export` run in a reader process, one chunk ahead of the caller.
+
+    The queue is bounded (``_QUEUE_DEPTH`` chunks), so memory stays bounded whatever the
+    file size; chunks arrive in file order. The next chunk is received (unpickled) in a
+    thread while the caller stores the current one.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.queues.Queue[ReadChunk | None] = ctx.Queue(maxsize=_QUEUE_DEPTH)
+    proc = ctx.Process(
+        target=_reader_process,
+        args=(str(path), channel_id, config, batch_size, queue),
+        name="clanstats-import-reader",
+        daemon=True,
+    )
+    proc.start()
+    loop = asyncio.get_running_loop()
+    try:
+        pending = loop.run_in_executor(None, _next_chunk, queue, proc)
+        while True:
+            chunk = await pending
+            if chunk is None:
+                break
+            pending = loop.run_in_executor(None, _next_chunk, queue, proc)
+            yield chunk
+            if chunk.error is not None and chunk.error[0] == "crash":
+                break
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        await loop.run_in_executor(None, proc.join)
+        queue.close()
+
+
+async def _chunks_in_process(
+    path: Path, channel_id: int, config: RelayConfig, batch_size: int
+) -> AsyncIterator[ReadChunk]:
+    for chunk in read_export(path, channel_id, config, batch_size):
+        yield chunk
+
+
 async def import_exports(
     app: App,
     paths: list[Path],
@@ -251,19 +402,26 @@ async def import_exports(
     any_channel: bool = False,
     batch_size: int = DEFAULT_BATCH,
     progress: TextIO | None = None,
+    reader_process: bool | None = None,
 ) -> ImportReport:
-    """Import DCE exports into the configured clan; never raises for a bad file or entry."""
+    """Import DCE exports into the configured clan; never raises for a bad file or entry.
+
+    ``reader_process``: read and parse in a separate process while this one stores (the
+    default for files of at least ``READER_PROCESS_MIN_BYTES``); False reads in this process.
+    """
     started = time.monotonic()
     report = ImportReport()
     clan_id = await ensure_clan_for_settings(app)
     config = await clan_relay_config(app, clan_id)
     bar = _Progress(progress) if progress is not None else None
-    # Millions of short-lived dicts make the cyclic GC run constantly for nothing (nothing
+    # Millions of short-lived objects make the cyclic GC run constantly for nothing (nothing
     # here builds cycles): collect far less often while importing, then restore.
     thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(*_BULK_GC)
     try:
-        await _import_paths(app, clan_id, config, paths, any_channel, batch_size, report, bar)
+        await _import_paths(
+            app, clan_id, config, paths, any_channel, batch_size, report, bar, reader_process
+        )
     finally:
         gc.set_threshold(*thresholds)
     if bar is not None:
@@ -282,12 +440,14 @@ async def _import_paths(
     batch_size: int,
     report: ImportReport,
     bar: _Progress | None,
+    reader_process: bool | None,
 ) -> None:
     channels = set(app.settings.relay_channel_ids)
     for path in paths:
         name = str(path)
         try:
             channel_id = channel_of(path)
+            size = path.stat().st_size
         except (OSError, ijson.JSONError, BadEntry) as exc:
             report.failures.append(f"{name}: cannot read the export header: {exc}")
             continue
@@ -298,58 +458,54 @@ async def _import_paths(
             )
             continue
         report.files += 1
-        await _import_file(app, clan_id, config, path, channel_id, report, batch_size, bar)
+        separate = (
+            reader_process if reader_process is not None else size >= READER_PROCESS_MIN_BYTES
+        )
+        chunks = (_chunks_from_process if separate else _chunks_in_process)(
+            path, channel_id, config, batch_size
+        )
+        await _import_chunks(app, clan_id, name, chunks, report, bar)
         if bar is not None:
             bar.update(name, report.messages_read, report.ingest.new, force=True)
 
 
-async def _import_file(
+async def _import_chunks(
     app: App,
     clan_id: int,
-    config: RelayConfig,
-    path: Path,
-    channel_id: int,
+    name: str,
+    chunks: AsyncIterator[ReadChunk],
     report: ImportReport,
-    batch_size: int,
     bar: _Progress | None,
 ) -> None:
-    name = str(path)
-    batch: list[RelayMessageIn] = []
-
-    async def flush() -> None:
-        if batch:
-            report.ingest.add(await ingest(app, clan_id, batch, source="import", config=config))
-            batch.clear()
+    """Store each chunk through the shared ingest store path, adding up the report."""
+    async for chunk in chunks:
+        base = report.messages_read
+        report.messages_read += chunk.messages_read
+        report.system_messages += chunk.system_messages
+        for index, reason in chunk.bad:
+            report.bad(name, index, reason)
+        if chunk.parsed.received:
+            report.ingest.add(
+                await store_parsed(app, clan_id, chunk.parsed, source="import", bulk=True)
+            )
         if bar is not None:
             bar.update(name, report.messages_read, report.ingest.new)
-
-    try:
-        with path.open("rb") as handle:
-            for index, raw in enumerate(_items(handle, "messages.item", use_float=True)):
-                report.messages_read += 1
-                try:
-                    message = message_from_dce(raw, channel_id)
-                except BadEntry as exc:
-                    report.bad(name, index, str(exc))
-                    continue
-                if message is None:
-                    report.system_messages += 1
-                    continue
-                batch.append(message)
-                if len(batch) >= batch_size:
-                    await flush()
-    except ijson.JSONError as exc:
-        await flush()  # keep everything read before the break
-        report.failures.append(
-            f"{name}: the file is cut short or not valid JSON after message "
-            f"#{report.messages_read}: {exc}; everything before it was imported"
-        )
+        if chunk.error is None:
+            continue
+        kind, detail = chunk.error
+        if kind == "cut":
+            report.failures.append(
+                f"{name}: the file is cut short or not valid JSON {detail}; everything "
+                "before it was imported"
+            )
+        elif kind == "read":
+            report.failures.append(f"{name}: read error: {detail}")
+        else:
+            report.failures.append(
+                f"{name}: reading stopped after message #{base + chunk.messages_read} "
+                f"({detail}); everything before it was imported"
+            )
         return
-    except OSError as exc:
-        await flush()
-        report.failures.append(f"{name}: read error: {exc}")
-        return
-    await flush()
 
 
 # ---------------------------------------------------------------------------------------------

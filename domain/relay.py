@@ -28,8 +28,8 @@ with nothing to unescape read the same either way and are labelled ``clanchat_ne
 from __future__ import annotations
 
 import enum
+import operator
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -234,8 +234,13 @@ def _is_preg_quoted(text: str) -> bool:
     return _PREG_QUOTED.fullmatch(text) is not None
 
 
+# ``match[1]`` as the replacement: the same as the template ``\1`` without expanding a
+# template in Python for every escape (this runs for nearly every relayed line).
+_ESCAPED_CHAR = operator.itemgetter(1)
+
+
 def _unescape(text: str) -> str:
-    return _ESCAPE_PAIR.sub(r"\1", text) if "\\" in text else text
+    return _ESCAPE_PAIR.sub(_ESCAPED_CHAR, text) if "\\" in text else text
 
 
 def _clean_text(raw: str, *, unescape: bool) -> str:
@@ -299,7 +304,8 @@ def account_type_of(badge: str) -> str | None:
     return normal if "ironman" in normal else None
 
 
-def _rank_and_account(emoji_names: Iterable[str]) -> tuple[str | None, str | None]:
+@lru_cache(maxsize=4_096)
+def _rank_and_account(emoji_names: tuple[str, ...]) -> tuple[str | None, str | None]:
     rank: str | None = None
     account: str | None = None
     for emoji in emoji_names:
@@ -369,13 +375,48 @@ _SENTENCES: tuple[tuple[BroadcastType, re.Pattern[str]], ...] = tuple(
 )
 
 
+# A literal (lower-case) phrase each rule above cannot match without: an ASCII sentence that
+# lacks it is not tried against the rule's regex. Non-ASCII sentences try every rule (their
+# case-insensitive matching is not plain ``str.lower``).
+_NEEDLES: tuple[str, ...] = (
+    "received special loot from a raid: ",
+    "found something special: ",
+    "received a clue item: ",
+    "received a new collection log item: ",
+    "received a drop: ",
+    "has a funny feeling like ",
+    "feels something weird sneaking into ",
+    "has reached ",
+    "has reached ",
+    "has completed a quest: ",
+    " combat task: ",
+    "has completed the ",
+    " tier of rewards from combat achievements",
+    "has achieved a new ",
+    "has been defeated by ",
+    "has defeated ",
+    "has opened a loot key worth ",
+    "has been invited into the clan by ",
+    "has expelled ",
+    "has left the clan",
+    " the coffer",
+    "has died and lost ",
+)
+_RULES: tuple[tuple[str, BroadcastType, re.Pattern[str]], ...] = tuple(
+    (needle, kind, pattern) for needle, (kind, pattern) in zip(_NEEDLES, _SENTENCES, strict=True)
+)
+
+
 def classify_broadcast(sentence: str) -> BroadcastMatch:
     """Classify a cleaned broadcast sentence and find whom it is about.
 
     Unknown sentences give ``BroadcastType.UNKNOWN`` with no player; never raises.
     """
     text = " ".join(sentence.split())
-    for kind, pattern in _SENTENCES:
+    folded = text.lower() if text.isascii() else None
+    for needle, kind, pattern in _RULES:
+        if folded is not None and needle not in folded:
+            continue
         match = pattern.match(text)
         if match is None:
             continue
@@ -527,33 +568,21 @@ def _parse_line(line: str, config: RelayConfig) -> RelayEvent | None:
     leading = _LEADING_EMOJIS.match(stripped)
     head = leading.group(0) if leading else ""
     rest = stripped[len(head) :]
-    leading_emojis = [m.group("name") for m in _EMOJI.finditer(head)]
+    leading_emojis = _emoji_names(head)
 
     chat = _CHAT.match(rest)
     if chat is not None:
-        raw_name = chat.group("name")
-        raw_text = chat.group("text")
-        inner_emojis = [m.group("name") for m in _EMOJI.finditer(raw_name)]
+        raw_name, raw_text = chat.group("name", "text")
+        name, inner_emojis, name_looks_direct = _chat_name(raw_name)
         rank, account = _rank_and_account(leading_emojis + inner_emojis)
-        quoted = _is_preg_quoted(raw_text)
+        text, quoted, text_has_tag = _chat_text(raw_text)
         if inner_emojis:
             fmt = FORMAT_NODE_RELAY
-        elif (
-            not quoted
-            or "\u00a0" in raw_name
-            or _GAME_TAG.search(raw_name) is not None
-            or _GAME_TAG.search(raw_text) is not None
-        ):
+        elif not quoted or name_looks_direct or text_has_tag:
             fmt = FORMAT_PLUGIN_DIRECT
         else:
             fmt = FORMAT_CLANCHAT_NET
-        return _chat_event(
-            _clean_name(raw_name),
-            _clean_text(raw_text, unescape=quoted),
-            fmt,
-            rank_title=rank,
-            account_type=account,
-        )
+        return _chat_event(name, text, fmt, rank_title=rank, account_type=account)
 
     quoted = _is_preg_quoted(rest)
     sentence = _clean_sentence(rest, unescape=quoted)
@@ -561,6 +590,42 @@ def _parse_line(line: str, config: RelayConfig) -> RelayEvent | None:
         return None
     fmt = FORMAT_CLANCHAT_NET if quoted or leading_emojis else FORMAT_PLUGIN_DIRECT
     return _broadcast_event(sentence, fmt)
+
+
+# The pieces of a chat line repeat far more than whole lines do (a clan has a few hundred
+# names, a few dozen rank emojis and many short stock phrases), so each is read once and
+# remembered; texts only up to _CACHED_TEXT characters, to bound the cache's memory.
+_CACHED_TEXT = 200
+
+
+@lru_cache(maxsize=1_024)
+def _emoji_names(head: str) -> tuple[str, ...]:
+    """The names of the Discord emojis in ``head``, in order."""
+    return tuple(m.group("name") for m in _EMOJI.finditer(head))
+
+
+@lru_cache(maxsize=16_384)
+def _chat_name(raw_name: str) -> tuple[str, tuple[str, ...], bool]:
+    """``(display name, emoji names inside the bold, looks plugin_direct)`` of a chat name."""
+    inner = tuple(m.group("name") for m in _EMOJI.finditer(raw_name))
+    direct = "\u00a0" in raw_name or _GAME_TAG.search(raw_name) is not None
+    return _clean_name(raw_name), inner, direct
+
+
+def _chat_text(raw_text: str) -> tuple[str, bool, bool]:
+    """``(clean text, was preg_quote-escaped, held a game tag)`` of a chat line's text."""
+    if len(raw_text) <= _CACHED_TEXT:
+        return _chat_text_cached(raw_text)
+    return _read_chat_text(raw_text)
+
+
+def _read_chat_text(raw_text: str) -> tuple[str, bool, bool]:
+    quoted = _is_preg_quoted(raw_text)
+    has_tag = _GAME_TAG.search(raw_text) is not None
+    return _clean_text(raw_text, unescape=quoted), quoted, has_tag
+
+
+_chat_text_cached = lru_cache(maxsize=16_384)(_read_chat_text)
 
 
 def _custom_event(fmt: str, match: re.Match[str]) -> RelayEvent | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,8 +103,10 @@ async def member_ids_by_key(
     return found
 
 
-RELAY_COLUMNS = (
-    "clan_id",
+#: The values of one new relay row, in this order (``RelayValues``); ``clan_id``, ``source``
+#: and ``ingested_at`` are the same for a whole batch, and ``duplicate_of``, ``edited_at`` and
+#: ``deleted_at`` start NULL.
+RELAY_VALUE_COLUMNS = (
     "message_id",
     "part",
     "channel_id",
@@ -118,75 +120,147 @@ RELAY_COLUMNS = (
     "rank_title",
     "account_type",
     "text",
-    "duplicate_of",
-    "edited_at",
-    "deleted_at",
-    "source",
-    "ingested_at",
 )
-_DATETIME_COLUMNS = frozenset({"posted_at", "edited_at", "deleted_at", "ingested_at"})
-# Rows per multi-row INSERT on SQLite: 19 parameters each, under its 32,766 limit.
-_SQLITE_ROWS_PER_INSERT = 1_700
+RelayValues = tuple[
+    int,  # message_id
+    int,  # part
+    int,  # channel_id
+    int | None,  # author_id
+    datetime,  # posted_at (tz-aware)
+    str,  # kind
+    str | None,  # broadcast_type
+    int | None,  # member_id
+    str | None,  # rsn_key
+    str | None,  # display_name
+    str | None,  # rank_title
+    str | None,  # account_type
+    str,  # text
+]
+_POSTED_AT: Final = 4  # RELAY_VALUE_COLUMNS.index("posted_at")
+_SQLITE_COLUMNS = ("clan_id", *RELAY_VALUE_COLUMNS, "source", "ingested_at")
+# Rows per multi-row INSERT on SQLite: 16 parameters each, under its default limit of 32,766.
+# Smaller pieces are powers of two, so only a dozen statement shapes ever reach the driver's
+# statement cache (a cached 2,000-row statement is large; one per batch size would add up).
+_SQLITE_MAX_ROWS_PER_INSERT = 2_000
+# The page cache of a connection doing a bulk import (KiB, as SQLite's negative cache_size):
+# room for the hot index pages of large batches; the default 2 MB makes every batch re-read
+# and re-write most of the pages its random-order index entries touch.
+_BULK_CACHE_KIB = 65_536
 
 
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    """A UTC datetime as SQLAlchemy stores it in SQLite (so reads parse it back the same)."""
-    if value is None:
-        return None
+def sqlite_datetime(value: datetime) -> str:
+    """A UTC datetime exactly as :class:`~storage.models.UtcDateTime` stores it in SQLite.
+
+    SQLAlchemy's SQLite ``DateTime`` writes naive UTC as ``YYYY-MM-DD HH:MM:SS.ffffff``;
+    reads parse that form back, so rows written here read back identical.
+    """
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_chunks(count: int) -> Iterable[tuple[int, int]]:
+    """``(start, size)`` pieces of ``count`` rows, each size a power of two (largest first)."""
+    start = 0
+    while start < count:
+        size = min(_SQLITE_MAX_ROWS_PER_INSERT, 1 << ((count - start).bit_length() - 1))
+        yield start, size
+        start += size
+
+
+async def tune_for_bulk_writes(session: AsyncSession) -> None:
+    """Give the session's SQLite connection a large page cache.
+
+    For bulk imports. Durability is unchanged (the journal and ``synchronous`` settings stay
+    as the engine set them). The settings stay on that pooled connection, which matters only
+    for memory: the cache fills only as pages are read. No-op on PostgreSQL.
+    """
+    if _dialect(session) != "sqlite":
+        return
+    await session.execute(text(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}"))
 
 
 async def insert_relay_rows(
-    session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+    session: AsyncSession,
+    *,
+    clan_id: int,
+    source: str,
+    ingested_at: datetime,
+    rows: Sequence[RelayValues],
 ) -> list[tuple[int, int, int]]:
     """Insert relay rows, ignoring any ``(message_id, part)`` already stored.
 
-    Each row maps every name in :data:`RELAY_COLUMNS`. Returns ``(id, message_id, part)``
-    for each row that was new.
+    Each row holds the values named by :data:`RELAY_VALUE_COLUMNS`. Returns
+    ``(id, message_id, part)`` for each row that was new.
     """
     if not rows:
         return []
     if _dialect(session) == "sqlite":
-        return await _insert_relay_rows_sqlite(session, rows)
+        return await _insert_relay_rows_sqlite(session, clan_id, source, ingested_at, rows)
     table = RELAY_TABLE
     stmt = (
         _insert(session, table)
         .on_conflict_do_nothing(index_elements=["message_id", "part"])
         .returning(table.c.id, table.c.message_id, table.c.part)
     )
-    result = await session.execute(stmt, [{c: row[c] for c in RELAY_COLUMNS} for row in rows])
+    params = [
+        {
+            "clan_id": clan_id,
+            **dict(zip(RELAY_VALUE_COLUMNS, row, strict=True)),
+            "duplicate_of": None,
+            "edited_at": None,
+            "deleted_at": None,
+            "source": source,
+            "ingested_at": ingested_at,
+        }
+        for row in rows
+    ]
+    result = await session.execute(stmt, params)
     return [(int(r[0]), int(r[1]), int(r[2])) for r in result.all()]
 
 
 async def _insert_relay_rows_sqlite(
-    session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+    session: AsyncSession,
+    clan_id: int,
+    source: str,
+    ingested_at: datetime,
+    rows: Sequence[RelayValues],
 ) -> list[tuple[int, int, int]]:
-    """The SQLite path: multi-row ``INSERT … RETURNING`` with values prepared here.
+    """The SQLite path: multi-row ``INSERT … RETURNING`` straight through the driver.
 
-    Bulk import is bound by per-value work in Python; handing the driver plain tuples skips
-    SQLAlchemy's per-parameter processing (the datetimes are formatted exactly as
-    :class:`~storage.models.UtcDateTime` would store them).
+    Bulk import is bound by per-value work in Python: the driver gets flat parameter tuples
+    (datetimes formatted exactly as :class:`~storage.models.UtcDateTime` stores them) and
+    hands back plain tuples, with no SQLAlchemy processing per value or per result row. It
+    runs on the session's connection, inside the caller's transaction.
     """
     conn = await session.connection()
-    columns = ", ".join(RELAY_COLUMNS)
-    one = "(" + ", ".join("?" * len(RELAY_COLUMNS)) + ")"
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # aiosqlite.Connection
+    now = sqlite_datetime(ingested_at)
+    head = f"INSERT INTO relay_messages ({', '.join(_SQLITE_COLUMNS)}) VALUES "
+    one = "(" + ", ".join("?" * len(_SQLITE_COLUMNS)) + ")"
+    tail = " ON CONFLICT (message_id, part) DO NOTHING RETURNING id, message_id, part"
+    params: list[Any] = []
+    last_posted: datetime | None = None
+    last_text = ""
+    for row in rows:
+        posted = row[_POSTED_AT]
+        if posted is not last_posted:  # the parts of one message share it
+            last_posted, last_text = posted, sqlite_datetime(posted)
+        params.append(clan_id)
+        params.extend(row[:_POSTED_AT])
+        params.append(last_text)
+        params.extend(row[_POSTED_AT + 1 :])
+        params.append(source)
+        params.append(now)
+    width = len(_SQLITE_COLUMNS)
     new: list[tuple[int, int, int]] = []
-    for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-        chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
-        params: list[Any] = []
-        for row in chunk:
-            for column in RELAY_COLUMNS:
-                value = row[column]
-                params.append(_sqlite_datetime(value) if column in _DATETIME_COLUMNS else value)
-        sql = (
-            f"INSERT INTO relay_messages ({columns}) VALUES "
-            + ", ".join([one] * len(chunk))
-            + " ON CONFLICT (message_id, part) DO NOTHING RETURNING id, message_id, part"
-        )
-        result = await conn.exec_driver_sql(sql, tuple(params))
-        new.extend((int(r[0]), int(r[1]), int(r[2])) for r in map(tuple, result.all()))
+    for start, size in _sqlite_chunks(len(rows)):
+        sql = head + ", ".join([one] * size) + tail
+        chunk = params[start * width : (start + size) * width]
+        new.extend(await driver.execute_fetchall(sql, chunk))
     return new
 
 

@@ -332,3 +332,94 @@ async def test_custom_format_lines_are_attributed(app: App) -> None:
     assert result.formats == {"bridge": 1}
     [row] = await rows(app)
     assert (row.rsn_key, row.text) == ("zezima", "hi all")
+
+
+async def test_ingest_is_parse_batch_then_store_parsed_and_the_batch_pickles(app: App) -> None:
+    import pickle
+
+    from bot.harvest import parse_batch, relay_config, store_parsed
+
+    clan_id = await ensure_clan_for_settings(app)
+    messages = [
+        relay(100, "**Zezima**: gz\\!\n**Lynx Titan**: ty", at=T0),
+        relay(100, "**Zezima**: gz\\!\n**Lynx Titan**: ty", at=T0),  # the same message twice
+        relay(101, "**Zezima**: gz\\!", at=T0 + timedelta(seconds=2)),
+    ]
+    parsed = parse_batch(messages, relay_config(app.settings))
+    assert (parsed.received, parsed.events, parsed.repeats, len(parsed.rows)) == (3, 5, 2, 3)
+    again = pickle.loads(pickle.dumps(parsed))
+    assert again == parsed
+    result = await store_parsed(app, clan_id, again, source="import")
+    assert (result.new, result.duplicates_of_known, result.duplicate_relays) == (3, 2, 1)
+    stored = {(r.message_id, r.part): r for r in await rows(app)}
+    assert stored[(101, 0)].duplicate_of == stored[(100, 0)].id
+
+
+async def test_big_batch_spanning_several_insert_statements(app: App) -> None:
+    """More rows than one multi-row INSERT holds: ids map back to the right rows."""
+    clan_id = await ensure_clan_for_settings(app)
+    messages = [
+        relay(1_000 + i, f"**Player{i % 50}**: line {i % 7}", at=T0 + timedelta(seconds=i))
+        for i in range(4_500)
+    ]
+    result = await ingest(app, clan_id, messages, source="import")
+    assert result.new == 4_500
+    stored = await rows(app)
+    assert [r.message_id for r in stored] == [m.message_id for m in messages]
+    assert all(r.text == f"line {(r.message_id - 1_000) % 7}" for r in stored)
+    again = await ingest(app, clan_id, messages, source="backfill")
+    assert (again.new, again.duplicates_of_known) == (0, 4_500)
+
+
+async def test_duplicate_relays_do_not_depend_on_batching_or_order(app: App) -> None:
+    """Repeats within and across batches, in any arrival order, mark the same rows."""
+    import random
+
+    clan_id = await ensure_clan_for_settings(app)
+    line_at = [
+        ("**Zezima**: gz", 0),
+        ("**Zezima**: gz", 4),  # repeat
+        ("**Zezima**: gz", 21),  # 17 s after the repeat, 21 s after the canonical: canonical
+        ("**Zezima**: gz", 30),  # repeat of the one at 21
+        ("**Zezima**: gz", 80),
+        ("**Lynx**: gz", 5),
+        ("**Lynx**: gz", 26),  # 21 s apart: canonical
+        ("**Lynx**: gz", 27),  # repeat
+        ("**Lynx**: gz", 3_000),
+    ]
+    outcomes = []
+    for seed in range(6):
+        # Each round is a separate copy of the traffic, a day apart (message ids are global).
+        base = 1_000 * (seed + 1)
+        day = timedelta(days=seed)
+        messages = [
+            relay(base + i, text, at=T0 + day + timedelta(seconds=s))
+            for i, (text, s) in enumerate(line_at)
+        ]
+        rng = random.Random(seed)
+        order = list(range(len(messages)))
+        if seed:
+            rng.shuffle(order)
+        cut = rng.randint(1, len(order) - 1)
+        for part in (order[:cut], order[cut:]):
+            await ingest(app, clan_id, [messages[i] for i in part], source="live")
+        got = [r for r in await rows(app) if base <= r.message_id < base + 1_000]
+        index_of = {r.id: r.message_id - base for r in got}
+        outcomes.append(
+            sorted(
+                (r.message_id - base, index_of[r.duplicate_of] if r.duplicate_of else None)
+                for r in got
+            )
+        )
+    assert outcomes[0] == [
+        (0, None),
+        (1, 0),
+        (2, None),
+        (3, 2),
+        (4, None),
+        (5, None),
+        (6, None),
+        (7, 6),
+        (8, None),
+    ]
+    assert all(outcome == outcomes[0] for outcome in outcomes), outcomes

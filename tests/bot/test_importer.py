@@ -152,3 +152,47 @@ def test_cli_exits_1_on_a_truncated_file_and_2_without_config(
     monkeypatch.setenv("CLANSTATS_LOG_LEVEL", "WARNING")
     assert main(["import", "--any-channel", str(path)]) == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+async def test_reader_process_gives_the_same_import(app: App, tmp_path: Path) -> None:
+    """Reading and parsing in a separate process stores exactly what in-process reading does."""
+    path = tmp_path / "export.json"
+    write_export(path, traffic(600))
+    bad = dict(dce_message(snowflake(T0, 999_999), T0), timestamp="never")
+    with_bad = tmp_path / "with_bad.json"
+    write_export(with_bad, [bad, *traffic(600)])
+    separate = await import_exports(app, [with_bad], batch_size=128, reader_process=True)
+    assert separate.failures == [] and separate.bad_entries == 1
+    assert separate.bad_examples == [f"{with_bad}: message #0: bad timestamp 'never'"]
+    assert separate.messages_read == 601
+    assert separate.ingest.new == await stored(app) > 600
+    assert separate.ingest.duplicate_relays > 0
+    again = await import_exports(app, [path], batch_size=97, reader_process=False)
+    assert again.ingest.new == 0 and again.ingest.duplicates_of_known == separate.ingest.new
+
+
+async def test_reader_process_keeps_the_prefix_of_a_truncated_file(
+    app: App, tmp_path: Path
+) -> None:
+    path = tmp_path / "cut.json"
+    messages = [
+        dce_message(snowflake(T0, i), T0 + timedelta(seconds=i), f"**P{i}**: hi") for i in range(10)
+    ]
+    write_export(path, messages, truncate_last=True)
+    report = await import_exports(app, [path], batch_size=4, reader_process=True)
+    assert report.ingest.new == 9 == await stored(app)
+    assert len(report.failures) == 1 and "cut short" in report.failures[0]
+
+
+def test_reader_chunks_are_bounded_and_in_file_order(tmp_path: Path) -> None:
+    from bot.harvest import relay_config
+    from bot.importer import read_export
+
+    path = tmp_path / "export.json"
+    write_export(path, traffic(250))
+    config = relay_config(Settings(relay_author_ids=[WEBHOOK_ID, TRACKSCAPE_BOT_ID]))
+    chunks = list(read_export(path, CHANNEL_ID, config, 100))
+    assert [c.parsed.received for c in chunks] == [100, 100, 50]
+    assert sum(c.messages_read for c in chunks) == 250
+    ids = [row[0] for c in chunks for row in c.parsed.rows]
+    assert ids == sorted(ids)

@@ -783,3 +783,28 @@ def test_hostile_long_content_parses_quickly(hostile: str) -> None:
     embed_events = parse_relay(message("", (EmbedIn(description=hostile, title=hostile),)), CONFIG)
     assert time.perf_counter() - started < 2.0
     assert all(e.player_key is None or is_valid_key(e.player_key) for e in events + embed_events)
+
+
+def test_every_broadcast_rule_has_a_literal_phrase_it_cannot_match_without() -> None:
+    from domain.relay import _RULES
+
+    for needle, _kind, pattern in _RULES:
+        assert needle == needle.lower()
+        assert needle in pattern.pattern.lower(), (needle, pattern.pattern)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Zezima RECEIVED A DROP: Abyssal whip",  # case-insensitive, like the rules
+        "Zezima has opened a loot \u212aey worth 5 coins",  # Kelvin sign K matches k
+    ],
+)
+def test_broadcast_prefilter_keeps_case_insensitive_matches(sentence: str) -> None:
+    from domain.relay import _SENTENCES, classify_broadcast
+
+    expected = next(
+        (kind for kind, pattern in _SENTENCES if pattern.match(sentence)), BroadcastType.UNKNOWN
+    )
+    assert expected is not BroadcastType.UNKNOWN
+    assert classify_broadcast(sentence).type is expected
