@@ -68,6 +68,11 @@ from storage.repositories.reports import (
 
 FindingsKind = Literal["inactive", "audit", "alerts", "promotions"]
 FINDINGS_KINDS: tuple[FindingsKind, ...] = ("inactive", "audit", "alerts", "promotions")
+#: Which broadcasts :func:`_load` reads for a window: every member's by type (``all``); only
+#: those of the members who neither chatted nor progressed in it (``quiet``: enough for every
+#: rule, which only asks whether an otherwise inactive member had a presence broadcast); or
+#: none (``none``: the caller does not look at broadcasts in that window).
+BroadcastNeed = Literal["all", "quiet", "none"]
 
 #: Window each officer rule looks at unless the caller passes one (alerts also use 30d).
 FINDINGS_WINDOWS: Mapping[FindingsKind, str] = {
@@ -77,6 +82,15 @@ FINDINGS_WINDOWS: Mapping[FindingsKind, str] = {
     "promotions": "30d",
 }
 ALERTS_LONG_WINDOW = "30d"
+#: Broadcasts each rule looks at, per window (see :data:`BroadcastNeed`): presence decides
+#: "active" for the purge list, the audit and the leadership slump; promotions and the long
+#: alerts window only count chat lines and XP.
+_FINDINGS_BROADCASTS: Mapping[FindingsKind, tuple[BroadcastNeed, ...]] = {
+    "inactive": ("quiet",),
+    "audit": ("quiet",),
+    "alerts": ("quiet", "none"),
+    "promotions": ("none",),
+}
 _RAIDS: tuple[str, ...] = tuple(sorted(RAID_METRICS))
 DEFAULT_EXPORT_WINDOWS: tuple[str, ...] = ("7d", "30d")
 PROFILE_WINDOWS: tuple[str, ...] = ("7d", "30d")
@@ -178,6 +192,9 @@ class _Loaded:
     """Everything the activity model needs for some windows, loaded in a few queries.
 
     ``snapshots[i]`` are the endpoints of window ``i`` (windows may share one mapping).
+    ``broadcasts[i]`` holds what ``_load`` was asked to read for window ``i`` (see
+    :data:`BroadcastNeed`): with ``quiet`` or ``none`` a member missing from it may still
+    have had broadcasts.
     """
 
     clan: ClanFacts
@@ -188,6 +205,7 @@ class _Loaded:
     last_chat: dict[datetime, dict[int, datetime]]
     snapshots: list[dict[int, list[SnapshotPoint]]]
     _progress: dict[tuple[int, datetime, int], datetime | None] = field(default_factory=dict)
+    _activities: dict[int, list[MemberActivity]] = field(default_factory=dict)
 
     def chat(self, index: int, member_id: int) -> ChatStats:
         window = self.windows[index]
@@ -198,38 +216,74 @@ class _Loaded:
         else:
             # Presence-only window (see _load): 1 when they chatted in it at all.
             count = int(last is not None and last >= window.start)
-        return ChatStats(
-            lines=count,
-            broadcasts_by_type=self.broadcasts[index].get(member_id, {}),
-            last_chat_at=last,
-        )
+        by_type = self.broadcasts[index].get(member_id)
+        if count == 0 and by_type is None and last is None:
+            return NO_CHAT
+        return ChatStats(lines=count, broadcasts_by_type=by_type or {}, last_chat_at=last)
 
     def points(self, index: int, member_id: int) -> list[SnapshotPoint]:
         return self.snapshots[index].get(member_id, [])
 
+    def progress(
+        self, index: int, member: MemberInfo, end: datetime | None = None
+    ) -> datetime | None:
+        """Last progress of ``member`` up to ``end`` (window ``index``'s end by default) from
+        that window's snapshots, computed once per member, end and snapshot mapping (it does
+        not depend on the window start)."""
+        end = self.windows[index].end if end is None else end
+        key = (member.member_id, end, id(self.snapshots[index]))
+        found = self._progress.get(key, _MISSING)
+        if found is _MISSING:
+            points = self.points(index, member.member_id)
+            found = last_progress_at(points, end, member.last_changed_at)
+            self._progress[key] = found
+        return found  # type: ignore[return-value]
+
     def activities(self, index: int) -> list[MemberActivity]:
-        """:func:`domain.activity.build_activity` for every member, with last progress
-        computed once per member and window end (it does not depend on the window start)."""
-        window = self.windows[index]
-        out: list[MemberActivity] = []
-        for m in self.members:
-            points = self.points(index, m.member_id)
-            key = (m.member_id, window.end, id(self.snapshots[index]))
-            if key not in self._progress:
-                self._progress[key] = last_progress_at(points, window.end, m.last_changed_at)
-            out.append(
+        """:func:`domain.activity.build_activity` for every member (built once per window)."""
+        built = self._activities.get(index)
+        if built is None:
+            window = self.windows[index]
+            snapshots = self.snapshots[index]
+            built = [
                 MemberActivity(
                     member=m,
                     window=window,
                     chat=self.chat(index, m.member_id),
-                    gains=compute_gains(points, window, joined_at=m.joined_at),
-                    last_progress_at=self._progress[key],
+                    gains=compute_gains(
+                        snapshots.get(m.member_id, ()), window, joined_at=m.joined_at
+                    ),
+                    last_progress_at=self.progress(index, m),
                 )
-            )
-        return out
+                for m in self.members
+            ]
+            self._activities[index] = built
+        return built
+
+    async def read_quiet_broadcasts(self, session: AsyncSession, index: int) -> None:
+        """Read window ``index``'s broadcasts of its quiet members (no chat line, no progress)
+        and rebuild their activities with them: a presence broadcast makes them active."""
+        window = self.windows[index]
+        acts = self.activities(index)
+        quiet = [a.member_id for a in acts if not a.active]
+        if not quiet:
+            return
+        (found,) = await repo.broadcasts_per_member(
+            session, self.clan.id, [(window.start, window.end)], member_ids=quiet
+        )
+        self.broadcasts[index] = found
+        self._activities[index] = [
+            dataclasses.replace(a, chat=self.chat(index, a.member_id))
+            if a.member_id in found
+            else a
+            for a in acts
+        ]
 
     def ranks(self) -> RankConfig:
         return rank_config_from(self.clan)
+
+
+_MISSING = object()
 
 
 async def _clan(session: AsyncSession, clan_id: int) -> ClanFacts:
@@ -249,6 +303,7 @@ async def _load(
     metrics: MetricsSpec = ALL_METRICS,
     counted: int | None = None,
     full_metrics_windows: int = 0,
+    broadcasts: Sequence[BroadcastNeed] | None = None,
 ) -> _Loaded:
     """Load members, chat, broadcasts and snapshot endpoints for ``windows``.
 
@@ -258,23 +313,28 @@ async def _load(
     counting a 60-day range. ``metrics`` is what the snapshot endpoints load (see
     :func:`storage.repositories.reports.snapshot_endpoints`); the first
     ``full_metrics_windows`` windows get every metric whatever ``metrics`` says.
+    ``broadcasts`` says per window what to read (:data:`BroadcastNeed`; ``all`` by default).
     """
     clan = await _clan(session, clan_id)
-    members = await repo.members_as_of(session, clan_id, as_of)
-    if member_ids is not None:
-        wanted = set(member_ids)
-        members = [m for m in members if m.member_id in wanted]
-    elif not members:
+    members = await repo.members_as_of(session, clan_id, as_of, member_ids=member_ids)
+    if member_ids is None and not members:
         raise ClanNotSyncedError(
             "no members stored for this clan: run `clanstats sync --once` first"
         )
     ids = [m.member_id for m in members] if member_ids is not None else None
     if ids is not None and not ids:
         ids = list(member_ids or ())
+    needs = list(broadcasts) if broadcasts is not None else ["all"] * len(windows)
     spans = [(w.start, w.end) for w in windows]
     n_counted = len(windows) if counted is None else counted
     lines = await repo.chat_lines_per_member(session, clan_id, spans[:n_counted], ids)
-    broadcasts = await repo.broadcasts_per_member(session, clan_id, spans)
+    wanted = [i for i, need in enumerate(needs) if need == "all"]
+    found = await repo.broadcasts_per_member(
+        session, clan_id, [spans[i] for i in wanted], member_ids=ids
+    )
+    by_window: list[dict[int, dict[str, int]]] = [{} for _ in windows]
+    for i, counts in zip(wanted, found, strict=True):
+        by_window[i] = counts
     last_chat = {
         end: await repo.last_chat_per_member(session, clan_id, end, ids)
         for end in sorted({w.end for w in windows} | {as_of})
@@ -289,7 +349,11 @@ async def _load(
             session, clan_id, spec[:full_metrics_windows], ids, metrics=ALL_METRICS
         )
         snapshots[:full_metrics_windows] = [full] * full_metrics_windows
-    return _Loaded(clan, members, list(windows), lines, broadcasts, last_chat, snapshots)
+    data = _Loaded(clan, members, list(windows), lines, by_window, last_chat, snapshots)
+    for index, need in enumerate(needs):
+        if need == "quiet":
+            await data.read_quiet_broadcasts(session, index)
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,13 +390,18 @@ async def member_rows(
     """
     parsed = parse_windows(windows, as_of)
     async with app.db.read() as session:
-        data = await _load(session, clan_id, parsed, as_of)
+        data = await _load(session, clan_id, parsed, as_of, broadcasts=["none"] * len(parsed))
+        broadcasts = await repo.broadcast_counts_per_member(
+            session, clan_id, [(w.start, w.end) for w in parsed]
+        )
     per_window = [data.activities(i) for i in range(len(parsed))]
     ranks = data.ranks()
+    labels = [w.label for w in parsed]
+    no_broadcasts = [0] * len(parsed)
     rows: list[MemberRow] = []
     for position, member in enumerate(data.members):
         acts = [acts[position] for acts in per_window]
-        points = data.points(0, member.member_id)
+        gains = [a.gains for a in acts]
         rows.append(
             MemberRow(
                 member_id=member.member_id,
@@ -341,13 +410,17 @@ async def member_rows(
                 role=member.role,
                 joined_at=member.joined_at,
                 messages={a.window.label: a.chat.lines for a in acts},
-                broadcasts={a.window.label: a.chat.broadcasts for a in acts},
-                xp_gained={a.window.label: a.gains.xp for a in acts},
-                ehp_gained={a.window.label: round(a.gains.ehp, 4) for a in acts},
-                ehb_gained={a.window.label: round(a.gains.ehb, 4) for a in acts},
-                boss_kills_gained={a.window.label: a.gains.boss_kills for a in acts},
+                broadcasts=dict(
+                    zip(labels, broadcasts.get(member.member_id, no_broadcasts), strict=True)
+                ),
+                xp_gained={label: g.xp for label, g in zip(labels, gains, strict=True)},
+                ehp_gained={label: round(g.ehp, 4) for label, g in zip(labels, gains, strict=True)},
+                ehb_gained={label: round(g.ehb, 4) for label, g in zip(labels, gains, strict=True)},
+                boss_kills_gained={
+                    label: g.boss_kills for label, g in zip(labels, gains, strict=True)
+                },
                 last_chat_at=data.last_chat[as_of].get(member.member_id),
-                last_progress_at=last_progress_at(points, as_of, member.last_changed_at),
+                last_progress_at=data.progress(0, member, as_of),
             )
         )
     rows.sort(key=lambda r: (ranks.sort_key(r.role), r.display_name.casefold(), r.member_id))
@@ -390,6 +463,7 @@ async def findings(
             # Progress is XP/EHP/EHB or WOM's lastChangedAt; promotions also tag raid KC.
             metrics=_RAIDS if kind == "promotions" else None,
             counted=0 if kind == "inactive" else None,
+            broadcasts=_FINDINGS_BROADCASTS[kind],
         )
     rules = settings if settings is not None else rule_settings_from(data.clan.settings)
     return _run_rule(kind, data, rules, as_of)
@@ -588,8 +662,16 @@ async def leaderboard(
                 [SnapshotWindow(window.start, window.end)],
                 metrics=None if name in (XP_METRIC, "ehp", "ehb") else name,
             )
+            # Only the gain is ranked: last progress is not worked out.
             activities = [
-                build_activity(m, window, NO_CHAT, points.get(m.member_id, ())) for m in members
+                MemberActivity(
+                    m,
+                    window,
+                    NO_CHAT,
+                    compute_gains(points.get(m.member_id, ()), window, joined_at=m.joined_at),
+                    None,
+                )
+                for m in members
             ]
     best = top_n(
         activities,
@@ -702,6 +784,9 @@ async def daily_report(
             metrics=_RAIDS,
             counted=3,  # 1d, 7d, 30d; the 60d purge window is presence-only
             full_metrics_windows=1,  # the day's top boss kills need every boss
+            # The day and 30d lists rank lines, XP and kills; alerts (7d) and the purge
+            # list (60d) ask whether a quiet member had a presence broadcast.
+            broadcasts=("none", "quiet", "none", "quiet"),
         )
         trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
         bounds = await repo.xp_at(session, clan_id, [*(s for s, _ in periods), as_of])

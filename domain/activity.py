@@ -10,15 +10,15 @@ the hiscores threshold), never zero.
 
 from __future__ import annotations
 
-import itertools
 import math
+import operator
 import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from domain.relay import BroadcastType
 
@@ -112,6 +112,10 @@ _SECONDS_PER_DAY = 86_400.0
 
 T = TypeVar("T")
 
+#: The one empty read-only mapping every empty ``metrics`` / ``per_metric`` /
+#: ``broadcasts_by_type`` shares (immutable, so sharing it is safe and saves a copy each).
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
 
 def metric_kind(name: str) -> MetricKind:
     """Classify a WOM metric name; every name that is not a known skill, activity or computed
@@ -191,7 +195,8 @@ class SnapshotPoint:
     metrics: Mapping[str, int | float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+        frozen = MappingProxyType(dict(self.metrics)) if self.metrics else _EMPTY
+        object.__setattr__(self, "metrics", frozen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +213,9 @@ class ChatStats:
     last_chat_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "broadcasts_by_type", MappingProxyType(dict(self.broadcasts_by_type))
-        )
+        by_type = self.broadcasts_by_type
+        frozen = MappingProxyType(dict(by_type)) if by_type else _EMPTY
+        object.__setattr__(self, "broadcasts_by_type", frozen)
 
     @property
     def broadcasts(self) -> int:
@@ -317,7 +322,8 @@ class Gains:
     per_metric: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "per_metric", MappingProxyType(dict(self.per_metric)))
+        frozen = MappingProxyType(dict(self.per_metric)) if self.per_metric else _EMPTY
+        object.__setattr__(self, "per_metric", frozen)
 
     @property
     def any(self) -> bool:
@@ -354,22 +360,41 @@ def _observed_gain(
     return max(0.0, end_value - start_value)
 
 
-def _metric_getter(name: str) -> Callable[[SnapshotPoint], float | None]:
-    def value_of(point: SnapshotPoint) -> float | None:
-        return point.metrics.get(name)
+def _column_gain(start: float, end: float, in_range: Sequence[SnapshotPoint], name: str) -> float:
+    """:func:`_observed_gain` of ``overall_xp`` / ``ehp`` / ``ehb`` (columns, never missing),
+    without a getter call per point when the baseline is ranked (the common case)."""
+    if start >= 0:
+        # First ranked value from the baseline on is the baseline itself.
+        gained = end - start
+        return gained if gained > 0 else 0.0
+    return _observed_gain(in_range, operator.attrgetter(name))
 
-    return value_of
+
+def _by_time(points: Iterable[SnapshotPoint], end: datetime) -> list[SnapshotPoint]:
+    """The points taken at or before ``end``, oldest first."""
+    kept = [p for p in points if p.taken_at <= end]
+    kept.sort(key=_TAKEN_AT)
+    return kept
+
+
+_TAKEN_AT = operator.attrgetter("taken_at")
 
 
 def _baseline_index(
     points: Sequence[SnapshotPoint], window: Window, joined_at: datetime | None
 ) -> int | None:
+    """Index of the baseline in ``points`` (sorted by time; see :func:`compute_gains`)."""
     if joined_at is not None and joined_at > window.start:
         # Joined inside the window: progress before joining is not the clan's.
         return next((i for i, p in enumerate(points) if p.taken_at >= joined_at), None)
-    at_or_before = [i for i, p in enumerate(points) if p.taken_at <= window.start]
-    if at_or_before:
-        return at_or_before[-1]
+    start = window.start
+    latest: int | None = None
+    for i, p in enumerate(points):
+        if p.taken_at > start:
+            break
+        latest = i
+    if latest is not None:
+        return latest
     # First tracked inside the window: the first snapshot is the baseline, never zero.
     return 0 if points else None
 
@@ -389,27 +414,49 @@ def compute_gains(
     gain). Unranked values are handled per metric as in :func:`_observed_gain`; negative gains
     clamp to 0. Snapshots are re-sorted by time, so order does not matter.
     """
-    points = sorted(
-        (p for p in snapshots_sorted if p.taken_at <= window.end), key=lambda p: p.taken_at
-    )
+    points = _by_time(snapshots_sorted, window.end)
     first = _baseline_index(points, window, joined_at)
     if first is None or first == len(points) - 1:
         return NO_GAINS
     in_range = points[first:]
+    base, last = in_range[0], in_range[-1]
     per_metric: dict[str, float] = {}
-    for name in sorted(in_range[-1].metrics):
-        gained = _observed_gain(in_range, _metric_getter(name))
-        if gained > 0:
-            per_metric[name] = gained
-    boss_kills = sum(v for k, v in per_metric.items() if is_boss_metric(k))
+    if last.metrics:
+        start_of = base.metrics.get
+        for name in sorted(last.metrics):
+            end_value = last.metrics[name]
+            if end_value is None or not end_value >= 0:
+                continue  # unranked (or unknown) at the end: nothing observed
+            start_value = start_of(name)
+            if start_value is None or not start_value >= 0:
+                start_value = next(
+                    v for p in in_range if (v := p.metrics.get(name)) is not None and v >= 0
+                )
+            gained = end_value - start_value
+            if gained > 0:
+                per_metric[name] = gained
+    if not per_metric:
+        boss_kills: float = 0
+    else:
+        boss_kills = sum(v for k, v in per_metric.items() if is_boss_metric(k))
+    xp = _column_gain(base.overall_xp, last.overall_xp, in_range, "overall_xp")
+    ehp = _column_gain(base.ehp, last.ehp, in_range, "ehp")
+    ehb = _column_gain(base.ehb, last.ehb, in_range, "ehb")
+    if not per_metric and xp == 0 and ehp == 0 and ehb == 0:
+        return NO_GAINS
     return Gains(
-        xp=int(_observed_gain(in_range, lambda p: p.overall_xp)),
-        ehp=_observed_gain(in_range, lambda p: p.ehp),
-        ehb=_observed_gain(in_range, lambda p: p.ehb),
+        xp=int(xp),
+        ehp=ehp,
+        ehb=ehb,
         boss_kills=int(boss_kills),
         clues=int(per_metric.get(CLUE_METRIC, 0)),
         per_metric=per_metric,
     )
+
+
+def _went_up(old: float | None, new: float | None) -> bool:
+    """One metric of :func:`_progressed`: ranked now, and unranked before or higher now."""
+    return old is not None and new is not None and new >= 0 and (not old >= 0 or new > old)
 
 
 def _progressed(before: SnapshotPoint, after: SnapshotPoint) -> bool:
@@ -419,18 +466,14 @@ def _progressed(before: SnapshotPoint, after: SnapshotPoint) -> bool:
     threshold, even though the amount is unknown. A metric new in ``after`` does not (WOM
     started tracking it; the player did nothing).
     """
-    pairs: list[tuple[float | None, float | None]] = [
-        (before.overall_xp, after.overall_xp),
-        (before.ehp, after.ehp),
-        (before.ehb, after.ehb),
-    ]
-    pairs.extend((before.metrics.get(k), v) for k, v in after.metrics.items())
-    for old, new in pairs:
-        if old is None or new is None or not _ranked(new):
-            continue
-        if not _ranked(old) or new > old:
-            return True
-    return False
+    if (
+        _went_up(before.overall_xp, after.overall_xp)
+        or _went_up(before.ehp, after.ehp)
+        or _went_up(before.ehb, after.ehb)
+    ):
+        return True
+    old_of = before.metrics.get
+    return any(_went_up(old_of(k), v) for k, v in after.metrics.items())
 
 
 def last_progress_at(
@@ -440,15 +483,20 @@ def last_progress_at(
 ) -> datetime | None:
     """Latest known progress up to ``window_end``: WOM's ``lastChangedAt`` or the latest
     snapshot that went up from the one before it, whichever is later."""
-    points = sorted(
-        (p for p in snapshots_sorted if p.taken_at <= window_end), key=lambda p: p.taken_at
-    )
-    candidates = [
-        after.taken_at for before, after in itertools.pairwise(points) if _progressed(before, after)
-    ]
-    if last_changed_at is not None and last_changed_at <= window_end:
-        candidates.append(last_changed_at)
-    return max(candidates, default=None)
+    points = _by_time(snapshots_sorted, window_end)
+    latest: datetime | None = None
+    # Newest pair first: the first one that went up is the latest progress they show.
+    for i in range(len(points) - 1, 0, -1):
+        if _progressed(points[i - 1], points[i]):
+            latest = points[i].taken_at
+            break
+    if (
+        last_changed_at is not None
+        and last_changed_at <= window_end
+        and (latest is None or last_changed_at > latest)
+    ):
+        return last_changed_at
+    return latest
 
 
 # ---------------------------------------------------------------------------------------------

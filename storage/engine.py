@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Page cache per connection, in KiB (SQLite's default is 2 MiB). Report queries walk index
+#: ranges of tens of MiB (a month of chat is ~140k index entries): with the default cache
+#: every run re-reads those pages from the OS, ~2-3x slower. Pages are only allocated as used.
+SQLITE_CACHE_KIB = 64 * 1024
 _WRITE_OPTION = "clanstats_write"
 
 
@@ -57,6 +61,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

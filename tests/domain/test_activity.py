@@ -240,6 +240,10 @@ def test_metric_sets_classify_every_metric_of_a_real_wom_snapshot() -> None:
         pytest.param([], 200, 0, id="no-snapshots"),
         pytest.param([snap(10, 2_000), snap(1, 1_000)], 200, 0, id="reset-clamped-to-zero"),
         pytest.param([snap(10, -1), snap(1, 3_000)], 200, 0, id="unranked-overall"),
+        pytest.param([snap(10, -1), snap(1, -1)], 200, 0, id="unranked-overall-both-ends"),
+        pytest.param(
+            [snap(10, -1), snap(5, 2_000), snap(1, 3_000)], 200, 1_000, id="overall-ranked-later"
+        ),
     ],
 )
 def test_xp_gain_uses_the_right_baseline(

@@ -1,0 +1,145 @@
+"""The cheaper load paths of the report use cases give the answers the full loads gave.
+
+Quiet-member broadcasts (only members with no chat and no progress get their broadcasts
+read), the one-scan broadcast totals of an export, the per-hour chat counts of the heatmap
+and the one-statement snapshot endpoints, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from bot.app import App, open_app
+from bot.config import Settings
+from bot.reports import findings, member_rows
+from storage.models import Member, RelayMessage
+from storage.repositories import reports as repo
+from storage.repositories.reports import SnapshotWindow
+from tests.bot.test_reports import AS_OF, _seed
+
+DAY = timedelta(days=1)
+
+
+async def _add_members(app: App) -> None:
+    """Frank: no chat, no snapshot, a drop 10 days ago (a presence broadcast). Gina: no
+    chat, no snapshot, only an invite broadcast (not presence). Both long in the clan."""
+    async with app.db.write() as session:
+        await session.execute(
+            insert(Member),
+            [
+                {
+                    "id": mid,
+                    "clan_id": 1,
+                    "wom_player_id": 100 + mid,
+                    "rsn_key": name.lower(),
+                    "display_name": name,
+                    "role": "recruit",
+                    "joined_at": AS_OF - 300 * DAY,
+                    "left_at": None,
+                    "last_changed_at": None,
+                    "created_at": AS_OF,
+                    "updated_at": AS_OF,
+                }
+                for mid, name in ((6, "Frank"), (7, "Gina"))
+            ],
+        )
+        await session.execute(
+            insert(RelayMessage),
+            [
+                {
+                    "id": 9000 + n,
+                    "clan_id": 1,
+                    "message_id": 9000 + n,
+                    "part": 0,
+                    "channel_id": 9,
+                    "author_id": 8,
+                    "posted_at": at,
+                    "kind": "broadcast",
+                    "broadcast_type": kind,
+                    "member_id": mid,
+                    "rsn_key": name.lower(),
+                    "display_name": name,
+                    "text": f"{name} did something.",
+                    "source": "import",
+                    "ingested_at": at,
+                }
+                for n, (mid, name, kind, at) in enumerate(
+                    [
+                        (6, "Frank", "drop", AS_OF - 10 * DAY),
+                        (7, "Gina", "invite", AS_OF - 10 * DAY),
+                        (6, "Frank", "level", AS_OF - 90 * DAY),
+                    ]
+                )
+            ],
+        )
+
+
+@pytest.fixture
+async def app(db_url: str) -> AsyncIterator[App]:
+    settings = Settings(database_url=db_url, wom_group_id=777)
+    async with open_app(settings) as opened:
+        await _seed(opened)
+        await _add_members(opened)
+        yield opened
+
+
+async def test_a_presence_broadcast_keeps_a_quiet_member_off_the_purge_list(app: App) -> None:
+    purge = {f.display_name for f in await findings(app, 1, "inactive", AS_OF)}
+    assert "Frank" not in purge  # the drop 10 days ago proves he played
+    assert {"Gina", "Dormant Dan"} <= purge  # an invite proves nothing
+    audit_7d = await findings(app, 1, "audit", AS_OF, window="7d")
+    assert {f.display_name for f in audit_7d} >= {"Alice"}
+    # 3 days: Frank's drop is outside, so he is quiet again
+    short = {f.display_name for f in await findings(app, 1, "inactive", AS_OF, window="3d")}
+    assert "Frank" in short
+
+
+async def test_export_broadcast_totals_per_window_overlapping_or_not(app: App) -> None:
+    rows = {
+        r.display_name: r
+        for r in await member_rows(app, 1, ["7d", "30d", "2025-09-01..2025-09-30"], AS_OF)
+    }
+    assert rows["Frank"].broadcasts == {"7d": 0, "30d": 1, "2025-09-01..2025-09-30": 1}
+    assert rows["Gina"].broadcasts == {"7d": 0, "30d": 1, "2025-09-01..2025-09-30": 0}
+    assert rows["Carol"].broadcasts == {"7d": 2, "30d": 2, "2025-09-01..2025-09-30": 0}
+    assert rows["Frank"].messages == {"7d": 0, "30d": 0, "2025-09-01..2025-09-30": 0}
+    async with app.db.read() as session:
+        assert await repo.broadcast_counts_per_member(session, 1, []) == {}
+
+
+async def test_chat_lines_per_hour_cuts_partial_hours_at_both_ends(app: App) -> None:
+    async with app.db.read() as session:
+        start = AS_OF - timedelta(hours=5, minutes=10)  # 14:50
+        end = AS_OF - timedelta(hours=2, minutes=30)  # 17:30
+        hours = await repo.chat_lines_per_hour(session, 1, start, end)
+        assert await repo.chat_lines_per_hour(session, 1, end, end) == {}
+    # Bob 15:00 and 15:30 (his repeat relay and deleted line do not count), Alice and the
+    # guest at 17:00; Alice's 18:00 line is past the end
+    assert hours == {AS_OF - timedelta(hours=5): 2, AS_OF - timedelta(hours=3): 2}
+
+
+async def test_snapshot_endpoints_keep_the_point_before_the_end_when_someone_has_none(
+    app: App,
+) -> None:
+    """Frank and Gina have no snapshot at all: their missing picks must not hide the other
+    members' point before the end (it says whether the end was progress)."""
+    week = SnapshotWindow(AS_OF - 7 * DAY, AS_OF)
+    async with app.db.read() as session:
+        points = await repo.snapshot_endpoints(session, 1, [week], metrics=None)
+        named = await repo.snapshot_endpoints(session, 1, [week], metrics="vorkath")
+        single = await repo.snapshot_endpoints(session, 1, [week], [2], metrics=["vorkath"])
+    assert 6 not in points and 7 not in points
+    alice = [p.taken_at for p in points[1]]
+    assert alice == [
+        AS_OF - 7 * DAY - timedelta(hours=2),
+        AS_OF - DAY - timedelta(hours=2),
+        AS_OF - timedelta(hours=2),
+    ]
+    assert [dict(p.metrics) for p in named[2]] == [{"vorkath": 166.0}, {}, {"vorkath": 180.0}]
+    assert [dict(p.metrics) for p in single[2]] == [dict(p.metrics) for p in named[2]]
+    assert [dict(p.metrics) for p in points[4]] == [{}]
+    assert points[4][0].taken_at == AS_OF - 400 * DAY
