@@ -45,6 +45,8 @@ UPDATE_ALL_EVERY = timedelta(hours=24)
 # One page of each feed per sync keeps a sync's cost constant; at an hourly sync WOM's feeds
 # do not move 50 entries between two runs.
 FEED_PAGE = 50
+# Roster events WOM reports that happened longer ago than this are stored but not announced.
+ANNOUNCE_HORIZON = timedelta(days=2)
 
 _ACTIVITY_KIND = {"joined": "joined", "left": "left", "changed_role": "role_changed"}
 
@@ -297,9 +299,10 @@ async def _apply_roster(
                     f"roster:{c.kind}:{c.wom_player_id}:{now.isoformat()}",
                 )
             )
-        if first_sync:
-            # WOM's feeds hold history from before we watched: keep it, never announce it.
-            for event in (*activity_events, *rename_events):
+        for event in (*activity_events, *rename_events):
+            # WOM's feeds hold history from before we watched (or from a long outage): keep
+            # it, but only what is recent is news worth announcing.
+            if first_sync or event["occurred_at"] < now - ANNOUNCE_HORIZON:
                 event["announced_at"] = now
         new_activity = await record_events(session, activity_events)
         new_renames = await record_events(session, rename_events)

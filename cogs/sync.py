@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,9 @@ def render_result(result: JobResult) -> str:
 class SyncCog(commands.Cog):
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
+        # A scheduled sync and /sync can finish together: one announcer at a time, so a
+        # change is never posted twice.
+        self._announcing = asyncio.Lock()
 
     async def cog_load(self) -> None:
         app = self.bot.app
@@ -98,6 +102,10 @@ class SyncCog(commands.Cog):
         channel_id = self.bot.settings.announce_channel_id
         if channel_id is None:
             return
+        async with self._announcing:
+            await self._announce(clan_id, channel_id)
+
+    async def _announce(self, clan_id: int, channel_id: int) -> None:
         lines = await pending_roster_changes(self.bot.app, clan_id)
         if not lines:
             return

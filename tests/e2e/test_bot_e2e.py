@@ -156,3 +156,5 @@ async def test_roster_changes_are_announced_once_in_one_embed(
     assert len(posted) == 1
     assert "**partymarty94** is now **Party Marty**" in posted[0]
     assert posted[0].count("left the clan") == 2
+    # WOM's feed shows old joins once the roster shrinks: history, not news
+    assert "joined" not in posted[0]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from cogs.reports import last_report_time
 from fakes.chat_script import day_posts
 from fakes.discord import FakeInteraction, SentMessage
 from fakes.world import (
@@ -198,10 +199,16 @@ async def test_daily_report_posts_once_at_its_time_and_not_again_after_a_restart
         running.bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
         await world.discord.wait_for(lambda: len(_reports(world)) == 1, timeout=30)
         # the same day's slot again (a second instance, a duplicate fire): nothing
-        running.bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
-        await asyncio.sleep(2)
-    async with running_bot(world, sqlite_url):
-        await asyncio.sleep(3)
+        # discord.py loads extensions as fresh module objects: reach the cog by name.
+        cog = running.bot.get_cog("ReportsCog")
+        assert cog is not None
+        due = last_report_time(datetime.now(UTC), running.settings)
+        again = await cog.post_report(due)  # type: ignore[attr-defined]
+        assert again.outcome == "skipped"
+    async with running_bot(world, sqlite_url) as restarted:
+        # today's report exists: the restart schedules no catch-up
+        assert restarted.bot.scheduler.get_job("daily-report-catch-up") is None
+        assert restarted.bot.scheduler.get_job("daily-report") is not None
     posted = _reports(world)
     assert len(posted) == 1
     report = posted[0]
@@ -233,8 +240,8 @@ async def test_a_report_missed_during_downtime_is_caught_up_once(
     await db.dispose()
     async with running_bot(world, sqlite_url):
         await world.discord.wait_for(lambda: len(_reports(world)) == 1, timeout=30)
-    async with running_bot(world, sqlite_url):
-        await asyncio.sleep(3)
+    async with running_bot(world, sqlite_url) as restarted:
+        assert restarted.bot.scheduler.get_job("daily-report-catch-up") is None
     assert len(_reports(world)) == 1
     assert_discord_accepted_everything(world)
 
