@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -48,8 +49,9 @@ async def run_bot(
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+    # Loop signal handlers exist on Unix only; elsewhere Ctrl+C still stops asyncio.run.
+    for sig in (signal.SIGINT, signal.SIGTERM) if sys.platform != "win32" else ():
+        with contextlib.suppress(RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
     endpoint = (
