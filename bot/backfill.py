@@ -1,8 +1,8 @@
 """Backfill / gap fill: read a relay channel's history after the cursor, page by page.
 
-Each page is ingested (one write transaction) and only then is the channel's cursor moved
-past it, so a crash at any point resumes at the first page not fully stored: nothing is lost,
-and re-reading a page stores nothing twice (ingest is insert-ignore by message id).
+Each page is ingested and the channel's cursor moved past it in the same write transaction,
+so a crash at any point resumes at the first page not stored: nothing is lost, and
+re-reading a page stores nothing twice (ingest is insert-ignore by message id).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import structlog
 from bot.app import App
 from bot.harvest import IngestResult, clan_relay_config, ingest
 from domain.relay import RelayMessageIn
-from storage.repositories.cursors import advance_cursor, get_cursor
+from storage.repositories.cursors import get_cursor
 
 log = structlog.get_logger(__name__)
 
@@ -65,15 +65,14 @@ async def backfill_channel(
     async for page in pages(cursor, since):
         if not page:
             continue
-        result: IngestResult = await ingest(app, clan_id, page, source="backfill", config=config)
-        async with app.db.write() as session:
-            await advance_cursor(
-                session,
-                clan_id=clan_id,
-                channel_id=channel_id,
-                message_id=max(m.message_id for m in page),
-                now=app.now(),
-            )
+        result: IngestResult = await ingest(
+            app,
+            clan_id,
+            page,
+            source="backfill",
+            config=config,
+            cursor=(channel_id, max(m.message_id for m in page)),
+        )
         progress.pages += 1
         progress.messages += len(page)
         progress.new += result.new

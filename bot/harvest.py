@@ -39,6 +39,7 @@ from domain.relay_duplicates import DUPLICATE_WINDOW, LineRow, SortKey, assign_d
 from storage.models import Clan
 from storage.repositories import relay as repo
 from storage.repositories.clans import ensure_clan
+from storage.repositories.cursors import advance_cursor
 
 log = structlog.get_logger(__name__)
 
@@ -241,24 +242,35 @@ async def ingest(
     *,
     source: str,
     config: RelayConfig | None = None,
+    cursor: tuple[int, int] | None = None,
 ) -> IngestResult:
     """Parse and store a batch of relay-channel messages exactly once each.
 
     ``source`` is ``live``, ``backfill`` or ``import``. ``config`` defaults to
     :func:`clan_relay_config` (pass it to avoid one read per call in bulk paths).
+    ``cursor`` — ``(channel id, message id)`` — moves that channel's backfill cursor in the
+    same transaction, so a page and "this page is stored" commit together.
     Equivalent to :func:`parse_batch` then :func:`store_parsed`.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown ingest source {source!r}")
-    if not messages:
+    if not messages and cursor is None:
         return IngestResult()
     if config is None:
         config = await clan_relay_config(app, clan_id)
-    return await store_parsed(app, clan_id, parse_batch(messages, config), source=source)
+    return await store_parsed(
+        app, clan_id, parse_batch(messages, config), source=source, cursor=cursor
+    )
 
 
 async def store_parsed(
-    app: App, clan_id: int, parsed: ParsedBatch, *, source: str, bulk: bool = False
+    app: App,
+    clan_id: int,
+    parsed: ParsedBatch,
+    *,
+    source: str,
+    bulk: bool = False,
+    cursor: tuple[int, int] | None = None,
 ) -> IngestResult:
     """Store a parsed batch in ONE write transaction (the only one ingest makes).
 
@@ -272,13 +284,19 @@ async def store_parsed(
     result = IngestResult(
         received=parsed.received, events=parsed.events, duplicates_of_known=parsed.repeats
     )
-    if not parsed.rows:
+    if not parsed.rows and cursor is None:
         return result
     now = app.now()
     async with app.db.write() as session:
         if bulk:
             await repo.tune_for_bulk_writes(session)
-        await _store(session, clan_id, parsed.rows, source, now, result)
+        if parsed.rows:
+            await _store(session, clan_id, parsed.rows, source, now, result)
+        if cursor is not None:
+            channel_id, message_id = cursor
+            await advance_cursor(
+                session, clan_id=clan_id, channel_id=channel_id, message_id=message_id, now=now
+            )
     log.debug("relay.ingested", source=source, **_loggable(result))
     return result
 

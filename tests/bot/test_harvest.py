@@ -423,3 +423,20 @@ async def test_duplicate_relays_do_not_depend_on_batching_or_order(app: App) -> 
         (8, None),
     ]
     assert all(outcome == outcomes[0] for outcome in outcomes), outcomes
+
+
+async def test_a_backfill_page_and_its_cursor_commit_together(app: App) -> None:
+    from storage.repositories.cursors import get_cursor
+
+    clan_id = await ensure_clan_for_settings(app)
+    page = [relay(9_000 + i, f"**Zezima**: line {i}") for i in range(3)]
+    result = await ingest(app, clan_id, page, source="backfill", cursor=(CHANNEL_ID, 9_002))
+    # a page whose messages are all stored already still moves the cursor
+    again = await ingest(app, clan_id, page, source="backfill", cursor=(CHANNEL_ID, 9_002))
+    # an empty page (nothing relayed) moves it too, and never backwards
+    await ingest(app, clan_id, [], source="backfill", cursor=(CHANNEL_ID, 9_500))
+    await ingest(app, clan_id, [], source="backfill", cursor=(CHANNEL_ID, 9_100))
+    async with app.db.read() as session:
+        cursor = await get_cursor(session, CHANNEL_ID)
+    assert result.new == 3 and again.new == 0
+    assert cursor == 9_500
