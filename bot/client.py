@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,9 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 # older misses are caught up from our own job_runs table instead.
 MISFIRE_GRACE_S = 3600
 HEARTBEAT_S = 30
+# At shutdown a running job (a sync mid-request) gets this long to finish before it is
+# cancelled; its transaction then rolls back and its slot is retried later.
+JOB_SHUTDOWN_GRACE_S = 10.0
 
 
 def intents() -> discord.Intents:
@@ -122,6 +126,7 @@ class ClanStatsBot(commands.Bot):
         self._app: App | None = app
         self._lease: SchedulerLease | None = None
         self.is_scheduler_leader = False
+        self._job_tasks: set[asyncio.Task[Any]] = set()
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
         # Set once the startup WOM sync (if one was due) has run: reports wait for it so a
@@ -181,7 +186,37 @@ class ClanStatsBot(commands.Bot):
         if not self.is_scheduler_leader:
             log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")
             return
-        self.scheduler.add_job(func, trigger, replace_existing=True, **options)
+        self.scheduler.add_job(self._tracked(func), trigger, replace_existing=True, **options)
+
+    def _tracked(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Remember a running job's task, so ``close`` can let it finish before the DB goes."""
+
+        @functools.wraps(func)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None:
+                self._job_tasks.add(task)
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                if task is not None:
+                    self._job_tasks.discard(task)
+
+        return run
+
+    async def _stop_jobs(self) -> None:
+        """Stop scheduling; give running jobs a moment to finish, then cancel them."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        running = [t for t in self._job_tasks if not t.done()]
+        if not running:
+            return
+        _done, pending = await asyncio.wait(running, timeout=JOB_SHUTDOWN_GRACE_S)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("bot.jobs_cancelled_at_shutdown", count=len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if not initial:
@@ -198,8 +233,7 @@ class ClanStatsBot(commands.Bot):
         log.info("bot.ready", user=str(self.user), guilds=len(self.guilds))
 
     async def close(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        await self._stop_jobs()
         try:
             await super().close()
         finally:
