@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -71,7 +71,7 @@ class ReportsCog(commands.Cog):
             self.bot.add_job(
                 self.post_report,
                 "date",
-                run_date=self.bot.app.now() + timedelta(seconds=1),
+                run_date=datetime.now(UTC) + timedelta(seconds=0.25),  # scheduler: wall clock
                 id="daily-report-catch-up",
                 kwargs={"scheduled": due},
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -75,9 +75,10 @@ class SyncCog(commands.Cog):
     async def cog_load(self) -> None:
         app = self.bot.app
         minutes = app.settings.sync_interval_minutes
-        first = app.now() + timedelta(minutes=minutes)
+        # The scheduler runs on the wall clock (the app's clock may be a demo's or a test's).
+        first = datetime.now(UTC) + timedelta(minutes=minutes)
         if self.bot.is_scheduler_leader and await sync_due(app, app.now()):
-            first = app.now() + timedelta(seconds=1)  # caught up once, right after startup
+            first = datetime.now(UTC) + timedelta(seconds=0.25)  # caught up right after startup
             log.info("sync.catch_up_scheduled", reason="last good sync older than the interval")
         else:
             self.bot.startup_sync_done.set()
