@@ -598,12 +598,6 @@ async def resolve_unmatched(app: App, clan_id: int) -> int:
     return done.rows_attached
 
 
-async def newest_message_ids(app: App, channel_ids: Iterable[int]) -> dict[int, int]:
-    """The newest stored message id per channel, where a backfill resumes."""
-    async with app.db.read() as session:
-        return await repo.latest_message_ids(session, channel_ids)
-
-
 async def unmatched_names(app: App, clan_id: int) -> dict[str, int]:
     """``rsn_key → times seen`` of the names relayed chat used that match no member yet."""
     async with app.db.read() as session:
@@ -618,7 +612,6 @@ __all__ = [
     "clan_relay_config",
     "ensure_clan_for_settings",
     "ingest",
-    "newest_message_ids",
     "parse_batch",
     "relay_config",
     "resolve_unmatched",

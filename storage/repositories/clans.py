@@ -41,9 +41,3 @@ async def get_clan_by_group(session: AsyncSession, wom_group_id: int) -> Clan | 
     return (
         await session.execute(select(Clan).where(Clan.wom_group_id == wom_group_id))
     ).scalar_one_or_none()
-
-
-async def get_clan_by_guild(session: AsyncSession, guild_id: int) -> Clan | None:
-    return (
-        await session.execute(select(Clan).where(Clan.guild_id == guild_id))
-    ).scalar_one_or_none()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, case, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -383,20 +383,6 @@ async def unmatched_counts(session: AsyncSession, clan_id: int) -> dict[str, int
         select(UnmatchedName.rsn_key, UnmatchedName.count).where(UnmatchedName.clan_id == clan_id)
     )
     return {key: int(count) for key, count in rows}
-
-
-async def latest_message_ids(session: AsyncSession, channel_ids: Iterable[int]) -> dict[int, int]:
-    """The newest stored message id per channel (where backfill resumes)."""
-    ids = sorted(set(channel_ids))
-    if not ids:
-        return {}
-    t = RELAY_TABLE
-    rows = await session.execute(
-        select(t.c.channel_id, func.max(t.c.message_id))
-        .where(t.c.channel_id.in_(ids))
-        .group_by(t.c.channel_id)
-    )
-    return {int(channel): int(newest) for channel, newest in rows if newest is not None}
 
 
 @dataclass(frozen=True, slots=True)
