@@ -13,6 +13,7 @@ import structlog
 
 from bot.config import ConfigError, Settings, load_settings, redacted_view
 from bot.logging import configure_logging
+from bot.runtime import tune_gc
 
 log = structlog.get_logger(__name__)
 
@@ -193,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(EXTRA_COMMANDS)
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    tune_gc()
     return handler(args)
 
 

@@ -117,6 +117,17 @@ T = TypeVar("T")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only mapping for a frozen value: a caller's dict is copied (they may change it
+    later); a ``MappingProxyType`` is kept as given: whoever made it vouches that nobody
+    holds the dict behind it (the repositories wrap dicts they just parsed)."""
+    if not mapping:
+        return _EMPTY
+    if isinstance(mapping, MappingProxyType):
+        return mapping
+    return MappingProxyType(dict(mapping))
+
+
 def metric_kind(name: str) -> MetricKind:
     """Classify a WOM metric name; every name that is not a known skill, activity or computed
     metric is a boss, so bosses WOM adds tomorrow are counted without a code change."""
@@ -129,9 +140,13 @@ def metric_kind(name: str) -> MetricKind:
     return "boss"
 
 
+#: Every metric name :func:`metric_kind` does not call a boss.
+_NOT_BOSS: frozenset[str] = SKILL_METRICS | ACTIVITY_METRICS | COMPUTED_METRICS
+
+
 def is_boss_metric(name: str) -> bool:
     """True when ``name`` is a boss kill count (see :func:`metric_kind`)."""
-    return metric_kind(name) == "boss"
+    return name not in _NOT_BOSS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,8 +210,7 @@ class SnapshotPoint:
     metrics: Mapping[str, int | float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        frozen = MappingProxyType(dict(self.metrics)) if self.metrics else _EMPTY
-        object.__setattr__(self, "metrics", frozen)
+        object.__setattr__(self, "metrics", _read_only(self.metrics))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +227,7 @@ class ChatStats:
     last_chat_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        by_type = self.broadcasts_by_type
-        frozen = MappingProxyType(dict(by_type)) if by_type else _EMPTY
-        object.__setattr__(self, "broadcasts_by_type", frozen)
+        object.__setattr__(self, "broadcasts_by_type", _read_only(self.broadcasts_by_type))
 
     @property
     def broadcasts(self) -> int:
@@ -322,8 +334,7 @@ class Gains:
     per_metric: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        frozen = MappingProxyType(dict(self.per_metric)) if self.per_metric else _EMPTY
-        object.__setattr__(self, "per_metric", frozen)
+        object.__setattr__(self, "per_metric", _read_only(self.per_metric))
 
     @property
     def any(self) -> bool:
@@ -421,24 +432,32 @@ def compute_gains(
     in_range = points[first:]
     base, last = in_range[0], in_range[-1]
     per_metric: dict[str, float] = {}
+    boss_kills: float = 0
     if last.metrics:
         start_of = base.metrics.get
-        for name in sorted(last.metrics):
-            end_value = last.metrics[name]
-            if end_value is None or not end_value >= 0:
-                continue  # unranked (or unknown) at the end: nothing observed
+        not_boss = _NOT_BOSS
+        end_metrics = last.metrics
+        for name in sorted(end_metrics):
+            end_value = end_metrics[name]
             start_value = start_of(name)
-            if start_value is None or not start_value >= 0:
+            if start_value is not None and start_value >= 0:
+                # Ranked baseline (the common case): a gain only if the end is higher, which
+                # also rules out an unranked (-1) or unknown end.
+                if end_value is None or not end_value > start_value:
+                    continue
+                gained = end_value - start_value
+            else:
+                if end_value is None or not end_value >= 0:
+                    continue  # unranked (or unknown) at the end: nothing observed
                 start_value = next(
                     v for p in in_range if (v := p.metrics.get(name)) is not None and v >= 0
                 )
-            gained = end_value - start_value
-            if gained > 0:
-                per_metric[name] = gained
-    if not per_metric:
-        boss_kills: float = 0
-    else:
-        boss_kills = sum(v for k, v in per_metric.items() if is_boss_metric(k))
+                gained = end_value - start_value
+                if not gained > 0:
+                    continue
+            per_metric[name] = gained
+            if name not in not_boss:  # is_boss_metric(name), inline: this loop is hot
+                boss_kills += gained
     xp = _column_gain(base.overall_xp, last.overall_xp, in_range, "overall_xp")
     ehp = _column_gain(base.ehp, last.ehp, in_range, "ehp")
     ehb = _column_gain(base.ehb, last.ehb, in_range, "ehb")
@@ -450,7 +469,8 @@ def compute_gains(
         ehb=ehb,
         boss_kills=int(boss_kills),
         clues=int(per_metric.get(CLUE_METRIC, 0)),
-        per_metric=per_metric,
+        # A view of a dict nobody else holds: no copy needed.
+        per_metric=MappingProxyType(per_metric),
     )
 
 

@@ -23,8 +23,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -668,12 +670,15 @@ async def snapshot_endpoints(
     rows = (await session.execute(query)).all()  # one fetch: iterating costs a call per row
     if metrics == ALL_METRICS:
         for member_id, taken_at, xp, ehp, ehb, raw in rows:
-            parsed = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
-            out[member_id].append(SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, parsed))
+            # A view of a dict nobody else holds: SnapshotPoint keeps it without a copy.
+            full = MappingProxyType(_metrics_json(raw))
+            out[member_id].append(SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, full))
     elif names:
         for member_id, taken_at, xp, ehp, ehb, *values in rows:
-            parsed = {n: v for n, v in zip(names, values, strict=True) if v is not None}
-            out[member_id].append(SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, parsed))
+            some = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+            out[member_id].append(
+                SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, MappingProxyType(some))
+            )
     else:
         for member_id, taken_at, xp, ehp, ehb in rows:
             out[member_id].append(SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, _NO_METRICS))
@@ -684,6 +689,21 @@ async def snapshot_endpoints(
 
 
 _TAKEN_AT = operator.attrgetter("taken_at")
+
+
+def _metrics_json(raw: Any) -> dict[str, Any]:
+    """A snapshot's ``metrics`` as read raw: JSON text on SQLite (parsed with orjson, ~3×
+    faster than :mod:`json`, which stays the fallback for what orjson refuses, like NaN), a
+    mapping or NULL otherwise."""
+    if isinstance(raw, str):
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            parsed = json.loads(raw)
+        return parsed if isinstance(parsed, dict) else {}
+    return dict(raw or {})
+
+
 _NO_METRICS: Mapping[str, Any] = {}
 
 

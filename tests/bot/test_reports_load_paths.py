@@ -143,3 +143,27 @@ async def test_snapshot_endpoints_keep_the_point_before_the_end_when_someone_has
     assert [dict(p.metrics) for p in single[2]] == [dict(p.metrics) for p in named[2]]
     assert [dict(p.metrics) for p in points[4]] == [{}]
     assert points[4][0].taken_at == AS_OF - 400 * DAY
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            '{"attack": 13034431, "ehp": 1.5, "zulrah": -1}',
+            {"attack": 13034431, "ehp": 1.5, "zulrah": -1},
+        ),
+        ('{"agility": NaN}', None),  # orjson refuses NaN: the json fallback reads it
+        ("null", {}),
+        ("[1, 2]", {}),
+        (None, {}),
+        ({"attack": 1}, {"attack": 1}),
+    ],
+)
+def test_stored_metrics_are_read_as_json_objects(
+    raw: object, expected: dict[str, object] | None
+) -> None:
+    got = repo._metrics_json(raw)
+    if expected is None:
+        assert list(got) == ["agility"] and got["agility"] != got["agility"]  # NaN
+    else:
+        assert got == expected

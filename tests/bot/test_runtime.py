@@ -1,0 +1,55 @@
+"""Process tuning every ``clanstats`` command starts with (see :mod:`bot.runtime`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from bot.runtime import GC_THRESHOLDS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLANSTATS_")}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def test_tune_gc_freezes_what_is_alive_and_raises_the_thresholds_once() -> None:
+    out = _python(
+        """
+        import gc
+        from bot.runtime import tune_gc
+        before = gc.get_threshold()
+        first = tune_gc()
+        frozen = gc.get_freeze_count()
+        second = tune_gc()
+        print(before[0], first, second, frozen > 0, gc.get_freeze_count() == frozen,
+              *gc.get_threshold())
+        """
+    )
+    assert out == ["700", "True", "False", "True", "True", *map(str, GC_THRESHOLDS)]
+
+
+def test_a_clanstats_command_runs_with_the_tuned_collector() -> None:
+    out = _python(
+        """
+        import gc
+        from bot.cli import main
+        code = main(["run"])  # no token: explains itself and returns 2
+        print(code, gc.get_freeze_count() > 0, *gc.get_threshold())
+        """
+    )
+    assert out == ["2", "True", *map(str, GC_THRESHOLDS)]
