@@ -405,13 +405,15 @@ async def _timed(call: Callable[[], Awaitable[Any]], runs: int) -> tuple[float, 
     return statistics.median(times), result
 
 
-async def run(path: Path, runs: int) -> list[tuple[str, float, float, str]]:
+async def run(path: Path, runs: int) -> list[tuple[str, float, float | None, str]]:
     settings = Settings(database_url=f"sqlite:///{path}", wom_group_id=GROUP_ID)
     tz = settings.tz
-    out: list[tuple[str, float, float, str]] = []
+    out: list[tuple[str, float, float | None, str]] = []
     async with open_app(settings, migrate=False) as app:
         clan_id = 1
-        cases: list[tuple[str, float, Callable[[], Awaitable[Any]], Callable[[Any], str]]] = [
+        cases: list[
+            tuple[str, float | None, Callable[[], Awaitable[Any]], Callable[[Any], str]]
+        ] = [
             (
                 "daily report",
                 TARGET_REPORT_MS,
@@ -473,8 +475,10 @@ async def run(path: Path, runs: int) -> list[tuple[str, float, float, str]]:
                 lambda r: f"{r.metric}, top {r.entries[0].value:,.0f}" if r.entries else "empty",
             ),
             (
-                "export member rows 7d,30d",
-                TARGET_QUERY_MS,
+                # The CLI twin (`clanstats export members`), not an officer command: issue 6
+                # gives it no target; timed so a regression shows.
+                "export member rows 7d,30d *",
+                None,
                 lambda: member_rows(app, clan_id, ["7d", "30d"], END),
                 lambda r: f"{len(r)} rows",
             ),
@@ -533,14 +537,21 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(name) for name, *_ in results)
     print(f"{'query':<{width}}  {'median ms':>9}  {'target':>7}  ok   result")
     missed = 0
+    targeted = 0
     for name, median_ms, target, described in results:
+        if target is None:
+            print(f"{name:<{width}}  {median_ms:>9.1f}  {'-':>7}  -    {described}")
+            continue
+        targeted += 1
         ok = median_ms < target
         missed += not ok
         print(
             f"{name:<{width}}  {median_ms:>9.1f}  {target:>7.0f}  {'yes' if ok else 'NO ':<3}  "
             f"{described}"
         )
-    print(f"\n{len(results) - missed} of {len(results)} within target")
+    print(f"\n{targeted - missed} of {targeted} within target")
+    if targeted < len(results):
+        print("* no target: the CLI export (`clanstats export members`), not an officer command")
     return 0 if not missed else 1
 
 

@@ -14,9 +14,11 @@ import math
 import operator
 import re
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import compress
+from operator import ne
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
@@ -434,12 +436,8 @@ def compute_gains(
     per_metric: dict[str, float] = {}
     boss_kills: float = 0
     if last.metrics:
-        start_of = base.metrics.get
         not_boss = _NOT_BOSS
-        end_metrics = last.metrics
-        for name in sorted(end_metrics):
-            end_value = end_metrics[name]
-            start_value = start_of(name)
+        for name, start_value, end_value in changed_metrics(base.metrics, last.metrics):
             if start_value is not None and start_value >= 0:
                 # Ranked baseline (the common case): a gain only if the end is higher, which
                 # also rules out an unranked (-1) or unknown end.
@@ -458,6 +456,8 @@ def compute_gains(
             per_metric[name] = gained
             if name not in not_boss:  # is_boss_metric(name), inline: this loop is hot
                 boss_kills += gained
+        if len(per_metric) > 1:
+            per_metric = dict(sorted(per_metric.items()))  # by name, whatever the JSON order
     xp = _column_gain(base.overall_xp, last.overall_xp, in_range, "overall_xp")
     ehp = _column_gain(base.ehp, last.ehp, in_range, "ehp")
     ehb = _column_gain(base.ehb, last.ehb, in_range, "ehb")
@@ -472,6 +472,41 @@ def compute_gains(
         # A view of a dict nobody else holds: no copy needed.
         per_metric=MappingProxyType(per_metric),
     )
+
+
+def changed_metrics(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, value before, value after)`` for each metric of ``after`` whose value is not
+    the one in ``before`` (``None`` before when ``before`` lacks it), in ``after``'s order.
+
+    Most metrics do not move between two snapshots (a week touches a few skills and bosses;
+    most bosses stay unranked), so this is where gains and progress spend their time. When
+    both mappings list the same names in the same order (snapshots stored by the same sync
+    code do), the unchanged ones are skipped in C (``map``/``compress``), without a dict
+    lookup or a Python step per metric; otherwise every name is looked up.
+    """
+    names = tuple(after)
+    if names == tuple(before):
+        olds = before.values()
+        news = after.values()
+        return compress(zip(names, olds, news, strict=True), map(ne, olds, news))
+    return _changed_slow(before, after)
+
+
+def _changed_slow(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> Iterator[tuple[str, Any, Any]]:
+    old_of = before.get
+    for name, new in after.items():
+        old = old_of(name, _ABSENT)
+        if old is _ABSENT:
+            yield name, None, new
+        elif old != new:
+            yield name, old, new
+
+
+_ABSENT: Any = object()
 
 
 def _went_up(old: float | None, new: float | None) -> bool:
@@ -492,8 +527,7 @@ def _progressed(before: SnapshotPoint, after: SnapshotPoint) -> bool:
         or _went_up(before.ehb, after.ehb)
     ):
         return True
-    old_of = before.metrics.get
-    return any(_went_up(old_of(k), v) for k, v in after.metrics.items())
+    return any(_went_up(old, new) for _, old, new in changed_metrics(before.metrics, after.metrics))
 
 
 def last_progress_at(
