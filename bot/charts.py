@@ -7,6 +7,7 @@ startup and every slash command stay free of its import cost.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from datetime import date
 
@@ -15,7 +16,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def render_activity_chart(
     heatmap: Sequence[Sequence[int]],
-    trend: Sequence[tuple[date, int, int]],
+    trend: Sequence[tuple[date, int, int | None]],
     *,
     title: str,
     timezone: str,
@@ -23,7 +24,8 @@ def render_activity_chart(
     """PNG bytes: chat lines per weekday × hour (local time) and per day vs XP gained.
 
     ``heatmap`` is 7 rows (Monday first) of 24 hourly counts; ``trend`` holds
-    ``(day, chat lines, xp gained)`` oldest first.
+    ``(day, chat lines, xp gained)`` oldest first, XP None on days nobody was tracked yet
+    (left out of the XP line instead of drawn as 0).
     """
     if len(heatmap) != 7 or any(len(row) != 24 for row in heatmap):
         raise ValueError("heatmap must be 7 rows of 24 hourly counts")
@@ -54,7 +56,8 @@ def render_activity_chart(
 
     days = [d.strftime("%d %b") for d, _, _ in trend]
     lines = [c for _, c, _ in trend]
-    xp = [x / 1_000_000 for _, _, x in trend]
+    xp = [math.nan if x is None else x / 1_000_000 for _, _, x in trend]
+    known_xp = [v for v in xp if not math.isnan(v)]
     bottom.bar(days, lines, color="#4c72b0", label="chat lines")
     bottom.set_ylabel("chat lines", color="#4c72b0")
     bottom.set_ylim(0, max([*lines, 1]) * 1.15)
@@ -64,7 +67,7 @@ def render_activity_chart(
     right.plot(days, xp, color="#dd8452", marker="o", linewidth=2, label="XP gained")
     right.set_ylabel("XP gained (millions)", color="#dd8452")
     right.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.2f}M"))
-    right.set_ylim(0, max([*xp, 0.1]) * 1.15)
+    right.set_ylim(0, max([*known_xp, 0.1]) * 1.15)
     handles = bottom.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     bottom.legend(handles, ["chat lines", "XP gained"], loc="upper left")
 

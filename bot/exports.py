@@ -291,7 +291,11 @@ def daily_report_text(report: DailyReport, tz: tzinfo, *, top: int = 3) -> str:
         for u in a.unmatched[:top]
     )
     out.extend(["", "Last 14 days (date: chat lines, XP gained):"])
-    out.extend(f"  {d.day}: {d.chat_lines:,} lines, {d.xp_gained:,} XP" for d in report.trend)
+    out.extend(
+        f"  {d.day}: {d.chat_lines:,} lines, "
+        + ("XP not tracked yet" if d.xp_gained is None else f"{d.xp_gained:,} XP")
+        for d in report.trend
+    )
     return "\n".join(out) + "\n"
 
 

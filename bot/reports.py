@@ -719,7 +719,8 @@ class TrendDay:
     start: datetime
     end: datetime
     chat_lines: int
-    xp_gained: int
+    #: None when no member was tracked across the whole period (before their first snapshot).
+    xp_gained: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,22 +28,25 @@ def period_label(end: datetime, tz: tzinfo) -> date:
     return (end - _EPSILON).astimezone(tz).date()
 
 
-def xp_per_period(xp_by_member: Mapping[int, Sequence[int | None]]) -> list[int]:
+def xp_per_period(xp_by_member: Mapping[int, Sequence[int | None]]) -> list[int | None]:
     """The clan's XP gained in each period from each member's XP at the period bounds.
 
     ``xp_by_member[m][i]`` is member ``m``'s total XP just before bound ``i`` (None when not
     tracked yet); period ``i`` runs from bound ``i`` to bound ``i + 1``. A member counts in a
     period when both bounds are known, never below 0: a member first tracked inside a period
-    adds nothing to it (an undercount, never an overcount).
+    adds nothing to it (an undercount, never an overcount). A period no member counts in is
+    None: nobody was tracked across it, which is not the same as nobody gaining XP.
     """
     sizes = {len(values) for values in xp_by_member.values()}
     periods = max(sizes, default=1) - 1
-    totals = [0] * max(0, periods)
+    totals: list[int | None] = [None] * max(0, periods)
     for values in xp_by_member.values():
         for index in range(len(values) - 1):
             before, after = values[index], values[index + 1]
-            if before is not None and after is not None and after > before:
-                totals[index] += after - before
+            if before is not None and after is not None:
+                gained = after - before if after > before else 0
+                known = totals[index]
+                totals[index] = gained if known is None else known + gained
     return totals
 
 

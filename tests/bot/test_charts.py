@@ -38,3 +38,16 @@ def test_an_empty_day_still_renders() -> None:
 def test_a_malformed_heatmap_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="7 rows of 24"):
         render_activity_chart([[0] * 24], [], title="x", timezone="UTC")
+
+
+def test_days_nobody_was_tracked_are_left_out_of_the_xp_line() -> None:
+    trend = [
+        (date(2025, 12, 10) + timedelta(days=i), 40 + i, None if i < 10 else i * 2_000_000)
+        for i in range(14)
+    ]
+    data = render_activity_chart(
+        [[1] * 24 for _ in range(7)], trend, title="New clan", timezone="UTC"
+    )
+    assert _png_size(data) == (1100, 750)
+    all_unknown = [(day, lines, None) for day, lines, _ in trend]
+    assert _png_size(render_activity_chart([[1] * 24] * 7, all_unknown, title="x", timezone="UTC"))

@@ -167,9 +167,12 @@ def test_report_prints_the_daily_report_as_text_and_json(
     assert data["notable"]["drops"][0]["coins"] == 1_456_814
     assert len(data["charts"]["trend"]) == 14
     assert data["charts"]["trend"][-1]["date"] == "2025-12-23"
+    # Snapshots start on 21 December: the days before it have no XP figure, not 0.
+    assert [d["xp_gained"] for d in data["charts"]["trend"][:10]] == [None] * 10
     assert main(["report", "--as-of", AS_OF]) == 0
     text = capsys.readouterr().out
     assert "Chat: 2 lines" in text and "Abyssal whip" in text
+    assert "2025-12-10: 0 lines, XP not tracked yet" in text
 
 
 @pytest.mark.parametrize(

@@ -136,6 +136,12 @@ def test_xp_per_period_sums_each_members_rise_and_skips_untracked_bounds() -> No
     assert xp_per_period({1: [100, 150, 150, 400], 2: [None, 10, 30, 20], 3: []}) == [50, 20, 250]
 
 
+def test_xp_per_period_is_none_where_nobody_was_tracked_and_zero_where_nobody_gained() -> None:
+    got = xp_per_period({1: [None, None, 500, 500, 700], 2: [None, None, None, 90, 90]})
+    assert got == [None, None, 0, 200]
+    assert xp_per_period({}) == []
+
+
 def test_week_heatmap_buckets_utc_hours_into_local_weekday_and_hour() -> None:
     tz = ZoneInfo("Europe/Amsterdam")  # UTC+1 in December
     counts = {datetime(2025, 12, 22, 23, tzinfo=UTC): 5, datetime(2025, 12, 22, 10, tzinfo=UTC): 2}
