@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +36,13 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 # older misses are caught up from our own job_runs table instead.
 MISFIRE_GRACE_S = 3600
 HEARTBEAT_S = 30
-# At shutdown a running job (a sync mid-request) gets this long to finish before it is
-# cancelled; its transaction then rolls back and its slot is retried later.
-JOB_SHUTDOWN_GRACE_S = 10.0
+# At shutdown a running job (a sync mid-request), slash command or event handler (a /sync
+# still announcing, a relay edit being stored) gets this long to finish before it is
+# cancelled; its transaction then rolls back (a job's slot is retried later). Only then does
+# the database close: a pooled connection still checked out at that point would be leaked.
+SHUTDOWN_GRACE_S = 10.0
+#: The answer to a slash command that arrives while the bot is shutting down.
+RESTARTING_MESSAGE = "ClanStats is restarting: try again in a minute."
 
 
 def intents() -> discord.Intents:
@@ -59,6 +64,23 @@ class TracingTree(app_commands.CommandTree["ClanStatsBot"]):
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
         )
+        bot = interaction.client
+        if bot.shutting_down:
+            # Its database may already be closing: start nothing new, but say why.
+            log.info("interaction.refused", reason="shutting down", user_id=interaction.user.id)
+            if interaction.type is discord.InteractionType.application_command:
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.response.send_message(
+                        RESTARTING_MESSAGE,
+                        ephemeral=True,
+                        allowed_mentions=discord.AllowedMentions.none(),
+                    )
+            return False
+        # This check runs first in the task discord.py made for the interaction: track that
+        # task, so shutdown lets the command finish before the database closes.
+        task = asyncio.current_task()
+        if task is not None:
+            bot.track_handler(task)
         return True
 
     async def on_error(
@@ -127,6 +149,9 @@ class ClanStatsBot(commands.Bot):
         self._lease: SchedulerLease | None = None
         self.is_scheduler_leader = False
         self._job_tasks: set[asyncio.Task[Any]] = set()
+        # Running event listeners and slash commands: they use the database too.
+        self._handler_tasks: set[asyncio.Task[Any]] = set()
+        self._shutting_down = False
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
         # Set once the startup WOM sync (if one was due) has run: reports wait for it so a
@@ -140,6 +165,11 @@ class ClanStatsBot(commands.Bot):
                 "misfire_grace_time": MISFIRE_GRACE_S,
             },
         )
+
+    @property
+    def shutting_down(self) -> bool:
+        """True once ``close`` has begun: new interactions are refused from then on."""
+        return self._shutting_down
 
     @property
     def app(self) -> App:
@@ -181,6 +211,24 @@ class ClanStatsBot(commands.Bot):
         with traced():
             super().dispatch(event_name, *args, **kwargs)
 
+    def _schedule_event(
+        self,
+        coro: Callable[..., Coroutine[Any, Any, Any]],
+        event_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> asyncio.Task[Any]:
+        # Every listener (``on_…`` and cog listeners) runs in a task made here: track it.
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self.track_handler(task)
+        return task
+
+    def track_handler(self, task: asyncio.Task[Any]) -> None:
+        """Let ``close`` wait for (or cancel) ``task`` before the database closes."""
+        if not task.done():
+            self._handler_tasks.add(task)
+            task.add_done_callback(self._handler_tasks.discard)
+
     def add_job(self, func: Callable[..., Any], trigger: Any, **options: Any) -> None:
         """Schedule a job, unless another instance holds the scheduler lease."""
         if not self.is_scheduler_leader:
@@ -205,17 +253,27 @@ class ClanStatsBot(commands.Bot):
         return run
 
     async def _stop_jobs(self) -> None:
-        """Stop scheduling; give running jobs a moment to finish, then cancel them."""
+        """Stop scheduling; give running jobs and handlers a moment to finish, then cancel them."""
+        if self.scheduler.running:
+            # Pause, not shutdown: APScheduler's shutdown cancels running jobs at once.
+            self.scheduler.pause()
+        await self._finish_or_cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        running = [t for t in self._job_tasks if not t.done()]
+
+    async def _finish_or_cancel(self) -> None:
+        """Wait up to the grace for running jobs and handlers, then cancel what is left."""
+        current = asyncio.current_task()  # close() may run inside a handler: never wait on it
+        running = [
+            t for t in (*self._job_tasks, *self._handler_tasks) if not t.done() and t is not current
+        ]
         if not running:
             return
-        _done, pending = await asyncio.wait(running, timeout=JOB_SHUTDOWN_GRACE_S)
+        _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_S)
         for task in pending:
             task.cancel()
         if pending:
-            log.warning("bot.jobs_cancelled_at_shutdown", count=len(pending))
+            log.warning("bot.tasks_cancelled_at_shutdown", count=len(pending))
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
@@ -233,10 +291,15 @@ class ClanStatsBot(commands.Bot):
         log.info("bot.ready", user=str(self.user), guilds=len(self.guilds))
 
     async def close(self) -> None:
+        self._shutting_down = True
+        # Jobs and handlers still running may reply or post: let them, while the gateway and
+        # the HTTP session are still open.
         await self._stop_jobs()
         try:
             await super().close()
         finally:
+            # A listener that started while the cogs unloaded: done before the database closes.
+            await self._finish_or_cancel()
             if self._lease is not None:
                 await self._lease.release()
                 self._lease = None

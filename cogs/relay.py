@@ -73,6 +73,7 @@ class RelayCog(commands.Cog):
         self._flusher: asyncio.Task[None] | None = None
         self._backfill: asyncio.Task[None] | None = None
         self._backfill_again = False
+        self._unloaded = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -82,6 +83,9 @@ class RelayCog(commands.Cog):
         self._flusher.add_done_callback(_log_task_failure)
 
     async def cog_unload(self) -> None:
+        # A ready/resumed listener already scheduled may still run: it must not start a
+        # backfill that nothing would stop before the database closes.
+        self._unloaded = True
         for task in (self._backfill, self._flusher):
             if task is not None and not task.done():
                 task.cancel()
@@ -178,6 +182,9 @@ class RelayCog(commands.Cog):
 
     def start_backfill(self, reason: str) -> None:
         """Fill every relay channel's gap; a request during a run queues one more run."""
+        if self._unloaded:
+            log.info("backfill.not_started", reason=reason, why="relay cog unloaded")
+            return
         if self._backfill is not None and not self._backfill.done():
             self._backfill_again = True
             return

@@ -24,6 +24,8 @@ class RunningBot:
     stop: asyncio.Event
     settings: Settings
     extra: dict[str, Any] = field(default_factory=dict)
+    # Pooled connections still checked out each time the bot's database was disposed.
+    checked_out_at_dispose: list[int] = field(default_factory=list)
 
     async def shutdown(self, limit_s: float = 15.0) -> int:
         self.stop.set()
@@ -60,11 +62,32 @@ async def running_bot(
         try:
             if wait_ready:
                 await _wait_ready(world, running)
+                _watch_dispose(running)
             yield running
         finally:
             if not task.done():
                 stop.set()
             await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 20)
+    # A connection still checked out when the engine is disposed is leaked: SQLAlchemy warns
+    # about it only when the garbage collector gets to it, so the warning comes and goes.
+    assert not any(running.checked_out_at_dispose), (
+        "the bot closed its database while something still held a pooled connection: "
+        f"{running.checked_out_at_dispose}"
+    )
+
+
+def _watch_dispose(running: RunningBot) -> None:
+    """Record how many pooled connections are checked out when the bot disposes its engine."""
+    db = running.bot.app.db
+    dispose = db.dispose
+
+    async def checked_dispose() -> None:
+        pool: Any = db.engine.pool
+        checkedout = getattr(pool, "checkedout", None)
+        running.checked_out_at_dispose.append(checkedout() if checkedout is not None else 0)
+        await dispose()
+
+    db.dispose = checked_dispose  # type: ignore[method-assign]
 
 
 async def _wait_ready(world: ClanWorld, running: RunningBot, limit_s: float = 20.0) -> None:
