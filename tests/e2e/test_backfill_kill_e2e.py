@@ -6,27 +6,19 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from fakes.chat_script import chat
-from fakes.world import RELAY_CHANNEL_ID, ClanWorld, clan_world
+from fakes.world import RELAY_CHANNEL_ID, ClanWorld
 from storage.engine import Database
 from storage.models import RelayMessage
 
 SOURCE_MESSAGES = 50_000
 NAMES = ("partymarty94", "DocOfMed", "Jbwell", "vanvolter ii", "hai ku", "Hi Ku", "llo6")
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 def _env(world: ClanWorld, url: str) -> dict[str, str]:

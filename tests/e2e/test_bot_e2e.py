@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import func, select
 
 from fakes.world import (
@@ -17,16 +15,9 @@ from fakes.world import (
     OFFICER_USER_ID,
     RELAY_CHANNEL_ID,
     ClanWorld,
-    clan_world,
 )
 from storage.models import JobRun
 from tests.e2e.harness import running_bot
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 async def test_bot_logs_in_registers_commands_answers_and_shuts_down_cleanly(

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.client import DEFAULT_EXTENSIONS
-from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld, clan_world
+from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld
 from tests.e2e.checks import assert_discord_accepted_everything
 from tests.e2e.harness import running_bot
 
 BROKEN = (*DEFAULT_EXTENSIONS, "tests.e2e.broken_cog")
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 async def test_a_2001_character_message_fails_the_checks_with_the_reason(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +18,6 @@ from fakes.world import (
     RELAY_CHANNEL_ID,
     REPORT_CHANNEL_ID,
     ClanWorld,
-    clan_world,
 )
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -28,12 +26,6 @@ from tests.e2e.checks import assert_discord_accepted_everything, assert_nothing_
 from tests.e2e.harness import RunningBot, running_bot
 
 OFFICER_SUBCOMMANDS = ("report", "inactive", "audit", "alerts", "promotions", "unmatched")
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 async def _synced(running: RunningBot) -> None:

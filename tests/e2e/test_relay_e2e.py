@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from fakes.chat_script import chat, day_posts
-from fakes.world import RELAY_CHANNEL_ID, ClanWorld, clan_world
+from fakes.world import RELAY_CHANNEL_ID, ClanWorld
 from storage.engine import Database
 from storage.models import RelayMessage
 from tests.e2e.checks import assert_discord_accepted_everything, assert_nothing_pings
 from tests.e2e.harness import running_bot
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 async def stored(url: str) -> list[RelayMessage]:

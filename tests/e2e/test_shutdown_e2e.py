@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from bot.client import DEFAULT_EXTENSIONS, RESTARTING_MESSAGE
 from fakes.world import (
@@ -19,18 +16,11 @@ from fakes.world import (
     RELAY_CHANNEL_ID,
     REPORT_CHANNEL_ID,
     ClanWorld,
-    clan_world,
 )
 from tests.e2e.harness import running_bot
 from tests.e2e.slow_cog import HOLD_CONTENT, HOLDERS
 
 SLOW = (*DEFAULT_EXTENSIONS, "tests.e2e.slow_cog")
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 async def test_shutdown_waits_for_a_job_a_command_and_a_listener_using_the_database(

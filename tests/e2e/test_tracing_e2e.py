@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from bot.logging import configure_logging
 from fakes.chat_script import chat
-from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld, clan_world
+from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld
 from tests.e2e.harness import running_bot
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[ClanWorld]:
-    async with clan_world() as w:
-        yield w
 
 
 def _lines(buffer: io.StringIO) -> list[dict[str, Any]]:
