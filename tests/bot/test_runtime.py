@@ -14,10 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code: str) -> list[str]:
+    # In the test's own empty folder (see conftest): never the developer's .env or TOML.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLANSTATS_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
+        cwd=Path.cwd(),
         env=env,
         capture_output=True,
         text=True,
