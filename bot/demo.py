@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.logging import configure_logging
 from bot.runner import run_bot
 from fakes.chat_script import day_posts, history_days
-from fakes.discord import FakeInteraction, SentMessage, point_discord_py_at
+from fakes.discord import FakeInteraction, SentMessage
 from fakes.wom import DATA_DIR
 from fakes.world import (
     GUILD_ID,
@@ -178,81 +178,80 @@ async def run_demo(
         holder: list[ClanStatsBot] = []
         stop = asyncio.Event()
         invokers: dict[int, str] = {}
-        with point_discord_py_at(world.discord.base_url):
-            task = asyncio.create_task(
-                run_bot(settings, stop=stop, on_bot=holder.append, fast_startup=True, clock=clock)
+        task = asyncio.create_task(
+            run_bot(settings, stop=stop, on_bot=holder.append, fast_startup=True, clock=clock)
+        )
+        try:
+            await asyncio.sleep(0)
+            bot = holder[0]
+
+            async def ready() -> bool:
+                if task.done():
+                    task.result()
+                return bot.is_ready()
+
+            await _until(ready, 20, "login")
+            transcript.step(f"Bot logged in as {bot.user}; slash commands registered")
+            await _until(lambda: _positive(_count_ok(bot, "wom.sync")), 30, "first sync")
+            transcript.step("Scheduled WOM sync ran (the clan had never been synced)")
+
+            await _until(
+                lambda: _stored_at_least(bot, len(past)), 60, "backfill of the past two weeks"
             )
-            try:
-                await asyncio.sleep(0)
-                bot = holder[0]
+            transcript.step(f"Backfilled {len(past):,} relayed lines from the last 14 days")
+            posts = list(day_posts(MORNING + timedelta(minutes=30)))
+            for _post, kwargs in posts:
+                await world.discord.post_message(RELAY_CHANNEL_ID, **kwargs)
+            transcript.step(f"Replayed {len(posts)} relayed clan-chat posts")
+            await asyncio.sleep(1.5)  # the relay listener flushes at least once a second
 
-                async def ready() -> bool:
-                    if task.done():
-                        task.result()
-                    return bot.is_ready()
+            clock.jump(EVENING)
+            world.wom.use_fixture(EVENING_FIXTURE)
+            world.wom.rename_player(1636646, "Doc Of Med", EVENING - timedelta(minutes=30))
+            transcript.step(
+                "Evening: WOM moved on to its 19:35 recording; DocOfMed renamed to Doc Of Med"
+            )
 
-                await _until(ready, 20, "login")
-                transcript.step(f"Bot logged in as {bot.user}; slash commands registered")
-                await _until(lambda: _positive(_count_ok(bot, "wom.sync")), 30, "first sync")
-                transcript.step("Scheduled WOM sync ran (the clan had never been synced)")
-
-                await _until(
-                    lambda: _stored_at_least(bot, len(past)), 60, "backfill of the past two weeks"
+            async def slash(user: int, who: str, name: str, **kw: Any) -> FakeInteraction:
+                interaction = await world.discord.invoke_slash(
+                    GUILD_ID, REPORT_CHANNEL_ID, user, name, **kw
                 )
-                transcript.step(f"Backfilled {len(past):,} relayed lines from the last 14 days")
-                posts = list(day_posts(MORNING + timedelta(minutes=30)))
-                for _post, kwargs in posts:
-                    await world.discord.post_message(RELAY_CHANNEL_ID, **kwargs)
-                transcript.step(f"Replayed {len(posts)} relayed clan-chat posts")
-                await asyncio.sleep(1.5)  # the relay listener flushes at least once a second
+                invokers[interaction.id] = who
+                await interaction.wait_settled(timeout=30)
+                return interaction
 
-                clock.jump(EVENING)
-                world.wom.use_fixture(EVENING_FIXTURE)
-                world.wom.rename_player(1636646, "Doc Of Med", EVENING - timedelta(minutes=30))
-                transcript.step(
-                    "Evening: WOM moved on to its 19:35 recording; DocOfMed renamed to Doc Of Med"
-                )
-
-                async def slash(user: int, who: str, name: str, **kw: Any) -> FakeInteraction:
-                    interaction = await world.discord.invoke_slash(
-                        GUILD_ID, REPORT_CHANNEL_ID, user, name, **kw
-                    )
-                    invokers[interaction.id] = who
-                    await interaction.wait_settled(timeout=30)
-                    return interaction
-
-                sync = await slash(OFFICER_USER_ID, "Officer Olly", "sync")
-                await sync.wait_responses(2, timeout=60)
-                transcript.step("Officer ran /sync")
-                await slash(OFFICER_USER_ID, "Officer Olly", "status")
-                await slash(MEMBER_USER_ID, "Member Mo", "status")
-                transcript.step("Officer and an ordinary member ran /status")
-                for sub in ("inactive", "promotions", "unmatched"):
-                    asked = await slash(OFFICER_USER_ID, "Officer Olly", "clan", subcommand=sub)
-                    await asked.wait_responses(2, timeout=30)
-                transcript.step("Officer ran /clan inactive, /clan promotions, /clan unmatched")
-                for name, options in (
-                    ("player", [{"name": "name", "value": "partymarty94"}]),
-                    (
-                        "leaderboard",
-                        [{"name": "metric", "value": "xp"}, {"name": "period", "value": "1d"}],
-                    ),
-                ):
-                    asked = await slash(MEMBER_USER_ID, "Member Mo", name, options=options)
-                    await asked.wait_responses(2, timeout=30)
-                transcript.step("A member ran /player partymarty94 and /leaderboard xp 1d")
-                posted = len(world.discord.sent_messages)
-                bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
-                await world.discord.wait_for_sent(
-                    lambda m: m.channel_id == REPORT_CHANNEL_ID and m.kind == "message",
-                    timeout=30,
-                    start=posted,
-                )
-                transcript.step("The daily report job ran and posted")
-                await asyncio.sleep(0.5)
-            finally:
-                stop.set()
-                await asyncio.gather(task, return_exceptions=True)
+            sync = await slash(OFFICER_USER_ID, "Officer Olly", "sync")
+            await sync.wait_responses(2, timeout=60)
+            transcript.step("Officer ran /sync")
+            await slash(OFFICER_USER_ID, "Officer Olly", "status")
+            await slash(MEMBER_USER_ID, "Member Mo", "status")
+            transcript.step("Officer and an ordinary member ran /status")
+            for sub in ("inactive", "promotions", "unmatched"):
+                asked = await slash(OFFICER_USER_ID, "Officer Olly", "clan", subcommand=sub)
+                await asked.wait_responses(2, timeout=30)
+            transcript.step("Officer ran /clan inactive, /clan promotions, /clan unmatched")
+            for name, options in (
+                ("player", [{"name": "name", "value": "partymarty94"}]),
+                (
+                    "leaderboard",
+                    [{"name": "metric", "value": "xp"}, {"name": "period", "value": "1d"}],
+                ),
+            ):
+                asked = await slash(MEMBER_USER_ID, "Member Mo", name, options=options)
+                await asked.wait_responses(2, timeout=30)
+            transcript.step("A member ran /player partymarty94 and /leaderboard xp 1d")
+            posted = len(world.discord.sent_messages)
+            bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
+            await world.discord.wait_for_sent(
+                lambda m: m.channel_id == REPORT_CHANNEL_ID and m.kind == "message",
+                timeout=30,
+                start=posted,
+            )
+            transcript.step("The daily report job ran and posted")
+            await asyncio.sleep(0.5)
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
         transcript.step("Bot stopped cleanly")
         transcript.messages(world, world.discord.sent_messages, invokers)
         if world.discord.violations:

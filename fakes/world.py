@@ -40,6 +40,7 @@ class ClanWorld:
         values: dict[str, Any] = {
             "database_url": database_url,
             "discord_token": self.discord.token,
+            "discord_api_url": self.discord.base_url,
             "guild_id": GUILD_ID,
             "wom_group_id": self.wom.group_id,
             "wom_base_url": self.wom.base_url,

@@ -17,7 +17,6 @@ from fakes.discord.models import (
     SentKind,
     SentMessage,
 )
-from fakes.discord.patch import point_discord_py_at
 from fakes.discord.server import (
     DEFAULT_APPLICATION_ID,
     DEFAULT_BOT_USER_ID,
@@ -56,6 +55,5 @@ __all__ = [
     "SnowflakeGenerator",
     "datetime_from_snowflake",
     "iso_timestamp",
-    "point_discord_py_at",
     "snowflake_from_datetime",
 ]

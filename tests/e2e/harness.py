@@ -13,7 +13,6 @@ from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
 from bot.config import Settings
 from bot.runner import run_bot
-from fakes.discord import point_discord_py_at
 from fakes.world import ClanWorld
 
 
@@ -46,28 +45,28 @@ async def running_bot(
     settings = Settings(**world.settings(database_url, **overrides))
     holder: list[ClanStatsBot] = []
     stop = asyncio.Event()
-    with point_discord_py_at(world.discord.base_url):
-        task = asyncio.create_task(
-            run_bot(
-                settings,
-                extensions=extensions,
-                stop=stop,
-                clock=clock,
-                on_bot=holder.append,
-                fast_startup=True,
-            )
+    # run_bot points discord.py at the fake itself (world.settings sets discord_api_url).
+    task = asyncio.create_task(
+        run_bot(
+            settings,
+            extensions=extensions,
+            stop=stop,
+            clock=clock,
+            on_bot=holder.append,
+            fast_startup=True,
         )
-        await asyncio.sleep(0)  # run_bot builds the bot before its first await
-        running = RunningBot(holder[0], task, stop, settings)
-        try:
-            if wait_ready:
-                await _wait_ready(world, running)
-                _watch_dispose(running)
-            yield running
-        finally:
-            if not task.done():
-                stop.set()
-            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 20)
+    )
+    await asyncio.sleep(0)  # run_bot builds the bot before its first await
+    running = RunningBot(holder[0], task, stop, settings)
+    try:
+        if wait_ready:
+            await _wait_ready(world, running)
+            _watch_dispose(running)
+        yield running
+    finally:
+        if not task.done():
+            stop.set()
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 20)
     # A connection still checked out when the engine is disposed is leaked: SQLAlchemy warns
     # about it only when the garbage collector gets to it, so the warning comes and goes.
     assert not any(running.checked_out_at_dispose), (

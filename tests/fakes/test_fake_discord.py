@@ -17,11 +17,11 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_endpoint import point_discord_py_at
 from fakes.discord import (
     FakeDiscord,
     Permission,
     datetime_from_snowflake,
-    point_discord_py_at,
     snowflake_from_datetime,
 )
 
