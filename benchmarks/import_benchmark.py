@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app import App, wom_client  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.harvest import ensure_clan_for_settings, ingest  # noqa: E402
-from bot.importer import _items, message_from_dce  # noqa: E402
-from bot.logging import configure_logging  # noqa: E402
+from bot.adapters.dce import message_entries, message_from_dce  # noqa: E402
+from bot.app import App, relay_config, wom_client  # noqa: E402
+from bot.core.config import Settings  # noqa: E402
+from bot.core.logging import configure_logging  # noqa: E402
+from bot.usecases.harvest import clan_relay_config, ensure_clan_for, ingest  # noqa: E402
 from domain.names import name_key  # noqa: E402
 from domain.relay import RelayMessageIn  # noqa: E402
 from fakes.dce_export import (  # noqa: E402
@@ -65,8 +65,8 @@ async def prepare_db(db_path: Path, members: list[str]) -> None:
     db = Database.from_url(settings.database_url)
     try:
         await upgrade(db)
-        app = App(settings=settings, db=db, wom=wom_client(settings))
-        clan_id = await ensure_clan_for_settings(app)
+        app = App(db=db, wom=wom_client(settings))
+        clan_id = await ensure_clan_for(app, GROUP_ID)
         now = datetime.now(UTC)
         rows = [
             {
@@ -124,11 +124,11 @@ def run_import(export: Path, db_path: Path) -> tuple[float, float, str]:
 
 
 async def live_ingest(export: Path, db_path: Path, members: list[str], count: int) -> float:
-    """messages/s of ``ingest()`` called with batches of 100 (config read per call, as live)."""
+    """messages/s of ``ingest()`` called with batches of 100, as the live listener calls it."""
     await prepare_db(db_path, members)
     messages: list[RelayMessageIn] = []
     with export.open("rb") as handle:
-        for raw in _items(handle, "messages.item", use_float=True):
+        for raw in message_entries(handle):
             message = message_from_dce(raw, CHANNEL_ID)
             if message is not None:
                 messages.append(message)
@@ -136,12 +136,14 @@ async def live_ingest(export: Path, db_path: Path, members: list[str], count: in
                 break
     settings = settings_for(db_path)
     db = Database.from_url(settings.database_url)
-    app = App(settings=settings, db=db, wom=wom_client(settings))
+    app = App(db=db, wom=wom_client(settings))
     try:
-        clan_id = await ensure_clan_for_settings(app)
+        clan_id = await ensure_clan_for(app, GROUP_ID)
+        config = await clan_relay_config(app, clan_id, relay_config(settings))
         started = time.perf_counter()
         for start in range(0, len(messages), 100):
-            await ingest(app, clan_id, messages[start : start + 100], source="live")
+            batch = messages[start : start + 100]
+            await ingest(app, clan_id, batch, source="live", config=config)
         return len(messages) / (time.perf_counter() - started)
     finally:
         await app.wom.close()

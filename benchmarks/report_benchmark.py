@@ -32,8 +32,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.app import open_app  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.reports import (  # noqa: E402
+from bot.core.config import Settings  # noqa: E402
+from bot.core.runtime import GC_THRESHOLDS, tune_gc  # noqa: E402
+from bot.usecases.reports import (  # noqa: E402
     daily_report,
     findings,
     leaderboard,
@@ -41,7 +42,6 @@ from bot.reports import (  # noqa: E402
     player_profile,
     unmatched,
 )
-from bot.runtime import GC_THRESHOLDS, tune_gc  # noqa: E402
 from storage.engine import Database  # noqa: E402
 from storage.migrate import head_revision, upgrade  # noqa: E402
 

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from bot.app import open_app
-from bot.config import Settings
-from bot.logging import configure_logging
-from bot.sync import sync_clan
+from bot.core.config import Settings
+from bot.core.logging import configure_logging
+from bot.usecases.sync import SyncOptions, sync_clan
 from fakes.wom import DATA_DIR, DEFAULT_API_KEYS, FakeWom
 
 MORNING, EVENING = "2025-12-23T0901Z", "2025-12-23T1935Z"
@@ -51,7 +51,7 @@ async def run(bulk: bool) -> list[tuple[str, int, float, int]]:
                 for stamp in (MORNING, EVENING, EVENING):
                     wom.use_fixture(stamp)
                     started = time.perf_counter()
-                    report = await sync_clan(app, app.wom, 11114)
+                    report = await sync_clan(app, SyncOptions(group_id=11114))
                     rows.append(
                         (
                             stamp,

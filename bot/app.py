@@ -1,47 +1,26 @@
-"""The composition root's parts: the :class:`App` every use case, job, cog and CLI shares.
+"""The composition root: settings in, a wired :class:`~bot.usecases.context.App` out.
 
 Nothing here runs at import. :func:`open_app` builds the graph (database migrated to head),
-and the bot's ``setup_hook`` or a CLI command owns it for the life of the process.
+and the bot's ``setup_hook`` or a CLI command owns it for the life of the process. This is
+also the one place that turns the settings object into the plain values use cases take.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-import structlog
-
-from bot.config import Settings
-from bot.wom import HttpWomClient, WomApi
+from bot.adapters.wom import HttpWomClient
+from bot.core.config import Settings
+from bot.usecases.context import App, utc_now
+from bot.usecases.harvest import compile_relay_config
+from bot.usecases.sync import SyncOptions
+from domain.relay import RelayConfig
 from storage.engine import Database
 from storage.migrate import upgrade
 
-log = structlog.get_logger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class App:
-    """What use cases, jobs, cogs and the CLI share: one per process."""
-
-    settings: Settings
-    db: Database
-    wom: WomApi
-    clock: Callable[[], datetime] = field(default=utc_now)
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    async def aclose(self) -> None:
-        try:
-            await self.wom.close()
-        finally:
-            await self.db.dispose()
+__all__ = ["App", "build_app", "open_app", "relay_config", "sync_options", "utc_now", "wom_client"]
 
 
 def wom_client(settings: Settings) -> HttpWomClient:
@@ -51,6 +30,28 @@ def wom_client(settings: Settings) -> HttpWomClient:
         settings.wom_user_agent,
         timeout_s=settings.wom_timeout_s,
         rate_window_s=settings.wom_rate_window_s,
+    )
+
+
+def sync_options(settings: Settings) -> SyncOptions:
+    """What the sync use case needs from the settings (``wom_group_id`` must be set)."""
+    if settings.wom_group_id is None:
+        raise ValueError("CLANSTATS_WOM_GROUP_ID is not set")
+    return SyncOptions(
+        group_id=settings.wom_group_id,
+        interval_minutes=settings.sync_interval_minutes,
+        max_departure_share=settings.max_departure_share,
+        verification_code=settings.wom_verification_code,
+    )
+
+
+def relay_config(settings: Settings, *, clan_name: str | None = None) -> RelayConfig:
+    """The relay parser's configuration from the settings (trusted authors, custom formats).
+
+    Raises :class:`~bot.core.config.ConfigError` naming every bad custom format.
+    """
+    return compile_relay_config(
+        settings.relay_author_ids, settings.relay_custom_formats, clan_name=clan_name
     )
 
 
@@ -65,7 +66,7 @@ async def build_app(
     except BaseException:
         await db.dispose()
         raise
-    return App(settings=settings, db=db, wom=wom_client(settings), clock=clock)
+    return App(db=db, wom=wom_client(settings), clock=clock)
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -16,9 +16,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import App, build_app, utc_now
-from bot.config import Settings
-from bot.reports import ReportError
-from bot.tracing import TRACE_KEY, new_trace_id, traced
+from bot.core.config import Settings
+from bot.core.tracing import TRACE_KEY, new_trace_id, traced
+from bot.usecases.reports import ReportError
 from storage.leader import SchedulerLease
 
 log = structlog.get_logger(__name__)
@@ -275,6 +275,10 @@ class ClanStatsBot(commands.Bot):
         if pending:
             log.warning("bot.tasks_cancelled_at_shutdown", count=len(pending))
             await asyncio.gather(*pending, return_exceptions=True)
+
+    def run_job_now(self, job_id: str) -> None:
+        """Run a scheduled job at once instead of at its next time (the demo uses it)."""
+        self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if not initial:

@@ -13,7 +13,7 @@ import structlog
 
 from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.discord_endpoint import point_discord_py_at
 
 log = structlog.get_logger(__name__)

@@ -9,8 +9,8 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from bot.config_check import live_config_problems
-from bot.status import StatusReport, build_status
+from bot.core.config_check import live_config_problems
+from bot.usecases.status import StatusReport, build_status
 from cogs._checks import officer_only
 
 if TYPE_CHECKING:

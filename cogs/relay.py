@@ -13,12 +13,13 @@ import discord
 import structlog
 from discord.ext import commands
 
-from bot.backfill import BackfillProgress, backfill_channel
-from bot.harvest import (
+from bot.app import relay_config
+from bot.usecases.backfill import BackfillProgress, backfill_channel
+from bot.usecases.harvest import (
     apply_delete,
     apply_edit,
     clan_relay_config,
-    ensure_clan_for_settings,
+    ensure_clan_for,
     ingest,
 )
 from domain.relay import EmbedIn, RelayConfig, RelayMessageIn
@@ -65,6 +66,8 @@ class RelayCog(commands.Cog):
         self.bot = bot
         self.channel_ids = frozenset(bot.settings.relay_channel_ids)
         self.clan_id = 0
+        # Trusted relay authors and custom formats; the clan's name is added as it is learnt.
+        self._base_config = relay_config(bot.settings)
         self._config: RelayConfig | None = None
         self._config_at = 0.0
         self._buffer: list[RelayMessageIn] = []
@@ -78,7 +81,10 @@ class RelayCog(commands.Cog):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def cog_load(self) -> None:
-        self.clan_id = await ensure_clan_for_settings(self.bot.app)
+        settings = self.bot.settings
+        if settings.wom_group_id is None:
+            raise RuntimeError("CLANSTATS_WOM_GROUP_ID is not set")
+        self.clan_id = await ensure_clan_for(self.bot.app, settings.wom_group_id, settings.guild_id)
         self._flusher = asyncio.create_task(self._flush_loop(), name="relay-flusher")
         self._flusher.add_done_callback(_log_task_failure)
 
@@ -135,7 +141,7 @@ class RelayCog(commands.Cog):
         # WOM sync, so the parser's configuration is re-read now and then.
         loop = asyncio.get_running_loop()
         if self._config is None or loop.time() - self._config_at > CONFIG_REFRESH_S:
-            self._config = await clan_relay_config(self.bot.app, self.clan_id)
+            self._config = await clan_relay_config(self.bot.app, self.clan_id, self._base_config)
             self._config_at = loop.time()
         return self._config
 
@@ -153,6 +159,7 @@ class RelayCog(commands.Cog):
         await apply_edit(
             self.bot.app,
             payload.message_id,
+            config=self._base_config,
             content=str(data.get("content") or ""),
             embeds=embeds,
             edited_at=when,
@@ -206,6 +213,8 @@ class RelayCog(commands.Cog):
                     self.clan_id,
                     channel_id,
                     functools.partial(_pages, channel),
+                    config=await clan_relay_config(self.bot.app, self.clan_id, self._base_config),
+                    backfill_days=self.bot.settings.backfill_days,
                     on_progress=self._report,
                 )
             if not self._backfill_again:

@@ -18,9 +18,9 @@ import structlog
 from apscheduler.triggers.cron import CronTrigger
 from discord.ext import commands
 
-from bot import reports
-from bot.charts import render_activity_chart
-from bot.jobs import JobResult, ever_ran, run_job, slot_done
+from bot.adapters.charts import render_activity_chart
+from bot.usecases import reports
+from bot.usecases.jobs import JobResult, ever_ran, run_job, slot_done
 from cogs.officer._render import daily_report_embeds
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class ReportsCog(commands.Cog):
     async def scheduled_report(self) -> None:
         await self.post_report(last_report_time(self.bot.app.now(), self.bot.settings))
 
-    async def post_report(self, scheduled: datetime) -> JobResult:
+    async def post_report(self, scheduled: datetime) -> JobResult[None]:
         """Build and post the report for the 24 hours before ``scheduled``, once per day."""
         with contextlib.suppress(TimeoutError):
             # Right after startup, let the due WOM sync land first: the report is then
@@ -95,12 +95,12 @@ class ReportsCog(commands.Cog):
             await asyncio.wait_for(self.bot.startup_sync_done.wait(), STARTUP_SYNC_WAIT_S)
 
         async def work() -> tuple[dict[str, Any], None]:
-            app = self.bot.app
-            channel = self.bot.get_channel(app.settings.report_channel_id or 0)
+            app, settings = self.bot.app, self.bot.settings
+            channel = self.bot.get_channel(settings.report_channel_id or 0)
             if not isinstance(channel, discord.abc.Messageable):
-                raise LookupError(f"report channel {app.settings.report_channel_id} not found")
-            clan_id = await reports.configured_clan_id(app)
-            report = await reports.daily_report(app, clan_id, scheduled, app.settings.tz)
+                raise LookupError(f"report channel {settings.report_channel_id} not found")
+            clan_id = await reports.configured_clan_id(app, settings.wom_group_id)
+            report = await reports.daily_report(app, clan_id, scheduled, settings.tz)
             png = render_activity_chart(
                 report.heatmap,
                 [(d.day, d.chat_lines, d.xp_gained) for d in report.trend],
@@ -108,7 +108,7 @@ class ReportsCog(commands.Cog):
                 timezone=report.timezone,
             )
             await channel.send(
-                embeds=daily_report_embeds(report, app.settings.tz, chart=CHART_NAME),
+                embeds=daily_report_embeds(report, settings.tz, chart=CHART_NAME),
                 file=discord.File(io.BytesIO(png), filename=CHART_NAME),
                 allowed_mentions=discord.AllowedMentions.none(),
             )

@@ -11,9 +11,10 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from bot.announce import RosterChangeLine, mark_changes_announced, pending_roster_changes
-from bot.jobs import JobResult, sync_due
-from bot.sync_job import run_sync
+from bot.app import sync_options
+from bot.usecases.announce import RosterChangeLine, mark_changes_announced, pending_roster_changes
+from bot.usecases.jobs import JobResult, sync_due
+from bot.usecases.sync import SyncOptions, SyncReport, run_sync
 from cogs._checks import officer_only
 
 if TYPE_CHECKING:
@@ -57,9 +58,9 @@ def render_changes(lines: list[RosterChangeLine]) -> discord.Embed:
     return embed
 
 
-def render_result(result: JobResult) -> str:
-    if result.outcome == "ok":
-        return str(result.value.summary())[:1900]
+def render_result(result: JobResult[SyncReport]) -> str:
+    if result.value is not None:
+        return result.value.summary()[:1900]
     if result.outcome == "skipped":
         return "A sync for this slot already ran or is running; nothing to do."
     return f"The sync failed: {result.error}"[:1900]
@@ -71,13 +72,14 @@ class SyncCog(commands.Cog):
         # A scheduled sync and /sync can finish together: one announcer at a time, so a
         # change is never posted twice.
         self._announcing = asyncio.Lock()
+        self.options: SyncOptions = sync_options(bot.settings)
 
     async def cog_load(self) -> None:
         app = self.bot.app
-        minutes = app.settings.sync_interval_minutes
+        minutes = self.options.interval_minutes
         # The scheduler runs on the wall clock (the app's clock may be a demo's or a test's).
         first = datetime.now(UTC) + timedelta(minutes=minutes)
-        if self.bot.is_scheduler_leader and await sync_due(app, app.now()):
+        if self.bot.is_scheduler_leader and await sync_due(app, app.now(), minutes):
             first = datetime.now(UTC) + timedelta(seconds=0.25)  # caught up right after startup
             log.info("sync.catch_up_scheduled", reason="last good sync older than the interval")
         else:
@@ -92,10 +94,10 @@ class SyncCog(commands.Cog):
 
     async def scheduled_sync(self) -> None:
         try:
-            result = await run_sync(self.bot.app)
+            result = await run_sync(self.bot.app, self.options)
         finally:
             self.bot.startup_sync_done.set()
-        if result.outcome == "ok":
+        if result.value is not None:
             await self.announce(result.value.clan_id)
 
     async def announce(self, clan_id: int) -> None:
@@ -127,11 +129,11 @@ class SyncCog(commands.Cog):
     async def sync(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         slot = f"manual-{interaction.id}"
-        result = await run_sync(self.bot.app, slot=slot)
+        result = await run_sync(self.bot.app, self.options, slot=slot)
         await interaction.followup.send(
             render_result(result), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
-        if result.outcome == "ok":
+        if result.value is not None:
             await self.announce(result.value.clan_id)
 
 

@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import reports
-from bot.reports import FINDINGS_WINDOWS, FindingsKind
+from bot.usecases import reports
+from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
 from cogs._checks import officer_only
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
@@ -53,7 +53,7 @@ class OfficerCog(commands.Cog):
         self.bot = bot
 
     async def _clan_id(self) -> int:
-        return await reports.configured_clan_id(self.bot.app)
+        return await reports.configured_clan_id(self.bot.app, self.bot.settings.wom_group_id)
 
     async def _findings(
         self, interaction: discord.Interaction[ClanStatsBot], kind: FindingsKind, public: bool
@@ -137,10 +137,10 @@ class OfficerCog(commands.Cog):
         self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
-        app = self.bot.app
-        built = await reports.daily_report(app, await self._clan_id(), app.now(), app.settings.tz)
+        app, tz = self.bot.app, self.bot.settings.tz
+        built = await reports.daily_report(app, await self._clan_id(), app.now(), tz)
         await interaction.followup.send(
-            embeds=daily_report_embeds(built, app.settings.tz, chart=None),
+            embeds=daily_report_embeds(built, tz, chart=None),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
@@ -157,7 +157,7 @@ class OfficerCog(commands.Cog):
         app = self.bot.app
         profile = await reports.player_profile(app, await self._clan_id(), name, app.now())
         await interaction.followup.send(
-            embed=profile_embed(profile, app.settings.tz),
+            embed=profile_embed(profile, self.bot.settings.tz),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )

@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 
 import discord
 
-from bot.reports import DailyReport, Leaderboard, PlayerProfile
+from bot.usecases.reports import DailyReport, Leaderboard, PlayerProfile
 from domain.ranks import pretty_rank
 from domain.rules import Finding, UnmatchedFinding
 

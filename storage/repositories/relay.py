@@ -1,6 +1,6 @@
 """Relay messages and unmatched names: the reads and writes relay harvesting makes.
 
-Every function takes the caller's session; :func:`bot.harvest.ingest` runs them inside one
+Every function takes the caller's session; :func:`bot.usecases.harvest.ingest` runs them inside one
 write transaction per batch. Inserts go through ``executemany`` (SQLAlchemy's
 "insertmanyvalues" batches them into multi-row statements) with ``ON CONFLICT DO NOTHING
 RETURNING``, so "what was new" comes from the statement that wrote it.

@@ -13,13 +13,16 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import App, open_app
-from bot.config import Settings
+from bot.core.config import Settings
+from bot.usecases.sync import SyncOptions
 from fakes.wom import DEFAULT_API_KEYS, FakeWom
 from storage.models import Member, Snapshot
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fakes" / "data" / "wom"
 MORNING = "2025-12-23T0901Z"
 EVENING = "2025-12-23T1935Z"
+#: What the sync needs to know of the recorded clan (the settings' defaults otherwise).
+SYNC = SyncOptions(group_id=11114)
 
 
 def fixture_members(stamp: str) -> dict[int, dict[str, Any]]:

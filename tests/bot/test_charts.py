@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.charts import render_activity_chart
+from bot.adapters.charts import render_activity_chart
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

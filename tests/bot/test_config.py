@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import ConfigError, load_settings, redacted_view
+from bot.core.config import ConfigError, load_settings, redacted_view
 
 TOKEN = "MTIzNDU2Nzg5.discord-token-value.xyz"
 KEY = "wom-api-key-123456"

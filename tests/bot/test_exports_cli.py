@@ -19,12 +19,12 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main
-from bot.harvest import ingest
-from bot.sync_job import run_sync
+from bot.usecases.harvest import compile_relay_config, ingest
+from bot.usecases.sync import run_sync
 from domain.names import name_key
 from domain.relay import RelayMessageIn
 from fakes.wom import FakeWom
-from tests.bot.sync_helpers import EVENING, MORNING, Clock, app_on, fixture_members
+from tests.bot.sync_helpers import EVENING, MORNING, SYNC, Clock, app_on, fixture_members
 
 RELAY_AUTHOR = 1_144_000_000_000_000_001
 PLAYER = 2_000_000_000_000_000_001
@@ -50,10 +50,10 @@ async def _sync_two_fixtures_and_relay(db_url: str, chatter: str) -> None:
     async with FakeWom(rate_window_s=1.0) as wom:
         clock = Clock()
         async with app_on(wom, db_url, clock, relay_author_ids=[RELAY_AUTHOR]) as app:
-            first = await run_sync(app)
+            first = await run_sync(app, SYNC)
             wom.use_fixture(EVENING)
             clock.advance(hours=10, minutes=30)
-            second = await run_sync(app)
+            second = await run_sync(app, SYNC)
             assert first.outcome == second.outcome == "ok"
             clan_id = second.value.clan_id
             at = datetime(2025, 12, 23, 18, 0, tzinfo=UTC)
@@ -71,7 +71,13 @@ async def _sync_two_fixtures_and_relay(db_url: str, chatter: str) -> None:
                 # outside the 1d window: counted in 7d only
                 _message(6, f"**{chatter}**: old line", at - timedelta(days=3)),
             ]
-            await ingest(app, clan_id, messages, source="import")
+            await ingest(
+                app,
+                clan_id,
+                messages,
+                source="import",
+                config=compile_relay_config([RELAY_AUTHOR], {}),
+            )
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import App, wom_client
-from bot.config import ConfigError, Settings
-from bot.harvest import (
+from bot.app import App, relay_config, wom_client
+from bot.core.config import ConfigError, Settings
+from bot.usecases.harvest import (
     apply_delete,
     apply_edit,
-    ensure_clan_for_settings,
+    compile_relay_config,
+    ensure_clan_for,
     ingest,
-    relay_config,
     resolve_unmatched,
     unmatched_names,
 )
@@ -30,17 +30,19 @@ TRACKSCAPE_ID = 1_144_000_000_000_000_002
 CHANNEL_ID = 1_100_000_000_000_000_777
 HUMAN_ID = 555_000_000_000_000_001
 T0 = datetime(2025, 12, 23, 19, 0, tzinfo=UTC)
+GROUP_ID = 11114
+CONFIG = compile_relay_config([WEBHOOK_ID, TRACKSCAPE_ID], {})
 
 
 @pytest.fixture
 async def app(db: Database) -> AsyncIterator[App]:
     settings = Settings(
         database_url="sqlite://",
-        wom_group_id=11114,
+        wom_group_id=GROUP_ID,
         relay_channel_ids=[CHANNEL_ID],
         relay_author_ids=[WEBHOOK_ID, TRACKSCAPE_ID],
     )
-    application = App(settings=settings, db=db, wom=wom_client(settings), clock=lambda: T0)
+    application = App(db=db, wom=wom_client(settings), clock=lambda: T0)
     try:
         yield application
     finally:
@@ -105,13 +107,14 @@ async def rows(app: App) -> list[RelayMessage]:
 
 
 async def test_relay_line_is_stored_attributed_to_the_member(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     zezima = await add_member(app, clan_id, 1, "Zezima")
     result = await ingest(
         app,
         clan_id,
         [relay(10, " <:Captain:1144312094422994944> **Zezima**: gz\\! 99 \\:\\)")],
         source="live",
+        config=CONFIG,
     )
     assert (result.new, result.chat, result.unmatched) == (1, 1, 0)
     [row] = await rows(app)
@@ -125,10 +128,10 @@ async def test_relay_line_is_stored_attributed_to_the_member(app: App) -> None:
 
 
 async def test_same_message_live_then_backfill_is_stored_once(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     message = relay(10, "**Zezima**: anyone for cox\\?")
-    first = await ingest(app, clan_id, [message], source="live")
-    again = await ingest(app, clan_id, [message, message], source="backfill")
+    first = await ingest(app, clan_id, [message], source="live", config=CONFIG)
+    again = await ingest(app, clan_id, [message, message], source="backfill", config=CONFIG)
     assert first.new == 1
     assert (again.new, again.duplicates_of_known) == (0, 2)
     stored = await rows(app)
@@ -137,20 +140,21 @@ async def test_same_message_live_then_backfill_is_stored_once(app: App) -> None:
 
 
 async def test_trackscape_message_with_three_embeds_gives_three_rows(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     embeds = tuple(EmbedIn(author_name=name, description="hello") for name in ("A", "B", "C"))
     result = await ingest(
         app,
         clan_id,
         [relay(11, embeds=embeds, author_id=TRACKSCAPE_ID, webhook=False)],
         source="live",
+        config=CONFIG,
     )
     assert result.new == 3 and result.formats == {"trackscape": 3}
     assert [(r.part, r.rsn_key) for r in await rows(app)] == [(0, "a"), (1, "b"), (2, "c")]
 
 
 async def test_duplicate_relays_within_20_s_count_once_and_are_remembered(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     line = "**Zezima**: gz"
     result = await ingest(
         app,
@@ -163,6 +167,7 @@ async def test_duplicate_relays_within_20_s_count_once_and_are_remembered(app: A
             relay(24, "**Lynx Titan**: gz", at=T0 + timedelta(seconds=1)),  # another player
         ],
         source="live",
+        config=CONFIG,
     )
     stored = {r.message_id: r for r in await rows(app)}
     assert result.new == 5 and result.duplicate_relays == 2
@@ -178,24 +183,28 @@ async def test_duplicate_relays_within_20_s_count_once_and_are_remembered(app: A
 
 
 async def test_duplicate_relay_outcome_does_not_depend_on_arrival_order(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     line = "**Zezima**: gz"
     late = relay(31, line, at=T0 + timedelta(seconds=5))
     later = relay(32, line, at=T0 + timedelta(seconds=22))
-    await ingest(app, clan_id, [late, later], source="live")
+    await ingest(app, clan_id, [late, later], source="live", config=CONFIG)
     before = {r.message_id: r for r in await rows(app)}
     assert before[32].duplicate_of == before[31].id  # 17 s after the first seen copy
     # Backfill brings the earliest copy: it becomes canonical, 32 is now 22 s after it.
-    await ingest(app, clan_id, [relay(30, line, at=T0)], source="backfill")
+    await ingest(app, clan_id, [relay(30, line, at=T0)], source="backfill", config=CONFIG)
     after = {r.message_id: r for r in await rows(app)}
     assert [after[m].duplicate_of for m in (30, 31, 32)] == [None, after[30].id, None]
 
 
 async def test_duplicate_relay_against_stored_row_from_an_earlier_batch(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
-    await ingest(app, clan_id, [relay(40, "**Zezima**: gz", at=T0)], source="live")
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    await ingest(app, clan_id, [relay(40, "**Zezima**: gz", at=T0)], source="live", config=CONFIG)
     result = await ingest(
-        app, clan_id, [relay(41, "**Zezima**: gz", at=T0 + timedelta(seconds=2))], source="live"
+        app,
+        clan_id,
+        [relay(41, "**Zezima**: gz", at=T0 + timedelta(seconds=2))],
+        source="live",
+        config=CONFIG,
     )
     assert result.duplicate_relays == 1
     stored = {r.message_id: r for r in await rows(app)}
@@ -203,13 +212,14 @@ async def test_duplicate_relay_against_stored_row_from_an_earlier_batch(app: App
 
 
 async def test_member_typing_a_chat_line_is_discord_chatter_not_attributed(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     await add_member(app, clan_id, 1, "Zezima")
     result = await ingest(
         app,
         clan_id,
         [relay(50, "**Zezima**: hi", author_id=HUMAN_ID, webhook=False)],
         source="live",
+        config=CONFIG,
     )
     [row] = await rows(app)
     assert (row.kind, row.member_id, row.rsn_key, row.text) == (
@@ -222,7 +232,7 @@ async def test_member_typing_a_chat_line_is_discord_chatter_not_attributed(app: 
 
 
 async def test_unmatched_name_is_counted_and_attaches_once_a_member_has_it(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     await ingest(
         app,
         clan_id,
@@ -231,6 +241,7 @@ async def test_unmatched_name_is_counted_and_attaches_once_a_member_has_it(app: 
             relay(61, "**New_Guy**: anyone?", at=T0 + timedelta(minutes=5)),
         ],
         source="live",
+        config=CONFIG,
     )
     async with app.db.read() as session:
         [name] = (await session.execute(select(UnmatchedName))).scalars()
@@ -249,7 +260,7 @@ async def test_unmatched_name_is_counted_and_attaches_once_a_member_has_it(app: 
 
 
 async def test_rename_alias_attributes_old_name_lines_to_the_member(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     member = await add_member(app, clan_id, 8, "Iron Guy", rsn_key="iron guy")
     async with app.db.write() as session:
         await add_aliases(
@@ -265,14 +276,14 @@ async def test_rename_alias_attributes_old_name_lines_to_the_member(app: App) ->
                 }
             ],
         )
-    await ingest(app, clan_id, [relay(70, "**Old Guy**: still me")], source="import")
+    await ingest(app, clan_id, [relay(70, "**Old Guy**: still me")], source="import", config=CONFIG)
     [row] = await rows(app)
     assert (row.member_id, row.rsn_key, row.source) == (member, "old guy", "import")
 
 
 async def test_alias_added_later_attaches_rows_through_resolve(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
-    await ingest(app, clan_id, [relay(71, "**Old Guy**: hi")], source="live")
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    await ingest(app, clan_id, [relay(71, "**Old Guy**: hi")], source="live", config=CONFIG)
     member = await add_member(app, clan_id, 9, "Iron Guy", rsn_key="iron guy")
     async with app.db.write() as session:
         session.add(
@@ -285,32 +296,36 @@ async def test_alias_added_later_attaches_rows_through_resolve(app: App) -> None
 
 
 async def test_a_current_member_wins_over_one_who_left_with_the_same_name(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     await add_member(app, clan_id, 1, "Zezima", left_at=T0 - timedelta(days=3))
     current = await add_member(app, clan_id, 2, "Zezima")
-    await ingest(app, clan_id, [relay(72, "**Zezima**: back")], source="live")
+    await ingest(app, clan_id, [relay(72, "**Zezima**: back")], source="live", config=CONFIG)
     assert [r.member_id for r in await rows(app)] == [current]
 
 
 async def test_edit_updates_the_text(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
-    await ingest(app, clan_id, [relay(80, "**Zezima**: helo")], source="live")
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    await ingest(app, clan_id, [relay(80, "**Zezima**: helo")], source="live", config=CONFIG)
     edited = T0 + timedelta(minutes=1)
-    assert await apply_edit(app, 80, content="**Zezima**: hello", edited_at=edited) == 1
+    assert (
+        await apply_edit(app, 80, content="**Zezima**: hello", edited_at=edited, config=CONFIG) == 1
+    )
     [row] = await rows(app)
     assert (row.text, row.edited_at, row.kind) == ("hello", edited, "chat")
-    assert await apply_edit(app, 999, content="x", edited_at=edited) == 0
+    assert await apply_edit(app, 999, content="x", edited_at=edited, config=CONFIG) == 0
 
 
 async def test_delete_marks_the_row_and_keeps_it(app: App) -> None:
-    clan_id = await ensure_clan_for_settings(app)
-    await ingest(app, clan_id, [relay(90, "**Zezima**: oops")], source="live")
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    await ingest(app, clan_id, [relay(90, "**Zezima**: oops")], source="live", config=CONFIG)
     gone = T0 + timedelta(minutes=2)
     assert await apply_delete(app, [90, 91], gone) == 1
     [row] = await rows(app)
     assert (row.deleted_at, row.text) == (gone, "oops")
     # Ingesting the deleted message again (a backfill) does not bring it back as new.
-    again = await ingest(app, clan_id, [relay(90, "**Zezima**: oops")], source="backfill")
+    again = await ingest(
+        app, clan_id, [relay(90, "**Zezima**: oops")], source="backfill", config=CONFIG
+    )
     assert again.new == 0
 
 
@@ -324,11 +339,14 @@ def test_bad_custom_format_gives_an_error_naming_the_setting() -> None:
 
 
 async def test_custom_format_lines_are_attributed(app: App) -> None:
-    app.settings = app.settings.model_copy(
-        update={"relay_custom_formats": {"bridge": r"^\[CC\] (?P<player>[^:]+): (?P<text>.*)$"}}
+    bridged = compile_relay_config(
+        [WEBHOOK_ID, TRACKSCAPE_ID],
+        {"bridge": r"^\[CC\] (?P<player>[^:]+): (?P<text>.*)$"},
     )
-    clan_id = await ensure_clan_for_settings(app)
-    result = await ingest(app, clan_id, [relay(95, "[CC] Zezima: hi all")], source="live")
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    result = await ingest(
+        app, clan_id, [relay(95, "[CC] Zezima: hi all")], source="live", config=bridged
+    )
     assert result.formats == {"bridge": 1}
     [row] = await rows(app)
     assert (row.rsn_key, row.text) == ("zezima", "hi all")
@@ -337,15 +355,15 @@ async def test_custom_format_lines_are_attributed(app: App) -> None:
 async def test_ingest_is_parse_batch_then_store_parsed_and_the_batch_pickles(app: App) -> None:
     import pickle
 
-    from bot.harvest import parse_batch, relay_config, store_parsed
+    from bot.usecases.harvest import parse_batch, store_parsed
 
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     messages = [
         relay(100, "**Zezima**: gz\\!\n**Lynx Titan**: ty", at=T0),
         relay(100, "**Zezima**: gz\\!\n**Lynx Titan**: ty", at=T0),  # the same message twice
         relay(101, "**Zezima**: gz\\!", at=T0 + timedelta(seconds=2)),
     ]
-    parsed = parse_batch(messages, relay_config(app.settings))
+    parsed = parse_batch(messages, CONFIG)
     assert (parsed.received, parsed.events, parsed.repeats, len(parsed.rows)) == (3, 5, 2, 3)
     again = pickle.loads(pickle.dumps(parsed))
     assert again == parsed
@@ -357,17 +375,17 @@ async def test_ingest_is_parse_batch_then_store_parsed_and_the_batch_pickles(app
 
 async def test_big_batch_spanning_several_insert_statements(app: App) -> None:
     """More rows than one multi-row INSERT holds: ids map back to the right rows."""
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     messages = [
         relay(1_000 + i, f"**Player{i % 50}**: line {i % 7}", at=T0 + timedelta(seconds=i))
         for i in range(4_500)
     ]
-    result = await ingest(app, clan_id, messages, source="import")
+    result = await ingest(app, clan_id, messages, source="import", config=CONFIG)
     assert result.new == 4_500
     stored = await rows(app)
     assert [r.message_id for r in stored] == [m.message_id for m in messages]
     assert all(r.text == f"line {(r.message_id - 1_000) % 7}" for r in stored)
-    again = await ingest(app, clan_id, messages, source="backfill")
+    again = await ingest(app, clan_id, messages, source="backfill", config=CONFIG)
     assert (again.new, again.duplicates_of_known) == (0, 4_500)
 
 
@@ -375,7 +393,7 @@ async def test_duplicate_relays_do_not_depend_on_batching_or_order(app: App) -> 
     """Repeats within and across batches, in any arrival order, mark the same rows."""
     import random
 
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     line_at = [
         ("**Zezima**: gz", 0),
         ("**Zezima**: gz", 4),  # repeat
@@ -402,7 +420,7 @@ async def test_duplicate_relays_do_not_depend_on_batching_or_order(app: App) -> 
             rng.shuffle(order)
         cut = rng.randint(1, len(order) - 1)
         for part in (order[:cut], order[cut:]):
-            await ingest(app, clan_id, [messages[i] for i in part], source="live")
+            await ingest(app, clan_id, [messages[i] for i in part], source="live", config=CONFIG)
         got = [r for r in await rows(app) if base <= r.message_id < base + 1_000]
         index_of = {r.id: r.message_id - base for r in got}
         outcomes.append(
@@ -428,14 +446,18 @@ async def test_duplicate_relays_do_not_depend_on_batching_or_order(app: App) -> 
 async def test_a_backfill_page_and_its_cursor_commit_together(app: App) -> None:
     from storage.repositories.cursors import get_cursor
 
-    clan_id = await ensure_clan_for_settings(app)
+    clan_id = await ensure_clan_for(app, GROUP_ID)
     page = [relay(9_000 + i, f"**Zezima**: line {i}") for i in range(3)]
-    result = await ingest(app, clan_id, page, source="backfill", cursor=(CHANNEL_ID, 9_002))
+    result = await ingest(
+        app, clan_id, page, source="backfill", cursor=(CHANNEL_ID, 9_002), config=CONFIG
+    )
     # a page whose messages are all stored already still moves the cursor
-    again = await ingest(app, clan_id, page, source="backfill", cursor=(CHANNEL_ID, 9_002))
+    again = await ingest(
+        app, clan_id, page, source="backfill", cursor=(CHANNEL_ID, 9_002), config=CONFIG
+    )
     # an empty page (nothing relayed) moves it too, and never backwards
-    await ingest(app, clan_id, [], source="backfill", cursor=(CHANNEL_ID, 9_500))
-    await ingest(app, clan_id, [], source="backfill", cursor=(CHANNEL_ID, 9_100))
+    await ingest(app, clan_id, [], source="backfill", cursor=(CHANNEL_ID, 9_500), config=CONFIG)
+    await ingest(app, clan_id, [], source="backfill", cursor=(CHANNEL_ID, 9_100), config=CONFIG)
     async with app.db.read() as session:
         cursor = await get_cursor(session, CHANNEL_ID)
     assert result.new == 3 and again.new == 0

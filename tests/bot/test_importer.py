@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from bot.app import App, wom_client
 from bot.cli import main
-from bot.config import Settings
-from bot.importer import import_exports
+from bot.core.config import Settings
+from bot.usecases.harvest import compile_relay_config
+from bot.usecases.importer import import_exports
 from fakes.dce_export import (
     CHANNEL_ID,
     TRACKSCAPE_BOT_ID,
@@ -28,6 +29,12 @@ from storage.engine import Database
 from storage.models import RelayMessage
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+#: Where the app fixture's imports go: the recorded clan, its relay authors and channel.
+TARGET: dict[str, Any] = {
+    "group_id": 11114,
+    "config": compile_relay_config([WEBHOOK_ID, TRACKSCAPE_BOT_ID], {}),
+    "channel_ids": [CHANNEL_ID],
+}
 OTHER_CHANNEL = 1_100_000_000_000_000_888
 
 
@@ -39,7 +46,7 @@ async def app(db: Database) -> AsyncIterator[App]:
         relay_channel_ids=[CHANNEL_ID],
         relay_author_ids=[WEBHOOK_ID, TRACKSCAPE_BOT_ID],
     )
-    application = App(settings=settings, db=db, wom=wom_client(settings))
+    application = App(db=db, wom=wom_client(settings))
     try:
         yield application
     finally:
@@ -58,7 +65,7 @@ def traffic(count: int) -> list[dict[str, Any]]:
 async def test_import_of_a_generated_export_stores_every_event(app: App, tmp_path: Path) -> None:
     path = tmp_path / "export.json"
     write_export(path, traffic(500))
-    report = await import_exports(app, [path], batch_size=64)
+    report = await import_exports(app, [path], batch_size=64, **TARGET)
     assert report.failures == [] and report.bad_entries == 0
     assert (report.files, report.messages_read) == (1, 500)
     got = report.ingest
@@ -71,8 +78,8 @@ async def test_import_of_a_generated_export_stores_every_event(app: App, tmp_pat
 async def test_second_import_adds_nothing(app: App, tmp_path: Path) -> None:
     path = tmp_path / "export.json"
     write_export(path, traffic(300))
-    first = await import_exports(app, [path], batch_size=50)
-    again = await import_exports(app, [path], batch_size=70)
+    first = await import_exports(app, [path], batch_size=50, **TARGET)
+    again = await import_exports(app, [path], batch_size=70, **TARGET)
     assert again.ingest.new == 0
     assert again.ingest.duplicates_of_known == first.ingest.new == await stored(app)
     assert again.ingest.duplicate_relays == 0
@@ -90,7 +97,7 @@ async def test_malformed_entries_are_skipped_counted_and_reported(app: App, tmp_
     path = tmp_path / "export.json"
     write_export(path, [good[0], missing_id, good[1], bad_time, bad_author, not_object, good[2],
                         bad_embeds, good[3]])  # fmt: skip
-    report = await import_exports(app, [path])
+    report = await import_exports(app, [path], **TARGET)
     assert report.failures == []
     assert report.messages_read == 9 and report.bad_entries == 5
     assert report.ingest.new == 4 == await stored(app)
@@ -105,7 +112,7 @@ async def test_truncated_file_keeps_the_prefix_and_fails(app: App, tmp_path: Pat
         dce_message(snowflake(T0, i), T0 + timedelta(seconds=i), f"**P{i}**: hi") for i in range(10)
     ]
     write_export(path, messages, truncate_last=True)
-    report = await import_exports(app, [path], batch_size=3)
+    report = await import_exports(app, [path], batch_size=3, **TARGET)
     assert report.ingest.new == 9 == await stored(app)  # all but the one cut in half
     assert len(report.failures) == 1 and "cut short" in report.failures[0]
 
@@ -113,10 +120,10 @@ async def test_truncated_file_keeps_the_prefix_and_fails(app: App, tmp_path: Pat
 async def test_other_channels_are_ignored_unless_any_channel(app: App, tmp_path: Path) -> None:
     path = tmp_path / "elsewhere.json"
     write_export(path, traffic(20), channel_id=OTHER_CHANNEL)
-    skipped = await import_exports(app, [path])
+    skipped = await import_exports(app, [path], **TARGET)
     assert skipped.files == 0 and skipped.ingest.new == 0 and await stored(app) == 0
     assert "--any-channel" in skipped.summary()
-    taken = await import_exports(app, [path], any_channel=True)
+    taken = await import_exports(app, [path], any_channel=True, **TARGET)
     assert taken.files == 1 and taken.ingest.new == await stored(app) > 0
 
 
@@ -161,13 +168,13 @@ async def test_reader_process_gives_the_same_import(app: App, tmp_path: Path) ->
     bad = dict(dce_message(snowflake(T0, 999_999), T0), timestamp="never")
     with_bad = tmp_path / "with_bad.json"
     write_export(with_bad, [bad, *traffic(600)])
-    separate = await import_exports(app, [with_bad], batch_size=128, reader_process=True)
+    separate = await import_exports(app, [with_bad], batch_size=128, reader_process=True, **TARGET)
     assert separate.failures == [] and separate.bad_entries == 1
     assert separate.bad_examples == [f"{with_bad}: message #0: bad timestamp 'never'"]
     assert separate.messages_read == 601
     assert separate.ingest.new == await stored(app) > 600
     assert separate.ingest.duplicate_relays > 0
-    again = await import_exports(app, [path], batch_size=97, reader_process=False)
+    again = await import_exports(app, [path], batch_size=97, reader_process=False, **TARGET)
     assert again.ingest.new == 0 and again.ingest.duplicates_of_known == separate.ingest.new
 
 
@@ -179,14 +186,14 @@ async def test_reader_process_keeps_the_prefix_of_a_truncated_file(
         dce_message(snowflake(T0, i), T0 + timedelta(seconds=i), f"**P{i}**: hi") for i in range(10)
     ]
     write_export(path, messages, truncate_last=True)
-    report = await import_exports(app, [path], batch_size=4, reader_process=True)
+    report = await import_exports(app, [path], batch_size=4, reader_process=True, **TARGET)
     assert report.ingest.new == 9 == await stored(app)
     assert len(report.failures) == 1 and "cut short" in report.failures[0]
 
 
 def test_reader_chunks_are_bounded_and_in_file_order(tmp_path: Path) -> None:
-    from bot.harvest import relay_config
-    from bot.importer import read_export
+    from bot.app import relay_config
+    from bot.usecases.importer import read_export
 
     path = tmp_path / "export.json"
     write_export(path, traffic(250))

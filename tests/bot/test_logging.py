@@ -8,8 +8,8 @@ import logging
 
 import structlog
 
-from bot.logging import configure_logging
-from bot.tracing import traced
+from bot.core.logging import configure_logging
+from bot.core.tracing import traced
 
 TOKEN = "MTIzNDU2Nzg5.discord-token-value.xyz"
 KEY = "wom-api-key-123456"

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import insert
 
 from bot.app import App, open_app
-from bot.config import Settings
-from bot.reports import (
+from bot.core.config import Settings
+from bot.usecases.reports import (
     ReportInputError,
     UnknownPlayerError,
     daily_report,

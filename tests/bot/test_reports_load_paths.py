@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import insert
 
 from bot.app import App, open_app
-from bot.config import Settings
-from bot.reports import findings, member_rows
+from bot.core.config import Settings
+from bot.usecases.reports import findings, member_rows
 from storage.models import Member, RelayMessage
 from storage.repositories import reports as repo
 from storage.repositories.reports import SnapshotWindow

@@ -1,4 +1,4 @@
-"""Process tuning every ``clanstats`` command starts with (see :mod:`bot.runtime`)."""
+"""Process tuning every ``clanstats`` command starts with (see :mod:`bot.core.runtime`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.runtime import GC_THRESHOLDS
+from bot.core.runtime import GC_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_tune_gc_freezes_what_is_alive_and_raises_the_thresholds_once() -> None:
     out = _python(
         """
         import gc
-        from bot.runtime import tune_gc
+        from bot.core.runtime import tune_gc
         before = gc.get_threshold()
         first = tune_gc()
         frozen = gc.get_freeze_count()

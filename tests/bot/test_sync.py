@@ -7,15 +7,17 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.logging import configure_logging
-from bot.sync_job import run_sync
+from bot.core.logging import configure_logging
+from bot.usecases.sync import SyncOptions, run_sync
 from fakes.wom import FakeWom, Fault
 from storage.models import MemberAlias, MemberEvent, Snapshot
 from tests.bot.sync_helpers import (
     EVENING,
     MORNING,
+    SYNC,
     Clock,
     app_on,
     fixture_members,
@@ -37,10 +39,10 @@ async def test_two_syncs_give_every_member_exactly_their_exp_difference(
     wom.bulk_enabled = bulk
     clock = Clock()
     async with app_on(wom, db_url, clock) as app:
-        first = await run_sync(app)
+        first = await run_sync(app, SYNC)
         wom.use_fixture(EVENING)
         clock.advance(hours=10, minutes=30)
-        second = await run_sync(app)
+        second = await run_sync(app, SYNC)
         stored = await members(app)
         xp = await xp_by_player(app)
 
@@ -67,10 +69,10 @@ async def test_a_sync_costs_at_most_five_requests_with_bulk_endpoints(
 ) -> None:
     clock = Clock()
     async with app_on(wom, sqlite_url, clock) as app:
-        first = await run_sync(app)
+        first = await run_sync(app, SYNC)
         wom.use_fixture(EVENING)
         clock.advance(hours=1)
-        second = await run_sync(app)
+        second = await run_sync(app, SYNC)
     assert first.value.wom_requests <= 5
     assert second.value.wom_requests <= 5
     assert len(wom.requests) <= 10
@@ -82,12 +84,12 @@ async def test_without_bulk_a_sync_costs_one_request_per_moved_member_plus_a_con
     wom.bulk_enabled = False
     clock = Clock()
     async with app_on(wom, sqlite_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         wom.use_fixture(EVENING)
         clock.advance(hours=1)
-        second = await run_sync(app)
+        second = await run_sync(app, SYNC)
         clock.advance(hours=1)
-        third = await run_sync(app)  # nothing moved since
+        third = await run_sync(app, SYNC)  # nothing moved since
     # group + activity + name changes + the 404 from bulk-hiscores = 4
     assert second.value.wom_requests <= 1 + 157 + 3
     assert third.value.wom_requests == 4
@@ -99,9 +101,9 @@ async def test_a_second_identical_sync_stores_no_snapshot_and_no_event(
 ) -> None:
     clock = Clock()
     async with app_on(wom, db_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         clock.advance(hours=1)
-        again = await run_sync(app)
+        again = await run_sync(app, SYNC)
     assert again.value.snapshots_stored == 0
     assert again.value.new_event_ids == []
     assert again.value.imported == 0 and again.value.joined == 0
@@ -110,9 +112,9 @@ async def test_a_second_identical_sync_stores_no_snapshot_and_no_event(
 async def test_a_duplicate_run_in_the_same_slot_is_a_no_op(wom: FakeWom, sqlite_url: str) -> None:
     clock = Clock()
     async with app_on(wom, sqlite_url, clock) as app:
-        first = await run_sync(app)
+        first = await run_sync(app, SYNC)
         before = len(wom.requests)
-        duplicate = await run_sync(app)
+        duplicate = await run_sync(app, SYNC)
     assert first.outcome == "ok"
     assert duplicate.outcome == "skipped"
     assert len(wom.requests) == before
@@ -121,7 +123,7 @@ async def test_a_duplicate_run_in_the_same_slot_is_a_no_op(wom: FakeWom, sqlite_
 async def test_a_429_storm_with_retry_after_is_waited_out(wom: FakeWom, db_url: str) -> None:
     wom.inject(Fault.rate_limited(retry_after_s=0.2), path_prefix="/groups/11114", times=3)
     async with app_on(wom, db_url, Clock()) as app:
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
         stored = await members(app)
     assert result.outcome == "ok"
     assert len(stored) == 303
@@ -132,7 +134,7 @@ async def test_502_pages_and_truncated_json_are_retried(wom: FakeWom, sqlite_url
     wom.inject(Fault.html_error(502), path_prefix="/groups/11114", times=2)
     wom.inject(Fault.truncated_json(), path_prefix="/groups/11114/bulk-hiscores", times=1)
     async with app_on(wom, sqlite_url, Clock()) as app:
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
     assert result.outcome == "ok"
     assert result.value.snapshots_stored == 301
 
@@ -144,12 +146,12 @@ async def test_a_wom_outage_fails_the_run_and_keeps_what_was_stored(
     out = io.StringIO()
     configure_logging(fmt="json", stream=out)
     async with app_on(wom, db_url, clock, wom_timeout_s=0.3) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         before = await xp_by_player(app)
         wom.use_fixture(EVENING)
         clock.advance(hours=1)
         wom.inject(Fault.timeout(delay_s=2.0), path_prefix="/groups/11114", times=50)
-        failed = await run_sync(app)
+        failed = await run_sync(app, SYNC)
         after = await xp_by_player(app)
         stored = await members(app)
         async with app.db.read() as s:
@@ -170,10 +172,10 @@ async def test_a_roster_listing_10_of_303_members_marks_nobody_as_left(
     out = io.StringIO()
     configure_logging(fmt="json", stream=out)
     async with app_on(wom, db_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         wom.keep_only_members(10)
         clock.advance(hours=1)
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
         stored = await members(app)
     assert result.outcome == "ok"
     assert result.value.departures_refused == 293
@@ -188,10 +190,10 @@ async def test_a_roster_listing_10_of_303_members_marks_nobody_as_left(
 async def test_an_empty_roster_is_refused_too(wom: FakeWom, sqlite_url: str) -> None:
     clock = Clock()
     async with app_on(wom, sqlite_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         wom.keep_only_members(0)
         clock.advance(hours=1)
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
         stored = await members(app)
     assert result.value.refusal_reason == "the roster came back empty"
     assert all(m.left_at is None for m in stored.values())
@@ -200,10 +202,10 @@ async def test_an_empty_roster_is_refused_too(wom: FakeWom, sqlite_url: str) -> 
 async def test_a_few_departures_are_applied_and_kept_as_history(wom: FakeWom, db_url: str) -> None:
     clock = Clock()
     async with app_on(wom, db_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         wom.keep_only_members(300)
         clock.advance(hours=1)
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
         stored = await members(app)
         async with app.db.read() as s:
             kinds = [
@@ -223,10 +225,10 @@ async def test_a_renamed_member_keeps_their_history_under_the_old_name(
 ) -> None:
     clock = Clock()
     async with app_on(wom, db_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         wom.rename_player(1714811, "Party Marty", datetime(2025, 12, 23, 10, tzinfo=UTC))
         clock.advance(hours=1)
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
         stored = await members(app)
         async with app.db.read() as s:
             aliases = [
@@ -249,10 +251,10 @@ async def test_a_renamed_member_keeps_their_history_under_the_old_name(
 async def test_an_unknown_new_boss_is_kept_by_name(wom: FakeWom, db_url: str) -> None:
     clock = Clock()
     async with app_on(wom, db_url, clock) as app:
-        await run_sync(app)
+        await run_sync(app, SYNC)
         wom.add_unknown_metric("the_new_boss", 12)
         clock.advance(hours=1)
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
         async with app.db.read() as s:
             snaps = list((await s.execute(select(Snapshot))).scalars())
     assert result.outcome == "ok"
@@ -264,7 +266,7 @@ async def test_missing_optional_fields_do_not_break_the_sync(wom: FakeWom, sqlit
     for name in ("clientSyncJoinedAt", "ehb", "lastImportedAt", "build", "country"):
         wom.drop_optional_field(name)
     async with app_on(wom, sqlite_url, Clock()) as app:
-        result = await run_sync(app)
+        result = await run_sync(app, SYNC)
     assert result.outcome == "ok"
     assert result.value.members == 303
 
@@ -274,14 +276,15 @@ async def test_update_all_runs_at_most_once_a_day_and_never_logs_the_code(
 ) -> None:
     out = io.StringIO()
     code = "123-456-789"
+    coded = SyncOptions(group_id=11114, verification_code=SecretStr(code))
     configure_logging(fmt="json", stream=out, secrets=[code])
     clock = Clock()
     async with app_on(wom, sqlite_url, clock, wom_verification_code=code) as app:
-        first = await run_sync(app)
+        first = await run_sync(app, coded)
         clock.advance(hours=2)
-        second = await run_sync(app)
+        second = await run_sync(app, coded)
         clock.advance(hours=23)
-        third = await run_sync(app)
+        third = await run_sync(app, coded)
     assert first.value.update_all.startswith("queued")
     assert second.value.update_all.startswith("not due")
     assert third.value.update_all.startswith("queued")

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from bot.wom import (
+from bot.adapters.wom import (
     HttpWomClient,
     WomApi,
     WomBadRequest,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import discord
 
-from bot.reports import Attention, DailyReport, Pulse, Ranked, TrendDay
+from bot.usecases.reports import Attention, DailyReport, Pulse, Ranked, TrendDay
 from cogs.officer._render import (
     EMBEDS_TOTAL_MAX,
     daily_report_embeds,

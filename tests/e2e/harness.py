@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.runner import run_bot
 from fakes.world import ClanWorld
 

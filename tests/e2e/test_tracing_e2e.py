@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.logging import configure_logging
+from bot.core.logging import configure_logging
 from fakes.chat_script import chat
 from fakes.world import GUILD_ID, OFFICER_USER_ID, RELAY_CHANNEL_ID, ClanWorld
 from tests.e2e.harness import running_bot

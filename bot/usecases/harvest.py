@@ -17,8 +17,9 @@ awaits nothing but the database:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -26,8 +27,8 @@ from typing import Any, Final
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
-from bot.config import ConfigError, Settings, env_name
+from bot.core.config import ConfigError, env_name
+from bot.usecases.context import App
 from domain.relay import (
     CustomFormat,
     EmbedIn,
@@ -91,15 +92,20 @@ class IngestResult:
         return asdict(self)
 
 
-def relay_config(settings: Settings, *, clan_name: str | None = None) -> RelayConfig:
-    """Build the parser's configuration from settings, compiling the custom formats.
+def compile_relay_config(
+    author_ids: Iterable[int],
+    custom_formats: Mapping[str, str],
+    *,
+    clan_name: str | None = None,
+) -> RelayConfig:
+    """The parser's configuration: trusted relay authors and the clan's custom formats.
 
-    Raises :class:`~bot.config.ConfigError` naming ``CLANSTATS_RELAY_CUSTOM_FORMATS`` and
+    Raises :class:`~bot.core.config.ConfigError` naming ``CLANSTATS_RELAY_CUSTOM_FORMATS`` and
     every bad format at once.
     """
     formats: list[CustomFormat] = []
     problems: list[str] = []
-    for name, regex in settings.relay_custom_formats.items():
+    for name, regex in custom_formats.items():
         try:
             formats.append(CustomFormat.compile(name, regex))
         except ValueError as exc:
@@ -107,33 +113,30 @@ def relay_config(settings: Settings, *, clan_name: str | None = None) -> RelayCo
     if problems:
         raise ConfigError(problems)
     return RelayConfig(
-        relay_author_ids=frozenset(settings.relay_author_ids),
+        relay_author_ids=frozenset(author_ids),
         clan_name=clan_name,
         custom_formats=tuple(formats),
     )
 
 
-async def ensure_clan_for_settings(app: App) -> int:
-    """The id of the configured clan, created (with a placeholder name) on first use."""
-    group_id = app.settings.wom_group_id
-    if group_id is None:
-        raise ConfigError([f"{env_name('wom_group_id')}: not set (the clan relay data belongs to)"])
+async def ensure_clan_for(app: App, group_id: int, guild_id: int | None = None) -> int:
+    """The id of the clan of WOM group ``group_id``, created (with no name yet) on first use."""
     async with app.db.write() as session:
         clan = await ensure_clan(
             session,
             wom_group_id=group_id,
             # The name arrives with the first WOM sync; until then it is unknown ("").
             name="",
-            guild_id=app.settings.guild_id,
+            guild_id=guild_id,
         )
         return clan.id
 
 
-async def clan_relay_config(app: App, clan_id: int) -> RelayConfig:
-    """:func:`relay_config` with the clan's name as stored (TrackScape broadcasts need it)."""
+async def clan_relay_config(app: App, clan_id: int, base: RelayConfig) -> RelayConfig:
+    """``base`` with the clan's name as stored (TrackScape broadcasts are authored by it)."""
     async with app.db.read() as session:
         name = await _clan_name(session, clan_id)
-    return relay_config(app.settings, clan_name=name)
+    return dataclasses.replace(base, clan_name=name)
 
 
 async def _clan_name(session: AsyncSession, clan_id: int) -> str | None:
@@ -241,13 +244,13 @@ async def ingest(
     messages: Sequence[RelayMessageIn],
     *,
     source: str,
-    config: RelayConfig | None = None,
+    config: RelayConfig,
     cursor: tuple[int, int] | None = None,
 ) -> IngestResult:
     """Parse and store a batch of relay-channel messages exactly once each.
 
-    ``source`` is ``live``, ``backfill`` or ``import``. ``config`` defaults to
-    :func:`clan_relay_config` (pass it to avoid one read per call in bulk paths).
+    ``source`` is ``live``, ``backfill`` or ``import``; ``config`` is the clan's parser
+    configuration (:func:`clan_relay_config`).
     ``cursor`` — ``(channel id, message id)`` — moves that channel's backfill cursor in the
     same transaction, so a page and "this page is stored" commit together.
     Equivalent to :func:`parse_batch` then :func:`store_parsed`.
@@ -256,8 +259,6 @@ async def ingest(
         raise ValueError(f"unknown ingest source {source!r}")
     if not messages and cursor is None:
         return IngestResult()
-    if config is None:
-        config = await clan_relay_config(app, clan_id)
     return await store_parsed(
         app, clan_id, parse_batch(messages, config), source=source, cursor=cursor
     )
@@ -535,6 +536,7 @@ async def apply_edit(
     app: App,
     message_id: int,
     *,
+    config: RelayConfig,
     content: str,
     embeds: Sequence[EmbedIn] = (),
     edited_at: datetime,
@@ -551,7 +553,7 @@ async def apply_edit(
             return 0
         clan_name = await _clan_name(session, parts[0].clan_id)
     first = parts[0]
-    config = relay_config(app.settings, clan_name=clan_name)
+    config = dataclasses.replace(config, clan_name=clan_name)
     author = first.author_id or 0
     message = RelayMessageIn(
         message_id=message_id,
@@ -610,10 +612,10 @@ __all__ = [
     "apply_delete",
     "apply_edit",
     "clan_relay_config",
-    "ensure_clan_for_settings",
+    "compile_relay_config",
+    "ensure_clan_for",
     "ingest",
     "parse_batch",
-    "relay_config",
     "resolve_unmatched",
     "store_parsed",
     "unmatched_names",

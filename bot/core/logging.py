@@ -1,7 +1,7 @@
 """Structured logging: structlog for our code, the same pipeline for stdlib loggers.
 
 JSON when stderr is not a TTY, readable console output when it is. Every line carries the
-trace id bound in context (see :mod:`bot.tracing`), and known secret values are scrubbed from
+trace id bound in context (see :mod:`bot.core.tracing`), and known secret values are scrubbed from
 every line before it is written, whatever logger wrote it.
 """
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot.app import App
-from bot.harvest import IngestResult, clan_relay_config, ingest
-from domain.relay import RelayMessageIn
+from bot.usecases.context import App
+from bot.usecases.harvest import IngestResult, ingest
+from domain.relay import RelayConfig, RelayMessageIn
 from storage.repositories.cursors import get_cursor
 
 log = structlog.get_logger(__name__)
@@ -53,14 +53,19 @@ async def backfill_channel(
     channel_id: int,
     pages: HistoryPages,
     *,
+    config: RelayConfig,
+    backfill_days: int,
     on_progress: Callable[[BackfillProgress], None] | None = None,
 ) -> BackfillProgress:
-    """Store the channel's history after its cursor (or the last ``backfill_days``)."""
+    """Store the channel's history after its cursor (or the last ``backfill_days``).
+
+    ``config`` is the clan's parser configuration (see
+    :func:`bot.usecases.harvest.clan_relay_config`).
+    """
     async with app.db.read() as session:
         cursor = await get_cursor(session, channel_id)
-    since = app.now() - timedelta(days=app.settings.backfill_days)
+    since = app.now() - timedelta(days=backfill_days)
     progress = BackfillProgress(channel_id=channel_id, started=time.monotonic())
-    config = await clan_relay_config(app, clan_id)
     log.info("backfill.started", channel_id=channel_id, after_message_id=cursor)
     async for page in pages(cursor, since):
         if not page:

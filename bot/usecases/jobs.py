@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import structlog
 
-from bot.app import App
-from bot.tracing import current_trace_id, traced
+from bot.core.tracing import current_trace_id, traced
+from bot.usecases.context import App
 from storage.repositories import job_runs
 
 log = structlog.get_logger(__name__)
@@ -27,14 +27,19 @@ STALE_RUN = timedelta(hours=1)
 Outcome = Literal["ok", "failed", "skipped"]
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class JobResult:
+class JobResult(Generic[T]):
+    """How one run of a job went; ``value`` is what the work returned (None unless ``ok``)."""
+
     job: str
     slot: str
     outcome: Outcome
     counts: dict[str, Any]
     error: str | None = None
-    value: Any = None
+    value: T | None = None
 
 
 def interval_slot(now: datetime, minutes: int) -> str:
@@ -48,8 +53,8 @@ async def run_job(
     app: App,
     job: str,
     slot: str,
-    work: Callable[[], Awaitable[tuple[dict[str, Any], Any]]],
-) -> JobResult:
+    work: Callable[[], Awaitable[tuple[dict[str, Any], T]]],
+) -> JobResult[T]:
     """Claim ``(job, slot)``, run ``work`` under a fresh trace id, record how it went.
 
     ``work`` returns ``(counts, value)``; counts are stored in ``job_runs``.
@@ -101,10 +106,10 @@ async def ever_ran(app: App, job: str) -> bool:
         return await job_runs.latest(session, job) is not None
 
 
-async def sync_due(app: App, now: datetime) -> bool:
+async def sync_due(app: App, now: datetime, interval_minutes: int) -> bool:
     """True when the last successful sync is older than the interval (or there is none)."""
     async with app.db.read() as session:
         last = await job_runs.last_success(session, SYNC_JOB)
     if last is None or last.finished_at is None:
         return True
-    return (now - last.finished_at).total_seconds() >= app.settings.sync_interval_minutes * 60
+    return (now - last.finished_at).total_seconds() >= interval_minutes * 60

@@ -13,17 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import open_app
-from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _run_async, _settings_or_exit
-from bot.exports import (
-    EXPORT_FORMATS,
-    daily_report_json,
-    daily_report_text,
-    default_xlsx_name,
-    members_json,
-    write_members_csv,
-    write_members_xlsx,
-)
-from bot.reports import (
+from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, run_async, settings_or_exit
+from bot.core.config import Settings
+from bot.usecases.reports import (
     ClanNotSyncedError,
     MemberRow,
     ReportInputError,
@@ -31,6 +23,15 @@ from bot.reports import (
     daily_report,
     member_rows,
     parse_windows,
+)
+from bot.usecases.reports.exports import (
+    EXPORT_FORMATS,
+    daily_report_json,
+    daily_report_text,
+    default_xlsx_name,
+    members_json,
+    write_members_csv,
+    write_members_xlsx,
 )
 
 
@@ -48,8 +49,8 @@ def parse_as_of(text: str | None, now: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _prepare(args: argparse.Namespace) -> Any:
-    settings = _settings_or_exit(args)
+def _prepare(args: argparse.Namespace) -> Settings:
+    settings = settings_or_exit(args)
     missing = settings.missing_for("report")
     if missing:
         print(f"clanstats {args.command} needs: " + ", ".join(missing), file=sys.stderr)
@@ -72,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         async with open_app(settings) as app:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app)
+                clan_id = await configured_clan_id(app, settings.wom_group_id)
                 report = await daily_report(app, clan_id, as_of, settings.tz)
             except (ReportInputError, ClanNotSyncedError) as exc:
                 return _fail(exc)
@@ -82,7 +83,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             sys.stdout.write(daily_report_text(report, settings.tz))
         return EXIT_OK
 
-    return _run_async(go())
+    return run_async(go())
 
 
 def cmd_export_members(args: argparse.Namespace) -> int:
@@ -96,13 +97,13 @@ def cmd_export_members(args: argparse.Namespace) -> int:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
                 parse_windows(labels, as_of)  # bad windows fail before any query
-                clan_id = await configured_clan_id(app)
+                clan_id = await configured_clan_id(app, settings.wom_group_id)
                 fetched.append((await member_rows(app, clan_id, labels, as_of), as_of))
             except (ReportInputError, ClanNotSyncedError) as exc:
                 return _fail(exc)
         return EXIT_OK
 
-    code = _run_async(go())
+    code = run_async(go())
     if code != EXIT_OK:
         return code
     rows, as_of = fetched[0]
@@ -130,14 +131,19 @@ def _write_members(rows: list[MemberRow], fmt: str, output: Path | None, as_of: 
     print(f"Wrote {len(rows)} members to {output.resolve()}", file=sys.stderr)
 
 
-def add_report(sub: Any) -> None:
+def register(sub: Any) -> None:
+    _add_report(sub)
+    _add_export(sub)
+
+
+def _add_report(sub: Any) -> None:
     p = sub.add_parser("report", help="print the daily report (the 24 h before --as-of)")
     p.add_argument("--as-of", default=None, help="end of the report, ISO-8601 (default: now)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(handler=cmd_report)
 
 
-def add_export(sub: Any) -> None:
+def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="export data as JSON, CSV or XLSX")
     what = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     m = what.add_parser("members", help="every member with chat and gains per window")

@@ -2,7 +2,8 @@
 
 Every WOM request happens outside a transaction; each step then writes in its own short
 write transaction, so a WOM outage mid-sync loses nothing already stored and never holds the
-database.
+database. :func:`run_sync` is the same sync as a job (claimed in ``job_runs``): the
+scheduler, ``/sync`` and ``clanstats sync`` all run it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 
-from bot.app import App
-from bot.wom import (
+from bot.adapters.wom import (
     WomActivity,
     WomApi,
     WomError,
@@ -24,6 +25,9 @@ from bot.wom import (
     WomNotFound,
     WomSnapshot,
 )
+from bot.usecases.context import App
+from bot.usecases.harvest import resolve_unmatched
+from bot.usecases.jobs import SYNC_JOB, JobResult, interval_slot, run_job
 from domain.names import clean_display_name, name_key
 from domain.roster import RosterEntry, StoredMember, diff_roster
 from storage.repositories import job_runs
@@ -49,6 +53,19 @@ FEED_PAGE = 50
 ANNOUNCE_HORIZON = timedelta(days=2)
 
 _ACTIVITY_KIND = {"joined": "joined", "left": "left", "changed_role": "role_changed"}
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What a sync of one clan needs to know beyond the database and the WOM client."""
+
+    group_id: int
+    #: Minutes between scheduled syncs: a scheduled run's slot is its interval's start.
+    interval_minutes: int = 60
+    #: A roster marking more of the clan as left than this share is not applied.
+    max_departure_share: float = 0.2
+    #: Enables the daily ``update-all`` request; a secret, never logged.
+    verification_code: SecretStr | None = None
 
 
 @dataclass
@@ -124,10 +141,31 @@ def _snapshot_row(clan_id: int, member_id: int, snap: WomSnapshot, source: str) 
     }
 
 
+async def run_sync(
+    app: App, options: SyncOptions, *, slot: str | None = None
+) -> JobResult[SyncReport]:
+    """Sync the clan once, claimed in ``job_runs`` (a duplicate run of a slot is a no-op).
+
+    ``slot`` defaults to the current interval slot (scheduled runs); manual runs pass their own.
+    The result's value is the :class:`SyncReport`.
+    """
+    chosen = slot or interval_slot(app.now(), options.interval_minutes)
+
+    async def work() -> tuple[dict[str, Any], SyncReport]:
+        report = await sync_clan(app, options)
+        counts = report.counts()
+        # New members and aliases may own names relayed chat used before: attach those rows.
+        counts["relay_rows_attached"] = await resolve_unmatched(app, report.clan_id)
+        return counts, report
+
+    return await run_job(app, SYNC_JOB, chosen, work)
+
+
 async def sync_clan(
-    app: App, wom: WomApi, group_id: int, *, requests_before: int | None = None
+    app: App, options: SyncOptions, *, requests_before: int | None = None
 ) -> SyncReport:
     """Sync one clan from WOM. Raises :class:`WomError` when the roster cannot be fetched."""
+    wom, group_id = app.wom, options.group_id
     now = app.now()
     report = SyncReport(group_id=group_id)
     sent_before = _requests_sent(wom) if requests_before is None else requests_before
@@ -140,10 +178,10 @@ async def sync_clan(
         report, "name changes", wom.get_name_changes(group_id, limit=FEED_PAGE)
     )
 
-    await _apply_roster(app, report, group, activity, renames, now)
+    await _apply_roster(app, report, group, activity, renames, now, options.max_departure_share)
     snapshots = await _fetch_stats(app, wom, report, group)
     await _store_stats(app, report, snapshots)
-    await _maybe_update_all(app, wom, report, group_id, now)
+    await _maybe_update_all(app, wom, report, group_id, now, options.verification_code)
 
     report.wom_requests = _requests_sent(wom) - sent_before
     log.info("sync.finished", **{k: v for k, v in report.counts().items() if k != "warnings"})
@@ -171,6 +209,7 @@ async def _apply_roster(
     activity: Sequence[WomActivity],
     renames: Sequence[WomNameChange],
     now: datetime,
+    max_departure_share: float,
 ) -> None:
     entries = {
         m.player.id: _entry(
@@ -194,7 +233,7 @@ async def _apply_roster(
                 for m in stored.values()
             ],
             entries.values(),
-            max_departure_share=app.settings.max_departure_share,
+            max_departure_share=max_departure_share,
         )
         if diff.refusal_reason:
             report.departures_refused = len(diff.refused_departures)
@@ -417,9 +456,13 @@ async def _store_stats(app: App, report: SyncReport, snapshots: Sequence[WomSnap
 
 
 async def _maybe_update_all(
-    app: App, wom: WomApi, report: SyncReport, group_id: int, now: datetime
+    app: App,
+    wom: WomApi,
+    report: SyncReport,
+    group_id: int,
+    now: datetime,
+    code: SecretStr | None,
 ) -> None:
-    code = app.settings.wom_verification_code
     if code is None:
         return
     async with app.db.read() as session:

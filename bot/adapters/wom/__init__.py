@@ -1,7 +1,7 @@
 """Wise Old Man API v2 client: typed models, typed errors, a rate-limited HTTP client."""
 
-from bot.wom.client import HttpWomClient, WomApi, WomRateLimiter
-from bot.wom.errors import (
+from bot.adapters.wom.client import HttpWomClient, WomApi, WomRateLimiter
+from bot.adapters.wom.errors import (
     WomBadRequest,
     WomError,
     WomForbidden,
@@ -10,7 +10,7 @@ from bot.wom.errors import (
     WomSchemaError,
     WomUnavailable,
 )
-from bot.wom.models import (
+from bot.adapters.wom.models import (
     WomActivity,
     WomGroup,
     WomHiscoresEntry,

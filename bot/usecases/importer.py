@@ -1,54 +1,39 @@
-"""``clanstats import``: DiscordChatExporter JSON exports through the same ingest as live.
+"""Importing DiscordChatExporter exports through the same ingest as live and backfill.
 
-Exports are streamed with ijson (the yajl2 C backend when present), so memory stays flat
-whatever the file size; messages go to :func:`bot.harvest.ingest` in batches, each stored in
-one short write transaction. Importing the same export twice adds nothing. Entries that
-cannot be read (no id, a bad timestamp, wrong types) are skipped, counted and reported; a
-truncated file keeps every message before the break and makes the command fail.
-
-In DCE exports a webhook post has ``author.isBot`` true and discriminator ``"0000"``, and its
-``author.id`` is the webhook id: so a configured relay id matches it either way.
+Entries are read by :mod:`bot.adapters.dce` and go to the shared store path
+(:func:`bot.usecases.harvest.store_parsed`) in batches, each stored in one short write
+transaction. Importing the same export twice adds nothing; bad entries are skipped, counted
+and reported; a truncated file keeps every message before the break and makes the import
+fail. Large files are read and parsed in a separate process while this one stores.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import multiprocessing
 import multiprocessing.queues
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from queue import Empty
-from typing import Any, TextIO
+from typing import TextIO
 
-import ijson
-
-from bot.app import App, open_app
-from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, _settings_or_exit, _setup_logging
-from bot.config import ConfigError, Settings, env_name
-from bot.harvest import (
+from bot.adapters.dce import BadEntry, JSONError, channel_of, message_entries, message_from_dce
+from bot.core.config import env_name
+from bot.usecases.context import App
+from bot.usecases.harvest import (
     IngestResult,
     ParsedBatch,
     clan_relay_config,
-    ensure_clan_for_settings,
+    ensure_clan_for,
     parse_batch,
     store_parsed,
     unmatched_names,
 )
-from domain.relay import EmbedIn, RelayConfig, RelayMessageIn
-
-try:  # the C backend is several times faster; ijson falls back to Python without it
-    import ijson.backends.yajl2_c as _ijson_backend
-
-    _items: Callable[..., Iterator[Any]] = _ijson_backend.items
-except ImportError:  # pragma: no cover - depends on how ijson was built
-    _items = ijson.items
+from domain.relay import RelayConfig, RelayMessageIn
 
 DEFAULT_BATCH = 20_000
 # Files at least this big are read and parsed in a separate process while this one stores.
@@ -56,13 +41,7 @@ READER_PROCESS_MIN_BYTES = 8_000_000
 # Chunks the reader process may run ahead of the store (bounds memory whatever the file size).
 _QUEUE_DEPTH = 2
 _BULK_GC = (50_000, 50, 100)
-# Message types that carry what a person or relay wrote; the rest are Discord system notices.
-_TEXT_TYPES = frozenset({"Default", "Reply"})
 _MAX_EXAMPLES = 5
-
-
-class BadEntry(ValueError):
-    """A message entry that cannot be read; the message says why."""
 
 
 @dataclass
@@ -117,107 +96,6 @@ class ImportReport:
         for failure in self.failures:
             lines.append(f"FAILED {failure}")
         return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# DCE entries → RelayMessageIn
-
-
-def _snowflake(value: Any, what: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if value is None:
-        raise BadEntry(f"missing {what}")
-    raise BadEntry(f"{what} is not a Discord id: {value!r}"[:120])
-
-
-def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise BadEntry("missing timestamp" if value is None else "timestamp is not a string")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadEntry(f"bad timestamp {value!r}"[:120]) from None
-    # DCE always writes an offset; a bare time can only be UTC.
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _text(value: Any, what: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise BadEntry(f"{what} is not a string")
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    raise BadEntry(f"{what} is not an object")
-
-
-def _embed(raw: Any) -> EmbedIn:
-    if not isinstance(raw, dict):
-        raise BadEntry("embed is not an object")
-    fields_raw = raw.get("fields") or []
-    if not isinstance(fields_raw, list):
-        raise BadEntry("embed fields is not a list")
-    fields: list[tuple[str, str]] = []
-    for item in fields_raw:
-        entry = _mapping(item, "embed field")
-        fields.append(
-            (_text(entry.get("name"), "field name") or "", _text(entry.get("value"), "field") or "")
-        )
-    return EmbedIn(
-        title=_text(raw.get("title"), "embed title"),
-        description=_text(raw.get("description"), "embed description"),
-        author_name=_text(_mapping(raw.get("author"), "embed author").get("name"), "author name"),
-        footer=_text(_mapping(raw.get("footer"), "embed footer").get("text"), "footer text"),
-        url=_text(raw.get("url"), "embed url"),
-        fields=tuple(fields),
-    )
-
-
-def message_from_dce(raw: Any, channel_id: int) -> RelayMessageIn | None:
-    """Read one DCE message entry; None for a system message. Raises :class:`BadEntry`."""
-    if not isinstance(raw, dict):
-        raise BadEntry("entry is not an object")
-    kind = raw.get("type", "Default")
-    if kind not in _TEXT_TYPES:
-        if isinstance(kind, str):
-            return None
-        raise BadEntry("type is not a string")
-    message_id = _snowflake(raw.get("id"), "id")
-    posted_at = _timestamp(raw.get("timestamp"))
-    author = raw.get("author")
-    if not isinstance(author, dict):
-        raise BadEntry("missing author" if author is None else "author is not an object")
-    author_id = _snowflake(author.get("id"), "author id")
-    embeds_raw = raw.get("embeds") or []
-    if not isinstance(embeds_raw, list):
-        raise BadEntry("embeds is not a list")
-    is_bot = author.get("isBot") is True
-    return RelayMessageIn(
-        message_id=message_id,
-        channel_id=channel_id,
-        author_id=author_id,
-        author_name=_text(author.get("nickname") or author.get("name"), "author name") or "",
-        is_bot=is_bot,
-        webhook_id=author_id if is_bot and author.get("discriminator") == "0000" else None,
-        content=_text(raw.get("content"), "content") or "",
-        embeds=tuple(_embed(e) for e in embeds_raw),
-        posted_at=posted_at,
-    )
-
-
-def channel_of(path: Path) -> int:
-    """The channel id in an export's header (read without reading the messages)."""
-    with path.open("rb") as handle:
-        for channel in _items(handle, "channel"):
-            return _snowflake(_mapping(channel, "channel").get("id"), "channel id")
-    raise BadEntry("no channel in the export")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +173,7 @@ def read_export(
     index = -1
     try:
         with path.open("rb") as handle:
-            for index, raw in enumerate(_items(handle, "messages.item", use_float=True)):
+            for index, raw in enumerate(message_entries(handle)):
                 chunk.messages_read += 1
                 try:
                     message = message_from_dce(raw, channel_id)
@@ -308,7 +186,7 @@ def read_export(
                 messages.append(message)
                 if len(messages) >= batch_size:
                     yield done()
-    except ijson.JSONError as exc:
+    except JSONError as exc:
         yield done(("cut", f"after message #{index + 1}: {exc}"))
         return
     except OSError as exc:
@@ -399,20 +277,28 @@ async def import_exports(
     app: App,
     paths: list[Path],
     *,
+    group_id: int,
+    config: RelayConfig,
+    channel_ids: Collection[int],
+    guild_id: int | None = None,
     any_channel: bool = False,
     batch_size: int = DEFAULT_BATCH,
     progress: TextIO | None = None,
     reader_process: bool | None = None,
 ) -> ImportReport:
-    """Import DCE exports into the configured clan; never raises for a bad file or entry.
+    """Import DCE exports into the clan of WOM group ``group_id``; never raises for a bad
+    file or entry.
 
-    ``reader_process``: read and parse in a separate process while this one stores (the
-    default for files of at least ``READER_PROCESS_MIN_BYTES``); False reads in this process.
+    ``config`` is the parser configuration (relay authors, custom formats; the clan's name is
+    added here). Exports of channels outside ``channel_ids`` are skipped unless
+    ``any_channel``. ``reader_process``: read and parse in a separate process while this one
+    stores (the default for files of at least ``READER_PROCESS_MIN_BYTES``); False reads in
+    this process.
     """
     started = time.monotonic()
     report = ImportReport()
-    clan_id = await ensure_clan_for_settings(app)
-    config = await clan_relay_config(app, clan_id)
+    clan_id = await ensure_clan_for(app, group_id, guild_id)
+    config = await clan_relay_config(app, clan_id, config)
     bar = _Progress(progress) if progress is not None else None
     # Millions of short-lived objects make the cyclic GC run constantly for nothing (nothing
     # here builds cycles): collect far less often while importing, then restore.
@@ -420,7 +306,15 @@ async def import_exports(
     gc.set_threshold(*_BULK_GC)
     try:
         await _import_paths(
-            app, clan_id, config, paths, any_channel, batch_size, report, bar, reader_process
+            app,
+            clan_id,
+            config,
+            paths,
+            None if any_channel else frozenset(channel_ids),
+            batch_size,
+            report,
+            bar,
+            reader_process,
         )
     finally:
         gc.set_threshold(*thresholds)
@@ -436,22 +330,22 @@ async def _import_paths(
     clan_id: int,
     config: RelayConfig,
     paths: list[Path],
-    any_channel: bool,
+    channels: frozenset[int] | None,
     batch_size: int,
     report: ImportReport,
     bar: _Progress | None,
     reader_process: bool | None,
 ) -> None:
-    channels = set(app.settings.relay_channel_ids)
+    """Import each file; ``channels`` None imports exports of any channel."""
     for path in paths:
         name = str(path)
         try:
             channel_id = channel_of(path)
             size = path.stat().st_size
-        except (OSError, ijson.JSONError, BadEntry) as exc:
+        except (OSError, JSONError, BadEntry) as exc:
             report.failures.append(f"{name}: cannot read the export header: {exc}")
             continue
-        if not any_channel and channel_id not in channels:
+        if channels is not None and channel_id not in channels:
             report.files_skipped.append(
                 f"{name}: channel {channel_id} is not in {env_name('relay_channel_ids')} "
                 "(pass --any-channel to import it anyway)"
@@ -506,80 +400,3 @@ async def _import_chunks(
                 f"({detail}); everything before it was imported"
             )
         return
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-
-
-def _config_problems(settings: Settings, any_channel: bool) -> list[str]:
-    problems: list[str] = []
-    if settings.wom_group_id is None:
-        problems.append(f"{env_name('wom_group_id')}: not set (the clan the messages belong to)")
-    if not settings.relay_author_ids:
-        problems.append(
-            f"{env_name('relay_author_ids')}: not set (the webhook or bot ids that relay game "
-            "chat; without them every message would be read as Discord chatter)"
-        )
-    if not settings.relay_channel_ids and not any_channel:
-        problems.append(
-            f"{env_name('relay_channel_ids')}: not set (or pass --any-channel to import every "
-            "export given)"
-        )
-    return problems
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    """``clanstats import PATH...``: import DiscordChatExporter JSON exports."""
-    settings = _settings_or_exit(args)
-    problems = _config_problems(settings, args.any_channel)
-    if problems:
-        print(str(ConfigError(problems)), file=sys.stderr)
-        return EXIT_CONFIG
-    _setup_logging(settings)
-
-    async def go() -> int:
-        async with open_app(settings) as app:
-            report = await import_exports(
-                app,
-                list(args.paths),
-                any_channel=args.any_channel,
-                batch_size=args.batch_size,
-                progress=sys.stderr,
-            )
-        print(report.summary())
-        return EXIT_FAILED if report.failures else EXIT_OK
-
-    try:
-        return asyncio.run(go())
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_CONFIG
-    except KeyboardInterrupt:
-        return 130
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return number
-
-
-def add_import(sub: Any) -> None:
-    p = sub.add_parser(
-        "import", help="import DiscordChatExporter JSON exports of the relay channels"
-    )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DCE JSON export file")
-    p.add_argument(
-        "--any-channel",
-        action="store_true",
-        help="import exports of channels not in CLANSTATS_RELAY_CHANNEL_IDS too",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=_positive,
-        default=DEFAULT_BATCH,
-        help=f"messages per write transaction (default {DEFAULT_BATCH})",
-    )
-    p.set_defaults(handler=cmd_import)

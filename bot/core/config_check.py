@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from bot.config import Settings, env_name
+from bot.core.config import Settings, env_name
 
 
 def live_config_problems(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.app import App
+from bot.usecases.context import App
 from storage.migrate import current_revision, head_revision
 from storage.repositories.status import StoreCounts, recent_job_runs, store_counts
 

@@ -1,53 +1,20 @@
-"""The ``clanstats`` command line (also ``python -m bot``)."""
+"""Looking after an install: ``migrate``, ``check-config`` and ``health``."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
-import structlog
-
-from bot.config import ConfigError, Settings, load_settings, redacted_view
-from bot.logging import configure_logging
-from bot.runtime import tune_gc
-
-log = structlog.get_logger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-
-NO_TOKEN_HELP = """\
-ClanStats cannot start: no Discord bot token is configured.
-Set CLANSTATS_DISCORD_TOKEN (in the environment, a .env file or clanstats.toml) to the token
-of your Discord application's bot, together with CLANSTATS_GUILD_ID, CLANSTATS_WOM_GROUP_ID,
-CLANSTATS_RELAY_CHANNEL_IDS and CLANSTATS_RELAY_AUTHOR_IDS (see .env.example and
-`clanstats check-config`). To see the bot work without a token or network first, run
-`clanstats demo`: it runs the real bot against local fakes of Discord and Wise Old Man."""
-
-
-def _settings_or_exit(args: argparse.Namespace) -> Settings:
-    try:
-        return load_settings(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        print("Fix the variables above (see .env.example), then try again.", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
-
-
-def _setup_logging(settings: Settings) -> None:
-    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
-
-
-def _run_async(coro: Coroutine[Any, Any, int]) -> int:
-    try:
-        return asyncio.run(coro)
-    except KeyboardInterrupt:
-        return 130
+from bot.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    run_async,
+    settings_or_exit,
+    setup_logging,
+)
+from bot.core.config import ConfigError, load_settings, redacted_view
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -74,8 +41,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings = _settings_or_exit(args)
-    _setup_logging(settings)
+    settings = settings_or_exit(args)
+    setup_logging(settings)
 
     async def go() -> int:
         from storage.engine import Database
@@ -94,29 +61,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print(f"Backup of the previous database: {result.backup}")
         return EXIT_OK
 
-    return _run_async(go())
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings_or_exit(args)
-    if settings.discord_token is None:
-        print(NO_TOKEN_HELP, file=sys.stderr)
-        return EXIT_CONFIG
-    missing = settings.missing_for("run")
-    if missing:
-        print("ClanStats cannot start; these settings are required:", file=sys.stderr)
-        for name in missing:
-            print(f"  - {name}", file=sys.stderr)
-        return EXIT_CONFIG
-    _setup_logging(settings)
-    from bot.runner import run_bot
-
-    return _run_async(run_bot(settings))
+    return run_async(go())
 
 
 def cmd_health(args: argparse.Namespace) -> int:
     """Exit 0 when the database answers at the newest schema and the bot's heartbeat is fresh."""
-    settings = _settings_or_exit(args)
+    settings = settings_or_exit(args)
 
     async def go() -> int:
         from storage.engine import Database
@@ -144,28 +94,10 @@ def cmd_health(args: argparse.Namespace) -> int:
         print("healthy")
         return EXIT_OK
 
-    return _run_async(go())
+    return run_async(go())
 
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="clanstats",
-        description="ClanStats: relayed clan chat joined with Wise Old Man progress.",
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="TOML settings file (default: clanstats.toml, or CLANSTATS_CONFIG)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = sub.add_parser("run", help="start the bot (needs a Discord token)")
-    p.set_defaults(handler=cmd_run)
-
+def register(sub: Any) -> None:
     p = sub.add_parser("migrate", help="bring the database to the newest schema")
     p.set_defaults(handler=cmd_migrate)
 
@@ -182,21 +114,3 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p = sub.add_parser("health", help="exit 0 if the database and the running bot are healthy")
     p.add_argument("--max-age", type=float, default=120.0, help="heartbeat age limit, seconds")
     p.set_defaults(handler=cmd_health)
-
-    for add in extra:
-        add(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from bot.commands import EXTRA_COMMANDS
-
-    parser = build_parser(EXTRA_COMMANDS)
-    args = parser.parse_args(argv)
-    handler: Handler = args.handler
-    tune_gc()
-    return handler(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,7 +3,7 @@
 Unknown fields are ignored, optional fields may be missing or null, and metric names are read
 from the data (a boss WOM added yesterday is kept under its own name). Only a missing identity
 (a player's ``id`` or ``username``, a group's ``id``) or a body of the wrong shape raises
-:class:`~bot.wom.errors.WomSchemaError`. ``-1`` (unranked) is kept as ``-1``, never 0.
+:class:`~bot.adapters.wom.errors.WomSchemaError`. ``-1`` (unranked) is kept as ``-1``, never 0.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.wom.errors import WomSchemaError
+from bot.adapters.wom.errors import WomSchemaError
 
 __all__ = [
     "WomActivity",

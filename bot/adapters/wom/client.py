@@ -6,9 +6,9 @@
   ``Retry-After``. Share one limiter between clients that share an IP or key.
 * 429, 5xx, network errors, timeouts and unreadable 2xx bodies (truncated JSON) are retried
   with jittered exponential backoff; when retries run out the error is
-  :class:`~bot.wom.errors.WomUnavailable` (or :class:`~bot.wom.errors.WomRateLimited` for
-  429). A readable body of the wrong shape is :class:`~bot.wom.errors.WomSchemaError` at once:
-  retrying will not fix it.
+  :class:`~bot.adapters.wom.errors.WomUnavailable` (or
+  :class:`~bot.adapters.wom.errors.WomRateLimited` for 429). A readable body of the wrong
+  shape is :class:`~bot.adapters.wom.errors.WomSchemaError` at once: retrying will not fix it.
 * Other 4xx are raised at once as typed errors. ``PLAYER_IS_RATE_LIMITED`` is not retried.
 * Neither the API key nor a verification code ever reaches a log line or an error message.
 """
@@ -29,7 +29,7 @@ import aiohttp
 import structlog
 from pydantic import SecretStr
 
-from bot.wom.errors import (
+from bot.adapters.wom.errors import (
     WomBadRequest,
     WomError,
     WomForbidden,
@@ -38,7 +38,7 @@ from bot.wom.errors import (
     WomSchemaError,
     WomUnavailable,
 )
-from bot.wom.models import (
+from bot.adapters.wom.models import (
     WomActivity,
     WomGroup,
     WomHiscoresEntry,

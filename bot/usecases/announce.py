@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.app import App
+from bot.usecases.context import App
 from storage.repositories.roster import mark_announced, unannounced_events
 
 

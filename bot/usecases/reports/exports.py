@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from bot.reports import DailyReport, MemberRow, Ranked
+from bot.usecases.reports.daily import DailyReport, Ranked
+from bot.usecases.reports.members import MemberRow
 from domain.activity import whole_days
 from domain.metrics import metric_label
 from domain.ranks import pretty_rank

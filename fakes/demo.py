@@ -2,6 +2,9 @@
 
 It loads the recorded clan, replays a scripted day of relayed clan chat, runs the scheduled
 jobs and a few officer commands, then prints every message and embed the bot posted.
+
+The fakes know nothing of the bot's code: the CLI passes in how to start the bot
+(:data:`StartBot`), and the demo watches it only through :class:`BotHandle` and the database.
 """
 
 from __future__ import annotations
@@ -12,18 +15,14 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from sqlalchemy import func, select
 
-from bot.client import ClanStatsBot
-from bot.config import Settings
-from bot.logging import configure_logging
-from bot.runner import run_bot
 from fakes.chat_script import day_posts, history_days
 from fakes.discord import FakeInteraction, SentMessage
 from fakes.wom import DATA_DIR
@@ -36,7 +35,27 @@ from fakes.world import (
     ClanWorld,
     clan_world,
 )
+from storage.engine import Database
 from storage.models import JobRun, RelayMessage
+
+
+class BotHandle(Protocol):
+    """What the demo needs of the running bot."""
+
+    @property
+    def user(self) -> object: ...
+
+    def is_ready(self) -> bool: ...
+
+    def run_job_now(self, job_id: str) -> None: ...
+
+
+#: Starts the real bot with these settings values, clock and stop event, calls back with the
+#: bot once it is built, and returns its exit code when stopped.
+StartBot = Callable[
+    [dict[str, Any], Callable[[], datetime], asyncio.Event, Callable[[BotHandle], None]],
+    Coroutine[Any, Any, int],
+]
 
 EVENING_FIXTURE = "2025-12-23T1935Z"
 # The demo lives on the day the WOM recordings were made: it starts just after the morning
@@ -146,8 +165,8 @@ async def _until(check: Callable[[], Awaitable[bool]], limit_s: float, what: str
         await asyncio.sleep(0.05)
 
 
-async def _count_ok(bot: ClanStatsBot, job: str) -> int:
-    async with bot.app.db.read() as s:
+async def _count_ok(db: Database, job: str) -> int:
+    async with db.read() as s:
         return int(
             (
                 await s.execute(
@@ -158,16 +177,35 @@ async def _count_ok(bot: ClanStatsBot, job: str) -> int:
 
 
 async def run_demo(
-    *, database: Path | None = None, out: TextIO = sys.stdout, keep_dir: Path | None = None
+    start_bot: StartBot,
+    *,
+    database: Path | None = None,
+    out: TextIO = sys.stdout,
+    keep_dir: Path | None = None,
 ) -> int:
     workdir = keep_dir or Path(tempfile.mkdtemp(prefix="clanstats-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = database or workdir / "demo.sqlite3"
     transcript = Transcript(out, workdir)
     transcript.step(f"Database: {db_path}")
-    configure_logging(level="WARNING", fmt="console", stream=sys.stderr)
+    # The demo's own connection to the bot's database, to watch its jobs and stored lines.
+    db = Database.from_url(f"sqlite:///{db_path}")
+    try:
+        return await _run(start_bot, db, db_path, workdir, transcript, out)
+    finally:
+        await db.dispose()
+
+
+async def _run(
+    start_bot: StartBot,
+    db: Database,
+    db_path: Path,
+    workdir: Path,
+    transcript: Transcript,
+    out: TextIO,
+) -> int:
     async with clan_world(wom_rate_window_s=1.0) as world:
-        settings = Settings(**world.settings(f"sqlite:///{db_path}", report_time=REPORT_TIME))
+        settings = world.settings(f"sqlite:///{db_path}", report_time=REPORT_TIME)
         clock = DemoClock(MORNING)
         names = _member_names()[:60]
         past = history_days(names, MORNING, days=14)
@@ -175,12 +213,10 @@ async def run_demo(
         transcript.step(
             f"Fake Discord at {world.discord.base_url}, fake Wise Old Man at {world.wom.base_url}"
         )
-        holder: list[ClanStatsBot] = []
+        holder: list[BotHandle] = []
         stop = asyncio.Event()
         invokers: dict[int, str] = {}
-        task = asyncio.create_task(
-            run_bot(settings, stop=stop, on_bot=holder.append, fast_startup=True, clock=clock)
-        )
+        task = asyncio.create_task(start_bot(settings, clock, stop, holder.append))
         try:
             await asyncio.sleep(0)
             bot = holder[0]
@@ -192,11 +228,11 @@ async def run_demo(
 
             await _until(ready, 20, "login")
             transcript.step(f"Bot logged in as {bot.user}; slash commands registered")
-            await _until(lambda: _positive(_count_ok(bot, "wom.sync")), 30, "first sync")
+            await _until(lambda: _positive(_count_ok(db, "wom.sync")), 30, "first sync")
             transcript.step("Scheduled WOM sync ran (the clan had never been synced)")
 
             await _until(
-                lambda: _stored_at_least(bot, len(past)), 60, "backfill of the past two weeks"
+                lambda: _stored_at_least(db, len(past)), 60, "backfill of the past two weeks"
             )
             transcript.step(f"Backfilled {len(past):,} relayed lines from the last 14 days")
             posts = list(day_posts(MORNING + timedelta(minutes=30)))
@@ -241,7 +277,7 @@ async def run_demo(
                 await asked.wait_responses(2, timeout=30)
             transcript.step("A member ran /player partymarty94 and /leaderboard xp 1d")
             posted = len(world.discord.sent_messages)
-            bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
+            bot.run_job_now("daily-report")
             await world.discord.wait_for_sent(
                 lambda m: m.channel_id == REPORT_CHANNEL_ID and m.kind == "message",
                 timeout=30,
@@ -261,8 +297,8 @@ async def run_demo(
     return 0
 
 
-async def _stored_at_least(bot: ClanStatsBot, count: int) -> bool:
-    async with bot.app.db.read() as s:
+async def _stored_at_least(db: Database, count: int) -> bool:
+    async with db.read() as s:
         stored = (await s.execute(select(func.count(RelayMessage.id)))).scalar_one()
     return int(stored) >= count
 

@@ -1,0 +1,92 @@
+"""``clanstats import``: DiscordChatExporter JSON exports of the relay channels."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.app import open_app, relay_config
+from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_exit, setup_logging
+from bot.core.config import ConfigError, Settings, env_name
+from bot.usecases.importer import DEFAULT_BATCH, import_exports
+
+
+def _config_problems(settings: Settings, any_channel: bool) -> list[str]:
+    problems: list[str] = []
+    if settings.wom_group_id is None:
+        problems.append(f"{env_name('wom_group_id')}: not set (the clan the messages belong to)")
+    if not settings.relay_author_ids:
+        problems.append(
+            f"{env_name('relay_author_ids')}: not set (the webhook or bot ids that relay game "
+            "chat; without them every message would be read as Discord chatter)"
+        )
+    if not settings.relay_channel_ids and not any_channel:
+        problems.append(
+            f"{env_name('relay_channel_ids')}: not set (or pass --any-channel to import every "
+            "export given)"
+        )
+    return problems
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """``clanstats import PATH...``: import DiscordChatExporter JSON exports."""
+    settings = settings_or_exit(args)
+    problems = _config_problems(settings, args.any_channel)
+    if problems:
+        print(str(ConfigError(problems)), file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings)
+
+    async def go() -> int:
+        async with open_app(settings) as app:
+            assert settings.wom_group_id is not None  # checked above
+            report = await import_exports(
+                app,
+                list(args.paths),
+                group_id=settings.wom_group_id,
+                config=relay_config(settings),
+                channel_ids=settings.relay_channel_ids,
+                guild_id=settings.guild_id,
+                any_channel=args.any_channel,
+                batch_size=args.batch_size,
+                progress=sys.stderr,
+            )
+        print(report.summary())
+        return EXIT_FAILED if report.failures else EXIT_OK
+
+    try:
+        return asyncio.run(go())
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return number
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "import", help="import DiscordChatExporter JSON exports of the relay channels"
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DCE JSON export file")
+    p.add_argument(
+        "--any-channel",
+        action="store_true",
+        help="import exports of channels not in CLANSTATS_RELAY_CHANNEL_IDS too",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=DEFAULT_BATCH,
+        help=f"messages per write transaction (default {DEFAULT_BATCH})",
+    )
+    p.set_defaults(handler=cmd_import)

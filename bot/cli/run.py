@@ -1,0 +1,39 @@
+"""``clanstats run``: start the bot (needs a Discord token)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cli.common import EXIT_CONFIG, run_async, settings_or_exit, setup_logging
+
+NO_TOKEN_HELP = """\
+ClanStats cannot start: no Discord bot token is configured.
+Set CLANSTATS_DISCORD_TOKEN (in the environment, a .env file or clanstats.toml) to the token
+of your Discord application's bot, together with CLANSTATS_GUILD_ID, CLANSTATS_WOM_GROUP_ID,
+CLANSTATS_RELAY_CHANNEL_IDS and CLANSTATS_RELAY_AUTHOR_IDS (see .env.example and
+`clanstats check-config`). To see the bot work without a token or network first, run
+`clanstats demo`: it runs the real bot against local fakes of Discord and Wise Old Man."""
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    if settings.discord_token is None:
+        print(NO_TOKEN_HELP, file=sys.stderr)
+        return EXIT_CONFIG
+    missing = settings.missing_for("run")
+    if missing:
+        print("ClanStats cannot start; these settings are required:", file=sys.stderr)
+        for name in missing:
+            print(f"  - {name}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings)
+    from bot.runner import run_bot
+
+    return run_async(run_bot(settings))
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="start the bot (needs a Discord token)")
+    p.set_defaults(handler=cmd_run)

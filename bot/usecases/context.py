@@ -1,0 +1,37 @@
+"""What every use case is handed: the database, the WOM client and the clock.
+
+The composition root (:mod:`bot.app`) builds one :class:`App` per process; use cases, jobs,
+cogs and the CLI share it. It carries no settings: a use case takes the values it needs as
+arguments, so the same code serves a single-clan ``.env`` install and per-clan configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.adapters.wom import WomApi
+from storage.engine import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """The process's database, WOM client and clock: one per process."""
+
+    db: Database
+    wom: WomApi
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def aclose(self) -> None:
+        try:
+            await self.wom.close()
+        finally:
+            await self.db.dispose()

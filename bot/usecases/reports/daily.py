@@ -1,0 +1,214 @@
+"""The daily report: the day's pulse, tops, notable broadcasts, roster changes, attention
+and the two charts' data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from bot.usecases.context import App
+from bot.usecases.reports.loader import (
+    HEATMAP_DAYS,
+    RAIDS,
+    TOP_COUNT,
+    TREND_DAYS,
+    load,
+    parse_windows,
+    rule_settings_from,
+)
+from domain.activity import (
+    MemberActivity,
+    is_boss_metric,
+    top_n,
+)
+from domain.broadcasts import DROP_TYPES, Notable, notable_broadcasts
+from domain.metrics import metric_label
+from domain.relay import BroadcastType
+from domain.report import DAY, day_periods, period_label, week_heatmap, xp_per_period
+from domain.rules import (
+    DEFAULT_INACTIVE_WINDOW,
+    Finding,
+    RuleSettings,
+    UnmatchedFinding,
+    alerts,
+    inactive,
+    promotions,
+)
+from domain.rules import unmatched as unmatched_rule
+from storage.repositories import reports as repo
+from storage.repositories.reports import (
+    RosterEvent,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Daily report
+
+
+@dataclass(frozen=True, slots=True)
+class Pulse:
+    """The day in four numbers, with the 7-day average to compare chat against."""
+
+    chat_lines: int
+    chat_lines_avg_7d: float
+    active_chatters: int
+    xp_gained: int
+    members: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A member on a top list, with an optional detail (e.g. their top boss)."""
+
+    member_id: int
+    display_name: str
+    value: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TrendDay:
+    """One 24-hour period of the trend chart, labelled by its local date."""
+
+    day: date
+    start: datetime
+    end: datetime
+    chat_lines: int
+    #: None when no member was tracked across the whole period (before their first snapshot).
+    xp_gained: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    """What officers should look at: full lists; renderers show counts and the top few."""
+
+    inactive: tuple[Finding, ...]
+    alerts: tuple[Finding, ...]
+    promotions: tuple[Finding, ...]
+    unmatched: tuple[UnmatchedFinding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    """The daily report of the 24 hours ``[start, as_of)`` (see :mod:`domain.report`)."""
+
+    clan_name: str
+    as_of: datetime
+    start: datetime
+    timezone: str
+    pulse: Pulse
+    top_chatters: tuple[Ranked, ...]
+    top_xp: tuple[Ranked, ...]
+    top_bosses: tuple[Ranked, ...]
+    notable: Notable
+    roster_changes: tuple[RosterEvent, ...]
+    attention: Attention
+    #: Chat lines per local weekday (Monday first) × local hour, over the last 28 days.
+    heatmap: tuple[tuple[int, ...], ...]
+    heatmap_days: int
+    trend: tuple[TrendDay, ...] = field(default=())
+
+
+_NOTABLE_TYPES: tuple[str, ...] = (*sorted(DROP_TYPES), BroadcastType.PET, BroadcastType.LEVEL)
+
+
+async def daily_report(
+    app: App,
+    clan_id: int,
+    as_of: datetime,
+    tz: tzinfo,
+    settings: RuleSettings | None = None,
+) -> DailyReport:
+    """Build the daily report for the 24 hours before ``as_of``.
+
+    Pulse (chat lines vs the average of the 7 days before, active chatters, XP gained), top
+    chatters / XP / boss kills, notable broadcasts (biggest drops by coin value, pets, 99s),
+    roster changes, the attention section (purge list over 60d, alerts 7d vs 30d, promotions
+    over 30d, unmatched names) and the data of the two charts: the 24 × 7 chat heatmap of the
+    last 28 days and 14 days of (local date, chat lines, XP gained). Thresholds come from
+    ``settings`` or the clan's ``settings["rules"]``.
+    """
+    windows = parse_windows(["1d", "7d", "30d", DEFAULT_INACTIVE_WINDOW], as_of)
+    day, week, month, purge = range(4)
+    periods = day_periods(as_of, TREND_DAYS)
+    async with app.db.read() as session:
+        data = await load(
+            session,
+            clan_id,
+            windows,
+            as_of,
+            metrics=RAIDS,
+            counted=3,  # 1d, 7d, 30d; the 60d purge window is presence-only
+            full_metrics_windows=1,  # the day's top boss kills need every boss
+            # The day and 30d lists rank lines, XP and kills; alerts (7d) and the purge
+            # list (60d) ask whether a quiet member had a presence broadcast.
+            broadcasts=("none", "quiet", "none", "quiet"),
+        )
+        trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
+        bounds = await repo.xp_at(session, clan_id, [*(s for s, _ in periods), as_of])
+        hours = await repo.chat_lines_per_hour(session, clan_id, as_of - HEATMAP_DAYS * DAY, as_of)
+        broadcasts = await repo.broadcast_lines(
+            session, clan_id, as_of - DAY, as_of, _NOTABLE_TYPES
+        )
+        roster = await repo.roster_events(session, clan_id, as_of - DAY, as_of)
+        names = await repo.unmatched_names(session, clan_id)
+    rules = settings if settings is not None else rule_settings_from(data.clan.settings)
+    ranks = data.ranks()
+    today = data.activities(day)
+    acts_7d, acts_30d = data.activities(week), data.activities(month)
+    trend_xp = xp_per_period(bounds)
+    trend = tuple(
+        TrendDay(period_label(end, tz), start, end, lines, xp)
+        for (start, end), lines, xp in zip(periods, trend_lines, trend_xp, strict=True)
+    )
+    previous = trend_lines[-8:-1]
+    pulse = Pulse(
+        chat_lines=trend_lines[-1],
+        chat_lines_avg_7d=round(sum(previous) / len(previous), 1) if previous else 0.0,
+        active_chatters=sum(1 for a in today if a.chat.lines > 0),
+        xp_gained=sum(a.gains.xp for a in today),
+        members=len(data.members),
+    )
+    return DailyReport(
+        clan_name=data.clan.name,
+        as_of=as_of,
+        start=as_of - DAY,
+        timezone=str(tz),
+        pulse=pulse,
+        top_chatters=_top(today, lambda a: a.chat.lines),
+        top_xp=_top(today, lambda a: a.gains.xp),
+        top_bosses=_top(today, lambda a: a.gains.boss_kills, detail=_top_boss),
+        notable=notable_broadcasts(broadcasts, limit=TOP_COUNT),
+        roster_changes=tuple(roster),
+        attention=Attention(
+            inactive=tuple(inactive(data.activities(purge), ranks, rules, as_of)),
+            alerts=tuple(alerts(acts_7d, acts_30d, ranks, rules, as_of)),
+            promotions=tuple(promotions(acts_30d, ranks, rules, as_of)),
+            unmatched=tuple(unmatched_rule(names)),
+        ),
+        heatmap=week_heatmap(hours, tz),
+        heatmap_days=HEATMAP_DAYS,
+        trend=trend,
+    )
+
+
+def _top_boss(activity: MemberActivity) -> str:
+    bosses = [(k, v) for k, v in activity.gains.per_metric.items() if is_boss_metric(k)]
+    if not bosses:
+        return ""
+    name, kills = max(bosses, key=lambda item: (item[1], item[0]))
+    return f"{metric_label(name)} +{kills:g}"
+
+
+def _top(
+    activities: Sequence[MemberActivity],
+    key: Any,
+    *,
+    detail: Any = None,
+) -> tuple[Ranked, ...]:
+    best = top_n(activities, TOP_COUNT, key=key, name=lambda a: a.display_name)
+    return tuple(
+        Ranked(a.member_id, a.display_name, key(a), detail(a) if detail else "") for a in best
+    )
