@@ -538,13 +538,22 @@ def _broadcast_event(
     title: str | None = None,
     fallback_player: str | None = None,
 ) -> RelayEvent:
+    """A broadcast read from its sentence; the title names its type only when the sentence
+    does not, and ``fallback_player`` is its subject only when the sentence names nobody."""
     found = classify_broadcast(sentence)
     kind = found.type
-    player = found.player_name
     if kind is BroadcastType.UNKNOWN and title:
         kind = type_from_title(title)
-    if player is None and fallback_player:
-        player = fallback_player
+    return _broadcast(sentence, fmt, kind, found.player_name or fallback_player, found)
+
+
+def _broadcast(
+    sentence: str,
+    fmt: str,
+    kind: BroadcastType,
+    player: str | None,
+    found: BroadcastMatch,
+) -> RelayEvent:
     return RelayEvent(
         part=0,
         kind="broadcast",
@@ -681,6 +690,7 @@ def _parse_embed(embed: EmbedIn, config: RelayConfig) -> RelayEvent | None:
 
 
 def _dink_event(player: str, title: str, raw_description: str) -> RelayEvent:
+    """Dink's embed: its author is the subject and its title names the event's type."""
     sentence = _clean_sentence(raw_description, unescape=False) or _clean_sentence(
         title, unescape=False
     )
@@ -688,15 +698,4 @@ def _dink_event(player: str, title: str, raw_description: str) -> RelayEvent:
     found = classify_broadcast(sentence)
     if kind is BroadcastType.UNKNOWN:
         kind = found.type
-    return RelayEvent(
-        part=0,
-        kind="broadcast",
-        player_name=player,
-        player_key=_key_of(player),
-        text=sentence,
-        broadcast_type=kind,
-        rank_title=None,
-        account_type=None,
-        format=FORMAT_DINK,
-        other_name=found.other_name,
-    )
+    return _broadcast(sentence, FORMAT_DINK, kind, player, found)

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL such as https://api.wiseoldman.net/v2")
+            raise ValueError(f"must be an http(s) URL such as {PUBLIC_WOM_URL}")
         return value.rstrip("/")
 
     @property

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 import discord
 
+from bot.adapters.tables import Cell, csv_bytes, xlsx_bytes
 from bot.usecases.reports import DailyReport, Leaderboard, PlayerProfile
 from domain.ranks import pretty_rank
 from domain.rules import Finding, UnmatchedFinding
@@ -89,62 +88,39 @@ def page_embed(
     return embed
 
 
-def findings_csv(findings: Sequence[Finding]) -> bytes:
-    """The full list, one row per finding, with every number that triggered it."""
+def _finding_table(findings: Sequence[Finding]) -> tuple[list[str], list[list[Cell]]]:
+    """One row per finding, with every number that triggered it."""
     number_keys = sorted({k for f in findings for k in f.numbers})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["member", "rank", "finding", "reason", "tags", *number_keys])
-    for f in findings:
-        writer.writerow(
-            [
-                f.display_name,
-                f.role or "",
-                f.kind,
-                f.reason,
-                ";".join(f.tags),
-                *[f.numbers.get(k, "") for k in number_keys],
-            ]
-        )
-    return out.getvalue().encode("utf-8")
+    header = ["member", "rank", "finding", "reason", "tags", *number_keys]
+    rows: list[list[Cell]] = [
+        [
+            f.display_name,
+            f.role or "",
+            f.kind,
+            f.reason,
+            ";".join(f.tags),
+            *[f.numbers.get(k) for k in number_keys],
+        ]
+        for f in findings
+    ]
+    return header, rows
+
+
+def findings_csv(findings: Sequence[Finding]) -> bytes:
+    """The full list as CSV."""
+    return csv_bytes(*_finding_table(findings))
 
 
 def findings_xlsx(findings: Sequence[Finding], sheet: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    number_keys = sorted({k for f in findings for k in f.numbers})
-    book = Workbook()
-    ws = book.active
-    ws.title = clip(sheet, 31)
-    ws.append(["member", "rank", "finding", "reason", "tags", *number_keys])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for f in findings:
-        ws.append(
-            [
-                f.display_name,
-                f.role or "",
-                f.kind,
-                f.reason,
-                ";".join(f.tags),
-                *[f.numbers.get(k) for k in number_keys],
-            ]
-        )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """The full list as one XLSX sheet."""
+    return xlsx_bytes(*_finding_table(findings), sheet=sheet)
 
 
 def unmatched_csv(items: Sequence[UnmatchedFinding]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "key", "lines", "last_seen"])
-    for u in items:
-        writer.writerow(
-            [u.display_name, u.rsn_key, u.count, u.last_seen.isoformat() if u.last_seen else ""]
-        )
-    return out.getvalue().encode("utf-8")
+    return csv_bytes(
+        ["name", "key", "lines", "last_seen"],
+        ([u.display_name, u.rsn_key, u.count, u.last_seen] for u in items),
+    )
 
 
 def profile_embed(profile: PlayerProfile, tz: tzinfo) -> discord.Embed:

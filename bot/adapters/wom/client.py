@@ -48,7 +48,6 @@ from bot.adapters.wom.models import (
 
 __all__ = [
     "ANONYMOUS_LIMIT",
-    "DEFAULT_BASE_URL",
     "KEYED_LIMIT",
     "HttpWomClient",
     "WomApi",
@@ -58,7 +57,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_BASE_URL = "https://api.wiseoldman.net/v2"
 ANONYMOUS_LIMIT = 20
 KEYED_LIMIT = 100
 
@@ -203,7 +201,7 @@ class HttpWomClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str,
         api_key: SecretStr | str | None = None,
         user_agent: str | None = None,
         *,

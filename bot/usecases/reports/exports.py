@@ -8,13 +8,13 @@ XLSX. XLSX cells hold real (naive, UTC) datetimes so spreadsheets can sort and f
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
+from bot.adapters.tables import iso_utc, write_csv, write_xlsx
 from bot.usecases.reports.daily import DailyReport, Ranked
 from bot.usecases.reports.members import MemberRow
 from domain.activity import whole_days
@@ -35,13 +35,6 @@ WINDOW_FIELDS: tuple[str, ...] = (
 BASE_FIELDS: tuple[str, ...] = ("rsn", "display_name", "role", "joined_at")
 TIME_FIELDS: tuple[str, ...] = ("last_chat_at", "last_progress_at")
 EXPORT_FORMATS: tuple[str, ...] = ("json", "csv", "xlsx")
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """``2025-12-23T20:00:00Z`` (microseconds kept when present), or None."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def window_labels(rows: Sequence[MemberRow], fallback: Sequence[str] = ()) -> list[str]:
@@ -88,45 +81,13 @@ def _flat(row: MemberRow, windows: Sequence[str]) -> list[Any]:
 def write_members_csv(rows: Sequence[MemberRow], out: IO[str], windows: Sequence[str] = ()) -> None:
     """Write member rows as CSV with flattened per-window columns (``messages_30d``)."""
     labels = window_labels(rows, windows)
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(member_columns(labels))
-    for row in rows:
-        writer.writerow(
-            "" if v is None else iso_utc(v) if isinstance(v, datetime) else v
-            for v in _flat(row, labels)
-        )
+    write_csv(member_columns(labels), (_flat(row, labels) for row in rows), out)
 
 
 def write_members_xlsx(rows: Sequence[MemberRow], path: Path, windows: Sequence[str] = ()) -> None:
     """Write member rows to one XLSX sheet ("Members"): bold, frozen header, autofilter."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     labels = window_labels(rows, windows)
-    header = member_columns(labels)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Members"
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(
-            [
-                v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
-                for v in _flat(row, labels)
-            ]
-        )
-    for index, name in enumerate(header, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = max(12, len(name) + 2)
-        if name.endswith("_at"):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    book.save(path)
+    write_xlsx(member_columns(labels), (_flat(row, labels) for row in rows), path, sheet="Members")
 
 
 # ---------------------------------------------------------------------------------------------
