@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.app import App, build_app, utc_now
 from bot.core.config import Settings
+from bot.core.tasks import Tasks
 from bot.core.tracing import TRACE_KEY, new_trace_id, traced
 from bot.usecases.reports import ReportError
 from storage.leader import SchedulerLease
@@ -148,9 +149,9 @@ class ClanStatsBot(commands.Bot):
         self._app: App | None = app
         self._lease: SchedulerLease | None = None
         self.is_scheduler_leader = False
-        self._job_tasks: set[asyncio.Task[Any]] = set()
-        # Running event listeners and slash commands: they use the database too.
-        self._handler_tasks: set[asyncio.Task[Any]] = set()
+        # Jobs, listeners, slash commands and the cogs' long-lived loops: shutdown waits for
+        # (or cancels) them before the database closes.
+        self.tasks = Tasks()
         self._shutting_down = False
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
@@ -187,8 +188,12 @@ class ClanStatsBot(commands.Bot):
                 log.warning("bot.not_scheduler_leader", reason="another instance runs the jobs")
             self.scheduler.start()
             if self.settings.heartbeat_file is not None:
+                # Every instance beats, leader or not: it is this process's health.
                 self.scheduler.add_job(
-                    self._heartbeat, "interval", seconds=HEARTBEAT_S, id="heartbeat"
+                    self._as_task(self._heartbeat, "heartbeat"),
+                    "interval",
+                    seconds=HEARTBEAT_S,
+                    id="heartbeat",
                 )
             for name in self.extensions_to_load:
                 await self.load_extension(name)
@@ -225,30 +230,28 @@ class ClanStatsBot(commands.Bot):
 
     def track_handler(self, task: asyncio.Task[Any]) -> None:
         """Let ``close`` wait for (or cancel) ``task`` before the database closes."""
-        if not task.done():
-            self._handler_tasks.add(task)
-            task.add_done_callback(self._handler_tasks.discard)
+        self.tasks.adopt(task)
 
     def add_job(self, func: Callable[..., Any], trigger: Any, **options: Any) -> None:
         """Schedule a job, unless another instance holds the scheduler lease."""
         if not self.is_scheduler_leader:
             log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")
             return
-        self.scheduler.add_job(self._tracked(func), trigger, replace_existing=True, **options)
+        name = str(options.get("id") or getattr(func, "__name__", "job"))
+        self.scheduler.add_job(self._as_task(func, name), trigger, replace_existing=True, **options)
 
-    def _tracked(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Remember a running job's task, so ``close`` can let it finish before the DB goes."""
+    def _as_task(self, func: Callable[..., Any], name: str) -> Callable[..., Any]:
+        """A scheduler job that runs ``func`` as a spawned task: fresh trace id, tracked.
+
+        APScheduler creates its job tasks from its own timer, in the context the scheduler
+        was started in (startup): spawning gives every run a context of its own.
+        """
 
         @functools.wraps(func)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            task = asyncio.current_task()
-            if task is not None:
-                self._job_tasks.add(task)
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                if task is not None:
-                    self._job_tasks.discard(task)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            task = self.tasks.spawn(f"job:{name}", func(*args, **kwargs), job=name)
+            with contextlib.suppress(Exception):  # the task helper has logged it
+                await task
 
         return run
 
@@ -263,18 +266,9 @@ class ClanStatsBot(commands.Bot):
 
     async def _finish_or_cancel(self) -> None:
         """Wait up to the grace for running jobs and handlers, then cancel what is left."""
-        current = asyncio.current_task()  # close() may run inside a handler: never wait on it
-        running = [
-            t for t in (*self._job_tasks, *self._handler_tasks) if not t.done() and t is not current
-        ]
-        if not running:
-            return
-        _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_S)
-        for task in pending:
-            task.cancel()
-        if pending:
-            log.warning("bot.tasks_cancelled_at_shutdown", count=len(pending))
-            await asyncio.gather(*pending, return_exceptions=True)
+        cancelled = await self.tasks.finish(SHUTDOWN_GRACE_S)
+        if cancelled:
+            log.warning("bot.tasks_cancelled_at_shutdown", count=cancelled)
 
     def run_job_now(self, job_id: str) -> None:
         """Run a scheduled job at once instead of at its next time (the demo uses it)."""
@@ -304,6 +298,7 @@ class ClanStatsBot(commands.Bot):
         finally:
             # A listener that started while the cogs unloaded: done before the database closes.
             await self._finish_or_cancel()
+            await self.tasks.cancel_daemons()
             if self._lease is not None:
                 await self._lease.release()
                 self._lease = None

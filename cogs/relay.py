@@ -14,6 +14,7 @@ import structlog
 from discord.ext import commands
 
 from bot.app import relay_config
+from bot.core.tracing import traced
 from bot.usecases.backfill import BackfillProgress, backfill_channel
 from bot.usecases.harvest import (
     apply_delete,
@@ -85,8 +86,7 @@ class RelayCog(commands.Cog):
         if settings.wom_group_id is None:
             raise RuntimeError("CLANSTATS_WOM_GROUP_ID is not set")
         self.clan_id = await ensure_clan_for(self.bot.app, settings.wom_group_id, settings.guild_id)
-        self._flusher = asyncio.create_task(self._flush_loop(), name="relay-flusher")
-        self._flusher.add_done_callback(_log_task_failure)
+        self._flusher = self.bot.tasks.spawn("relay-flusher", self._flush_loop(), daemon=True)
 
     async def cog_unload(self) -> None:
         # A ready/resumed listener already scheduled may still run: it must not start a
@@ -119,11 +119,14 @@ class RelayCog(commands.Cog):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flush_now.wait(), FLUSH_EVERY_S)
             self._flush_now.clear()
-            try:
-                await self.flush()
-            except Exception as exc:
-                # The batch stays buffered and is retried next tick: nothing is dropped.
-                log.error("relay.flush_failed", error=repr(exc), exc_info=exc)
+            if not self._buffer:
+                continue
+            with traced():  # each flush is its own unit of work: its own trace id
+                try:
+                    await self.flush()
+                except Exception as exc:
+                    # The batch stays buffered and is retried next tick: nothing is dropped.
+                    log.error("relay.flush_failed", error=repr(exc), exc_info=exc)
 
     async def flush(self) -> None:
         async with self._flush_lock:
@@ -196,8 +199,9 @@ class RelayCog(commands.Cog):
             self._backfill_again = True
             return
         log.info("backfill.requested", reason=reason)
-        self._backfill = asyncio.create_task(self._backfill_all(), name="relay-backfill")
-        self._backfill.add_done_callback(_log_task_failure)
+        self._backfill = self.bot.tasks.spawn(
+            "relay-backfill", self._backfill_all(), daemon=True, reason=reason
+        )
 
     async def _backfill_all(self) -> None:
         while True:
@@ -245,12 +249,6 @@ async def _pages(
             page = []
     if page:
         yield page
-
-
-def _log_task_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        exc = task.exception()
-        log.error("task.failed", task=task.get_name(), error=repr(exc), exc_info=exc)
 
 
 async def setup(bot: ClanStatsBot) -> None:

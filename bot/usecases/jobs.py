@@ -55,11 +55,13 @@ async def run_job(
     slot: str,
     work: Callable[[], Awaitable[tuple[dict[str, Any], T]]],
 ) -> JobResult[T]:
-    """Claim ``(job, slot)``, run ``work`` under a fresh trace id, record how it went.
+    """Claim ``(job, slot)``, run ``work`` traced, record how it went.
 
-    ``work`` returns ``(counts, value)``; counts are stored in ``job_runs``.
+    The run keeps the caller's trace id (a scheduled job's own, a ``/sync`` interaction's)
+    or gets a fresh one (the CLI). ``work`` returns ``(counts, value)``; counts are stored in
+    ``job_runs``.
     """
-    with traced(job=job):
+    with traced(current_trace_id(), job=job):
         async with app.db.write() as session:
             # A failed run of this slot may be retried; a running or finished one may not.
             await job_runs.release_failed(

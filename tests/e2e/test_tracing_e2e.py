@@ -34,6 +34,12 @@ async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
             await world.discord.wait_for(
                 lambda: "Dispatching event message" in buffer.getvalue(), timeout=10
             )
+            # The live flush of that message and the startup WOM sync (a scheduled job).
+            await world.discord.wait_for(
+                lambda: '"relay.flushed"' in buffer.getvalue()
+                and '"job.finished"' in buffer.getvalue(),
+                timeout=20,
+            )
     finally:
         configure_logging(level="WARNING", fmt="console")
     lines = _lines(buffer)
@@ -47,3 +53,18 @@ async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
     assert dispatch and all(line.get("trace_id") for line in dispatch)
     assert received[0]["trace_id"] not in {line["trace_id"] for line in dispatch}
     assert "fake-token" not in buffer.getvalue()
+
+    # Live ingest and scheduled jobs run in tasks of their own: each flush and each job run
+    # has its own trace id, never the startup one, and none carries phase=startup.
+    startup_ids = {line["trace_id"] for line in lines if line.get("phase") == "startup"}
+    assert startup_ids
+    flushed = [line for line in lines if line["event"] in ("relay.flushed", "relay.ingested")]
+    assert flushed and all(line.get("trace_id") for line in flushed)
+    assert not any("phase" in line for line in flushed)
+    assert not {line["trace_id"] for line in flushed} & startup_ids
+    job = [line for line in lines if line["event"] in ("job.started", "job.finished")]
+    sync = [line for line in job if line.get("job") == "wom.sync"]
+    assert len(sync) == 2 and not any("phase" in line for line in sync)
+    assert sync[0]["trace_id"] == sync[1]["trace_id"]  # one id for the whole run
+    assert sync[0]["trace_id"] not in startup_ids
+    assert sync[0]["trace_id"] not in {line["trace_id"] for line in flushed}
