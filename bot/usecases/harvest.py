@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,32 +149,23 @@ async def _clan_name(session: AsyncSession, clan_id: int) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Ingest
 
-#: One event ready to store: ``message_id, part, channel_id, author_id, posted_at, kind,
-#: broadcast_type, rsn_key, display_name, rank_title, account_type, text, format``.
-ParsedRow = tuple[
-    int,
-    int,
-    int,
-    int,
-    datetime,
-    str,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str,
-    str,
-]
-# Positions in a ParsedRow.
-_MESSAGE_ID: Final = 0
-_PART: Final = 1
-_POSTED_AT: Final = 4
-_KIND: Final = 5
-_RSN_KEY: Final = 7
-_DISPLAY: Final = 8
-_TEXT: Final = 11
-_FORMAT: Final = 12
+
+class ParsedRow(NamedTuple):
+    """One event ready to store (a tuple, so a batch of them pickles cheaply)."""
+
+    message_id: int
+    part: int
+    channel_id: int
+    author_id: int
+    posted_at: datetime
+    kind: str
+    broadcast_type: str | None
+    rsn_key: str | None
+    display_name: str | None
+    rank_title: str | None
+    account_type: str | None
+    text: str
+    format: str
 
 
 @dataclass(slots=True)
@@ -216,7 +207,7 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
             text_ = event.text
             broadcast_type = event.broadcast_type
             rows.append(
-                (
+                ParsedRow(
                     message_id,
                     event.part,
                     message.channel_id,
@@ -316,7 +307,7 @@ async def _store(
 ) -> None:
     await repo.lock_clan_relay(session, clan_id)
 
-    keys = {row[_RSN_KEY] for row in rows}
+    keys = {row.rsn_key for row in rows}
     keys.discard(None)
     members = await repo.member_ids_by_key(session, clan_id, keys)  # type: ignore[arg-type]
     get_member = members.get
@@ -325,26 +316,26 @@ async def _store(
     # batch's own rows are not read back.
     window: tuple[datetime, datetime] | None = None
     stored: list[repo.StoredLine] = []
-    dedupe_posted = [row[_POSTED_AT] for row in rows if row[_KIND] in _DEDUPE_KINDS]
+    dedupe_posted = [row.posted_at for row in rows if row.kind in _DEDUPE_KINDS]
     if dedupe_posted:
         window = (min(dedupe_posted) - DUPLICATE_WINDOW, max(dedupe_posted) + DUPLICATE_WINDOW)
         stored = await repo.lines_between(session, clan_id, *window)
 
-    values: list[repo.RelayValues] = [
-        (
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            get_member(row[7]) if row[7] is not None else None,
-            row[7],
-            row[8],
-            row[9],
-            row[10],
-            row[11],
+    values = [
+        repo.RelayRow(
+            row.message_id,
+            row.part,
+            row.channel_id,
+            row.author_id,
+            row.posted_at,
+            row.kind,
+            row.broadcast_type,
+            get_member(row.rsn_key) if row.rsn_key is not None else None,
+            row.rsn_key,
+            row.display_name,
+            row.rank_title,
+            row.account_type,
+            row.text,
         )
         for row in rows
     ]
@@ -361,10 +352,10 @@ async def _store(
     # The new rows, in batch order, with their ids.
     new_rows: list[tuple[int, ParsedRow]] = []
     if len(new_ids) == len(rows):
-        new_rows = [(new_ids[(row[0], row[1])], row) for row in rows]
+        new_rows = [(new_ids[(row.message_id, row.part)], row) for row in rows]
     else:
         for row in rows:
-            row_id = new_ids.get((row[0], row[1]))
+            row_id = new_ids.get((row.message_id, row.part))
             if row_id is not None:
                 new_rows.append((row_id, row))
 
@@ -378,16 +369,16 @@ async def _store(
     kinds: Counter[str] = Counter()
     fmts: Counter[str] = Counter()
     for row_id, row in new_rows:
-        kinds[row[_KIND]] += 1
-        fmts[row[_FORMAT]] += 1
-        key = row[_RSN_KEY]
+        kinds[row.kind] += 1
+        fmts[row.format] += 1
+        key = row.rsn_key
         if key is None or key in members:
             continue
         if duplicate_of and duplicate_of.get(row_id) is not None:
             continue  # a repeat relay is not another sighting
         result.unmatched += 1
-        posted = row[_POSTED_AT]
-        display = row[_DISPLAY] or key
+        posted = row.posted_at
+        display = row.display_name or key
         seen = unmatched.get(key)
         if seen is None:
             unmatched[key] = [1, posted, posted, display]
@@ -401,14 +392,14 @@ async def _store(
     await repo.record_unmatched(
         session,
         [
-            {
-                "clan_id": clan_id,
-                "rsn_key": key,
-                "display_name": display,
-                "count": count,
-                "first_seen": first,
-                "last_seen": last,
-            }
+            repo.UnmatchedSighting(
+                clan_id=clan_id,
+                rsn_key=key,
+                display_name=display,
+                count=count,
+                first_seen=first,
+                last_seen=last,
+            )
             for key, (count, first, last, display) in unmatched.items()
         ],
     )
@@ -438,11 +429,11 @@ async def _mark_duplicates(
     groups: dict[GroupKey, list[_Line]] = {}
     starts: dict[GroupKey, SortKey] = {}
     for row_id, row in new_rows:
-        kind = row[_KIND]
+        kind = row.kind
         if kind not in _DEDUPE_KINDS:
             continue
-        group: GroupKey = (kind, row[_RSN_KEY], row[_TEXT])
-        line: _Line = (row[_POSTED_AT], row[_MESSAGE_ID], row[_PART], row_id, None)
+        group: GroupKey = (kind, row.rsn_key, row.text)
+        line: _Line = (row.posted_at, row.message_id, row.part, row_id, None)
         lines = groups.get(group)
         if lines is None:
             groups[group] = [line]

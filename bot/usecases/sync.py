@@ -33,6 +33,9 @@ from domain.roster import RosterEntry, StoredMember, diff_roster
 from storage.repositories import job_runs
 from storage.repositories.clans import ensure_clan
 from storage.repositories.roster import (
+    AliasValues,
+    EventValues,
+    SnapshotValues,
     add_aliases,
     latest_snapshots,
     mark_left,
@@ -128,7 +131,7 @@ def _entry(
     return RosterEntry(m_player_id, name_key(shown), shown, role, joined)
 
 
-def _snapshot_row(clan_id: int, member_id: int, snap: WomSnapshot, source: str) -> dict[str, Any]:
+def _snapshot_row(clan_id: int, member_id: int, snap: WomSnapshot, source: str) -> SnapshotValues:
     return {
         "clan_id": clan_id,
         "member_id": member_id,
@@ -272,7 +275,7 @@ async def _apply_roster(
         ids = {pid: m.id for pid, m in (await members_by_player(session, clan.id)).items()}
 
         covered: set[tuple[int, str]] = set()
-        activity_events: list[dict[str, Any]] = []
+        activity_events: list[EventValues] = []
         for act in activity:
             kind = _ACTIVITY_KIND.get(act.type, act.type)
             when = act.created_at or now
@@ -289,8 +292,8 @@ async def _apply_roster(
                     f"wom:activity:{act.type}:{act.player.id}:{when.isoformat()}",
                 )
             )
-        aliases: list[dict[str, Any]] = []
-        rename_events: list[dict[str, Any]] = []
+        aliases: list[AliasValues] = []
+        rename_events: list[EventValues] = []
         for change in renames:
             member_id = ids.get(change.player_id)
             if member_id is None:
@@ -315,7 +318,7 @@ async def _apply_roster(
                 )
             )
         first_sync = not stored
-        diff_events: list[dict[str, Any]] = []
+        diff_events: list[EventValues] = []
         for c in diff.changes:
             if first_sync:
                 report.imported += 1  # the first roster is an import, not 303 joins
@@ -370,7 +373,7 @@ def _event(
     old: str | None,
     new: str | None,
     key: str,
-) -> dict[str, Any]:
+) -> EventValues:
     return {
         "clan_id": clan_id,
         "member_id": member_id,
@@ -384,7 +387,7 @@ def _event(
     }
 
 
-def _alias(clan_id: int, member_id: int, name: str, when: datetime | None) -> dict[str, Any]:
+def _alias(clan_id: int, member_id: int, name: str, when: datetime | None) -> AliasValues:
     shown = clean_display_name(name)
     return {
         "clan_id": clan_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple, TypedDict
 
 from sqlalchemy import Table, bindparam, case, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,40 +103,29 @@ async def member_ids_by_key(
     return found
 
 
-#: The values of one new relay row, in this order (``RelayValues``); ``clan_id``, ``source``
-#: and ``ingested_at`` are the same for a whole batch, and ``duplicate_of``, ``edited_at`` and
-#: ``deleted_at`` start NULL.
-RELAY_VALUE_COLUMNS = (
-    "message_id",
-    "part",
-    "channel_id",
-    "author_id",
-    "posted_at",
-    "kind",
-    "broadcast_type",
-    "member_id",
-    "rsn_key",
-    "display_name",
-    "rank_title",
-    "account_type",
-    "text",
-)
-RelayValues = tuple[
-    int,  # message_id
-    int,  # part
-    int,  # channel_id
-    int | None,  # author_id
-    datetime,  # posted_at (tz-aware)
-    str,  # kind
-    str | None,  # broadcast_type
-    int | None,  # member_id
-    str | None,  # rsn_key
-    str | None,  # display_name
-    str | None,  # rank_title
-    str | None,  # account_type
-    str,  # text
-]
-_POSTED_AT: Final = 4  # RELAY_VALUE_COLUMNS.index("posted_at")
+class RelayRow(NamedTuple):
+    """One new relay row. ``clan_id``, ``source`` and ``ingested_at`` are the same for a whole
+    batch (arguments of :func:`insert_relay_rows`); ``duplicate_of``, ``edited_at`` and
+    ``deleted_at`` start NULL. A tuple, so the SQLite path flattens it without lookups."""
+
+    message_id: int
+    part: int
+    channel_id: int
+    author_id: int | None
+    posted_at: datetime  # tz-aware
+    kind: str
+    broadcast_type: str | None
+    member_id: int | None
+    rsn_key: str | None
+    display_name: str | None
+    rank_title: str | None
+    account_type: str | None
+    text: str
+
+
+#: The columns of a :class:`RelayRow`, in its order.
+RELAY_VALUE_COLUMNS: tuple[str, ...] = RelayRow._fields
+_POSTED_AT: Final = RelayRow._fields.index("posted_at")
 _SQLITE_COLUMNS = ("clan_id", *RELAY_VALUE_COLUMNS, "source", "ingested_at")
 # Rows per multi-row INSERT on SQLite: 16 parameters each, under its default limit of 32,766.
 # Smaller pieces are powers of two, so only a dozen statement shapes ever reach the driver's
@@ -188,11 +177,11 @@ async def insert_relay_rows(
     clan_id: int,
     source: str,
     ingested_at: datetime,
-    rows: Sequence[RelayValues],
+    rows: Sequence[RelayRow],
 ) -> list[tuple[int, int, int]]:
     """Insert relay rows, ignoring any ``(message_id, part)`` already stored.
 
-    Each row holds the values named by :data:`RELAY_VALUE_COLUMNS`. Returns
+    Returns
     ``(id, message_id, part)`` for each row that was new.
     """
     if not rows:
@@ -208,7 +197,7 @@ async def insert_relay_rows(
     params = [
         {
             "clan_id": clan_id,
-            **dict(zip(RELAY_VALUE_COLUMNS, row, strict=True)),
+            **row._asdict(),
             "duplicate_of": None,
             "edited_at": None,
             "deleted_at": None,
@@ -226,7 +215,7 @@ async def _insert_relay_rows_sqlite(
     clan_id: int,
     source: str,
     ingested_at: datetime,
-    rows: Sequence[RelayValues],
+    rows: Sequence[RelayRow],
 ) -> list[tuple[int, int, int]]:
     """The SQLite path: multi-row ``INSERT … RETURNING`` straight through the driver.
 
@@ -246,7 +235,7 @@ async def _insert_relay_rows_sqlite(
     last_posted: datetime | None = None
     last_text = ""
     for row in rows:
-        posted = row[_POSTED_AT]
+        posted = row.posted_at
         if posted is not last_posted:  # the parts of one message share it
             last_posted, last_text = posted, sqlite_datetime(posted)
         params.append(clan_id)
@@ -350,12 +339,20 @@ async def set_duplicate_of(session: AsyncSession, changes: Mapping[int, int | No
     await session.execute(stmt.execution_options(synchronize_session=False), params)
 
 
-async def record_unmatched(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add sightings of unmatched names: ``count += n``, first/last seen widened.
+class UnmatchedSighting(TypedDict):
+    """Sightings of one name that matches no member, from one batch."""
 
-    Each row holds ``clan_id, rsn_key, display_name, count, first_seen, last_seen``; the
-    display name follows the latest sighting.
-    """
+    clan_id: int
+    rsn_key: str
+    display_name: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+async def record_unmatched(session: AsyncSession, rows: Sequence[UnmatchedSighting]) -> None:
+    """Add sightings of unmatched names: ``count += n``, first/last seen widened; the display
+    name follows the latest sighting."""
     if not rows:
         return
     t = UNMATCHED_TABLE

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,13 +14,70 @@ from storage.bulk import insert_ignore, upsert
 from storage.models import Member, MemberAlias, MemberEvent, Snapshot
 
 
+class MemberValues(TypedDict):
+    """A member as a WOM sync writes it (inserted, or refreshed by WOM player id)."""
+
+    clan_id: int
+    wom_player_id: int
+    rsn_key: str
+    display_name: str
+    role: str | None
+    account_type: str | None
+    build: str | None
+    status: str | None
+    joined_at: datetime | None
+    left_at: datetime | None
+    wom_updated_at: datetime | None
+    last_changed_at: datetime | None
+    updated_at: datetime
+    created_at: NotRequired[datetime]
+
+
+class AliasValues(TypedDict):
+    """An earlier name of a member."""
+
+    clan_id: int
+    member_id: int
+    rsn_key: str
+    display_name: str
+    changed_at: datetime | None
+    source: str
+
+
+class EventValues(TypedDict):
+    """A roster event (joined, left, rank or name changed), stored once by ``dedupe_key``."""
+
+    clan_id: int
+    member_id: int | None
+    kind: str
+    occurred_at: datetime
+    source: str
+    old_value: str | None
+    new_value: str | None
+    dedupe_key: str
+    announced_at: datetime | None
+
+
+class SnapshotValues(TypedDict):
+    """One measurement of a member's stats (every metric by name)."""
+
+    clan_id: int
+    member_id: int
+    taken_at: datetime
+    overall_xp: int
+    ehp: float
+    ehb: float
+    metrics: dict[str, float]
+    source: str
+
+
 async def members_by_player(session: AsyncSession, clan_id: int) -> dict[int, Member]:
     """Every member the clan ever had, keyed by WOM player id."""
     rows = await session.execute(select(Member).where(Member.clan_id == clan_id))
     return {m.wom_player_id: m for m in rows.scalars()}
 
 
-async def upsert_members(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+async def upsert_members(session: AsyncSession, rows: Sequence[MemberValues]) -> None:
     """Insert new members or refresh name, rank and WOM fields of known ones."""
     await upsert(
         session,
@@ -55,7 +112,7 @@ async def mark_left(
         )
 
 
-async def add_aliases(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+async def add_aliases(session: AsyncSession, rows: Sequence[AliasValues]) -> int:
     """Remember old names of members; returns how many were new."""
     return len(
         await insert_ignore(
@@ -64,7 +121,7 @@ async def add_aliases(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) 
     )
 
 
-async def record_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+async def record_events(session: AsyncSession, rows: Sequence[EventValues]) -> list[int]:
     """Store member events once each (by ``dedupe_key``); returns the ids of the new ones."""
     new = await insert_ignore(
         session, MemberEvent, rows, conflict_columns=["clan_id", "dedupe_key"], returning=["id"]
@@ -124,7 +181,7 @@ async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, Lat
     }
 
 
-async def store_snapshots(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues]) -> int:
     """Store snapshots; one measured at the same moment as a stored one replaces its values."""
     written = await upsert(
         session,

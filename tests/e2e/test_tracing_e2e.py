@@ -36,8 +36,9 @@ async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
             )
             # The live flush of that message and the startup WOM sync (a scheduled job).
             await world.discord.wait_for(
-                lambda: '"relay.flushed"' in buffer.getvalue()
-                and '"job.finished"' in buffer.getvalue(),
+                lambda: (
+                    '"relay.flushed"' in buffer.getvalue() and '"job.finished"' in buffer.getvalue()
+                ),
                 timeout=20,
             )
     finally:
