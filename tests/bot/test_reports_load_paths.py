@@ -18,6 +18,7 @@ from bot.core.config import Settings
 from bot.usecases.reports import findings, member_rows
 from storage.models import Member, RelayMessage
 from storage.repositories import reports as repo
+from storage.repositories.reports import snapshots
 from storage.repositories.reports import SnapshotWindow
 from tests.bot.test_reports import AS_OF, _seed
 
@@ -162,7 +163,7 @@ async def test_snapshot_endpoints_keep_the_point_before_the_end_when_someone_has
 def test_stored_metrics_are_read_as_json_objects(
     raw: object, expected: dict[str, object] | None
 ) -> None:
-    got = repo._metrics_json(raw)
+    got = snapshots._metrics_json(raw)
     if expected is None:
         assert list(got) == ["agility"] and got["agility"] != got["agility"]  # NaN
     else:

@@ -1,0 +1,286 @@
+"""Members, names and roster events as the reports see them at a moment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    case,
+    func,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.activity import MemberInfo
+from domain.rules import UnmatchedFinding
+from storage.models import (
+    Clan,
+    Member,
+    MemberAlias,
+    MemberEvent,
+    Snapshot,
+    UnmatchedName,
+)
+from storage.repositories.reports._common import utc
+
+# ---------------------------------------------------------------------------------------------
+# Clan and members
+
+
+@dataclass(frozen=True, slots=True)
+class ClanFacts:
+    """What a report needs from the clan row."""
+
+    id: int
+    name: str
+    role_order: tuple[str, ...]
+    settings: Mapping[str, Any]
+
+
+async def clan_facts(session: AsyncSession, clan_id: int) -> ClanFacts | None:
+    """The clan's name, rank order and settings, or None when it does not exist."""
+    clan = await session.get(Clan, clan_id)
+    if clan is None:
+        return None
+    return ClanFacts(clan.id, clan.name, tuple(clan.role_order or ()), dict(clan.settings or {}))
+
+
+async def members_as_of(
+    session: AsyncSession,
+    clan_id: int,
+    as_of: datetime,
+    *,
+    member_ids: Sequence[int] | None = None,
+) -> list[MemberInfo]:
+    """Members in the clan at ``as_of`` (joined by then, not left), with first snapshot time
+    (only for members without a join date: the only ones whose tenure needs it) and when they
+    got their current rank (latest role change up to ``as_of``); only those of ``member_ids``
+    when given. Ordered by id."""
+    first_snapshot = (
+        select(Snapshot.taken_at)
+        .where(Snapshot.member_id == Member.id)
+        .order_by(Snapshot.taken_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    since_query = (
+        select(MemberEvent.member_id, type_coerce(func.max(MemberEvent.occurred_at), String))
+        .where(
+            MemberEvent.clan_id == clan_id,
+            MemberEvent.kind == "role_changed",
+            MemberEvent.occurred_at <= as_of,
+            MemberEvent.member_id.is_not(None),
+        )
+        .group_by(MemberEvent.member_id)
+    )
+    query = (
+        select(
+            Member.id,
+            Member.rsn_key,
+            Member.display_name,
+            Member.role,
+            type_coerce(Member.joined_at, String),
+            type_coerce(Member.left_at, String),
+            # Only read where it is used: MemberInfo.member_since() without a join date.
+            type_coerce(case((Member.joined_at.is_(None), first_snapshot)), String),
+            type_coerce(Member.last_changed_at, String),
+        )
+        .where(Member.clan_id == clan_id)
+        .where((Member.joined_at.is_(None)) | (Member.joined_at <= as_of))
+        .order_by(Member.id)
+    )
+    if member_ids is not None:
+        wanted = list(member_ids)
+        since_query = since_query.where(MemberEvent.member_id.in_(wanted))
+        query = query.where(Member.id.in_(wanted))
+    since_rows = (await session.execute(since_query)).all()
+    role_since = {int(mid): utc(at) for mid, at in since_rows if mid is not None}
+    out: list[MemberInfo] = []
+    for mid, rsn_key, display_name, role, joined, left, first, changed in (
+        await session.execute(query)
+    ).all():
+        info = MemberInfo(
+            member_id=mid,
+            rsn_key=rsn_key,
+            display_name=display_name,
+            role=role,
+            joined_at=utc(joined),
+            left_at=utc(left),
+            first_tracked_at=utc(first),
+            last_changed_at=utc(changed),
+            role_since=role_since.get(mid),
+        )
+        if not info.has_left(as_of):
+            out.append(info)
+    return out
+
+
+async def member_info(session: AsyncSession, member_id: int) -> MemberInfo:
+    """One member as stored, whether or not in the clan now (a profile of someone who left)."""
+    m = await session.get(Member, member_id)
+    if m is None:
+        raise LookupError(f"no member {member_id}")
+    return MemberInfo(
+        member_id=m.id,
+        rsn_key=m.rsn_key,
+        display_name=m.display_name,
+        role=m.role,
+        joined_at=m.joined_at,
+        left_at=m.left_at,
+        first_tracked_at=None,
+        last_changed_at=m.last_changed_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """A member found by name, with whether the name is their current one."""
+
+    member_id: int
+    display_name: str
+    matched_old_name: bool
+
+
+async def find_member_by_key(session: AsyncSession, clan_id: int, key: str) -> MemberRef | None:
+    """The member whose current name, else an earlier name, has ``key``.
+
+    Current members win over members who left; among old names the most recent change wins.
+    """
+    current = (
+        await session.execute(
+            select(Member.id, Member.display_name)
+            .where(Member.clan_id == clan_id, Member.rsn_key == key)
+            .order_by(Member.left_at.is_not(None), Member.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if current is not None:
+        return MemberRef(current.id, current.display_name, False)
+    old = (
+        await session.execute(
+            select(Member.id, Member.display_name)
+            .join(MemberAlias, MemberAlias.member_id == Member.id)
+            .where(MemberAlias.clan_id == clan_id, MemberAlias.rsn_key == key)
+            .order_by(Member.left_at.is_not(None), MemberAlias.changed_at.desc(), Member.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if old is None else MemberRef(old.id, old.display_name, True)
+
+
+@dataclass(frozen=True, slots=True)
+class NameChange:
+    """One earlier name of a member."""
+
+    old_name: str
+    new_name: str | None
+    changed_at: datetime | None
+
+
+async def name_history(session: AsyncSession, clan_id: int, member_id: int) -> list[NameChange]:
+    """A member's earlier names, oldest first: rename events, plus aliases no event explains."""
+    events = (
+        await session.execute(
+            select(MemberEvent.old_value, MemberEvent.new_value, MemberEvent.occurred_at)
+            .where(
+                MemberEvent.clan_id == clan_id,
+                MemberEvent.member_id == member_id,
+                MemberEvent.kind == "renamed",
+            )
+            .order_by(MemberEvent.occurred_at)
+        )
+    ).all()
+    aliases = (
+        await session.execute(
+            select(MemberAlias.display_name, MemberAlias.changed_at)
+            .where(MemberAlias.clan_id == clan_id, MemberAlias.member_id == member_id)
+            .order_by(MemberAlias.changed_at)
+        )
+    ).all()
+    out = [NameChange(e.old_value or "?", e.new_value, e.occurred_at) for e in events]
+    seen = {c.old_name.casefold() for c in out}
+    out.extend(
+        NameChange(a.display_name, None, a.changed_at)
+        for a in aliases
+        if a.display_name.casefold() not in seen
+    )
+    out.sort(key=lambda c: (c.changed_at is None, c.changed_at or datetime.min.replace(tzinfo=UTC)))
+    return out
+
+
+async def names_starting_with(
+    session: AsyncSession, clan_id: int, prefix_key: str, limit: int
+) -> list[str]:
+    """Display names of current members whose name key starts with ``prefix_key``."""
+    escaped = prefix_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await session.execute(
+        select(Member.display_name)
+        .where(
+            Member.clan_id == clan_id,
+            Member.left_at.is_(None),
+            Member.rsn_key.like(f"{escaped}%", escape="\\"),
+        )
+        .order_by(Member.rsn_key)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+# ---------------------------------------------------------------------------------------------
+# Roster events and unmatched names
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEvent:
+    """A joined / left / role_changed / renamed event with the member's current name."""
+
+    kind: str
+    member_id: int | None
+    display_name: str | None
+    old_value: str | None
+    new_value: str | None
+    occurred_at: datetime
+
+
+async def roster_events(
+    session: AsyncSession, clan_id: int, start: datetime, end: datetime
+) -> list[RosterEvent]:
+    """Roster events that happened in ``[start, end)``, oldest first."""
+    rows = await session.execute(
+        select(
+            MemberEvent.kind,
+            MemberEvent.member_id,
+            Member.display_name,
+            MemberEvent.old_value,
+            MemberEvent.new_value,
+            MemberEvent.occurred_at,
+        )
+        .outerjoin(Member, Member.id == MemberEvent.member_id)
+        .where(
+            MemberEvent.clan_id == clan_id,
+            MemberEvent.occurred_at >= start,
+            MemberEvent.occurred_at < end,
+        )
+        .order_by(MemberEvent.occurred_at, MemberEvent.id)
+    )
+    return [RosterEvent(*row) for row in rows]
+
+
+async def unmatched_names(session: AsyncSession, clan_id: int) -> list[UnmatchedFinding]:
+    """Names seen in relayed chat that match no member or alias, most seen first."""
+    rows = await session.execute(
+        select(
+            UnmatchedName.rsn_key,
+            UnmatchedName.display_name,
+            UnmatchedName.count,
+            UnmatchedName.last_seen,
+        )
+        .where(UnmatchedName.clan_id == clan_id)
+        .order_by(UnmatchedName.count.desc(), UnmatchedName.rsn_key)
+    )
+    return [UnmatchedFinding(key, name, int(count), last) for key, name, count, last in rows]
