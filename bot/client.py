@@ -24,7 +24,8 @@ from storage.leader import SchedulerLease
 
 log = structlog.get_logger(__name__)
 
-# Loaded in this order; startup fails if any one fails (STYLE.md §4).
+# Loaded in this order, one by one; startup fails if any one fails (a half-loaded bot would
+# answer some commands and silently miss its relay or its jobs).
 DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.admin",
     "cogs.relay",

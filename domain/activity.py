@@ -3,7 +3,7 @@
 Pure: the storage layer fills the input dataclasses and the caller passes ``as_of``; nothing
 here reads a clock. Identity is ``member_id``: a rename does not break a member's history.
 
-Snapshot metric values are stored by WOM metric name (DOMAIN.md §2): a skill's experience, a
+Snapshot metric values are stored by WOM metric name (docs/wom-api.md): a skill's experience, a
 boss's kills, an activity's score, a computed metric's value. ``-1`` means *unranked* (below
 the hiscores threshold), never zero.
 """

@@ -1,4 +1,4 @@
-"""Player-name keys compatible with Wise Old Man (DOMAIN.md §1).
+"""Player-name keys compatible with Wise Old Man (docs/wom-api.md, "Player names and keys").
 
 A display name is what a player sees; the *key* is what identifies them: tags and Discord
 emojis stripped, NBSP turned into a space, every run of whitespace, ``_`` or ``-`` folded

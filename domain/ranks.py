@@ -1,4 +1,4 @@
-"""Clan rank tiers seeded from a Wise Old Man group's ``roleOrders`` (DOMAIN.md §2).
+"""Clan rank tiers seeded from a Wise Old Man group's ``roleOrders`` (docs/wom-api.md, "Ranks").
 
 Wise Old Man knows 269 rank titles and every clan orders its own (index 0 = highest). Which
 ranks count as leadership or officers is the clan's choice, so :class:`RankConfig` derives

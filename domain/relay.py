@@ -1,4 +1,6 @@
-"""Parse in-game clan chat relayed to Discord into chat lines and broadcasts (DOMAIN.md §3).
+"""Parse in-game clan chat relayed to Discord into chat lines and broadcasts.
+
+The shapes each relay tool posts are described in docs/relay-formats.md.
 
 Pure: the caller turns a Discord message into :class:`RelayMessageIn` and stores the
 :class:`RelayEvent` values. Trust comes only from configuration: a message is read as relayed

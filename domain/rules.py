@@ -1,4 +1,4 @@
-"""Moderation and promotion rules over :class:`~domain.activity.MemberActivity` (DOMAIN.md §4).
+"""Moderation and promotion rules over :class:`~domain.activity.MemberActivity`.
 
 Pure: the caller builds the activities for the windows a rule needs and passes ``as_of``.
 Every rule skips members who have left by ``as_of``, returns :class:`Finding` values carrying
@@ -24,7 +24,7 @@ Number = float | int | str
 #: A ladder rung with this ``from_rank`` applies to every rank without a rung of its own.
 ANY_RANK = "*"
 
-#: Window the purge list is meant to be run over (DOMAIN.md §4: "inactive for 2–3 months").
+#: Window the purge list is meant to be run over: officers purge members inactive for 2–3 months.
 DEFAULT_INACTIVE_WINDOW = "60d"
 
 TAG_HIGH_VELOCITY = "high velocity"

@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2 models for ClanStats (ARCHITECTURE.md, "Data model").
+"""Typed SQLAlchemy 2 models for ClanStats (docs/architecture.md).
 
 Every timestamp is timezone-aware UTC (:class:`UtcDateTime`); conversion to a clan's timezone
 happens only when rendering. Discord snowflakes are plain ``BigInteger`` columns; surrogate keys

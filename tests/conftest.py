@@ -20,7 +20,6 @@ from storage.engine import Database
 from storage.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("CLANSTATS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 
 def _pg_available() -> str | None:

@@ -1,4 +1,4 @@
-"""Embeds and files for officer answers, always inside Discord's limits (DOMAIN.md §5)."""
+"""Embeds and files for officer answers, always inside Discord's limits (docs/discord.md)."""
 
 from __future__ import annotations
 

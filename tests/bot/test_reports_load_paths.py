@@ -18,8 +18,7 @@ from bot.core.config import Settings
 from bot.usecases.reports import findings, member_rows
 from storage.models import Member, RelayMessage
 from storage.repositories import reports as repo
-from storage.repositories.reports import snapshots
-from storage.repositories.reports import SnapshotWindow
+from storage.repositories.reports import SnapshotWindow, snapshots
 from tests.bot.test_reports import AS_OF, _seed
 
 DAY = timedelta(days=1)

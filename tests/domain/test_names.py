@@ -1,4 +1,4 @@
-"""Name keys on the real Wise Old Man roster and on the awkward cases of DOMAIN.md §1."""
+"""Name keys on the real Wise Old Man roster and on the awkward cases of docs/wom-api.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Relay parsing: every literal example of DOMAIN.md §3, the older variants, embeds, spoofing."""
+"""Relay parsing: the examples of docs/relay-formats.md, older variants, embeds, spoofing."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def only(events: tuple[RelayEvent, ...]) -> RelayEvent:
     return events[0]
 
 
-# --- clanchat.net: the literal raw lines of DOMAIN.md §3 --------------------------------------
+# --- clanchat.net: literal raw lines --------------------------------------
 
 CLANCHAT_NET_LINES = [
     pytest.param(
@@ -168,7 +168,7 @@ def test_clanchat_net_literal_examples(raw: str, expected: tuple[object, ...]) -
     assert event.part == 0
 
 
-# --- broadcast sentences: every line of DOMAIN.md §3 "Broadcast sentences" -----------------------
+# --- broadcast sentences: the game's broadcast sentences -----------------------
 
 SENTENCES = [
     ("Zezima received a drop: Abyssal whip (1,456,814 coins).", BroadcastType.DROP, "Zezima", None),
