@@ -38,13 +38,13 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from domain.names import name_key
+from fakes._http import LoopbackServer
 
 __all__ = [
     "DATA_DIR",
@@ -181,8 +181,12 @@ def _error(status: int, code: str | None, message: str) -> web.Response:
     return _json_response(body, status)
 
 
-class FakeWom:
+class FakeWom(LoopbackServer):
     """Wise Old Man API v2 served from recorded payloads; see the module docstring."""
+
+    _url_path = "/v2"
+    # A client that gives up on a timeout fault cancels the parked handler with it.
+    _handler_cancellation = True
 
     def __init__(
         self,
@@ -207,7 +211,6 @@ class FakeWom:
         self.verification_code = verification_code
         self.player_update_cooldown_s = player_update_cooldown_s
         self.requests: list[RecordedRequest] = []
-        self.base_url = ""
         self._host = host
         self._port = port
         self._data_dir = data_dir or DATA_DIR
@@ -223,46 +226,21 @@ class FakeWom:
         self._unknown_metrics: dict[str, int] = {}
         self._dropped_fields: set[str] = set()
         self._extra_activity: list[dict[str, Any]] = []
-        self._runner: web.AppRunner | None = None
         self._template_cache: dict[str, Any] | None = None
         self._stopping = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> str:
-        """Start listening on a free loopback port and return the ``/v2`` base URL."""
+    def _build_app(self) -> web.Application:
+        # A fresh event per start: a restarted server parks timeout faults again.
         self._stopping = asyncio.Event()
         app = web.Application(middlewares=[self._middleware])
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}/v2"
-        return self.base_url
+        return app
 
-    async def stop(self) -> None:
-        """Stop the server; requests stuck in a timeout fault are released."""
+    async def _before_stop(self) -> None:
+        """Release requests stuck in a timeout fault so the shutdown does not wait for them."""
         self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ test controls
 

@@ -20,11 +20,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from fakes._http import LoopbackServer
 from fakes.discord.models import (
     FakeChannel,
     FakeGuild,
@@ -166,12 +166,15 @@ class _GatewayConnection:
         return True
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """A fake Discord on 127.0.0.1 (random port) for end-to-end tests and the demo.
 
     ``ack_timeout`` is Discord's 3 s to acknowledge an interaction and ``token_lifetime`` its
     15 minutes for followups; tests may shorten them.
     """
+
+    # The fake runs inside test and demo event loops: SIGINT/SIGTERM stay theirs.
+    _handle_signals = False
 
     def __init__(
         self,
@@ -194,7 +197,6 @@ class FakeDiscord:
         self.token_lifetime = token_lifetime
         self.privileged_intents = privileged_intents
         self.event_log_size = event_log_size
-        self.base_url = ""
         self.users: dict[int, FakeUser] = {
             bot_user_id: FakeUser(id=bot_user_id, username=bot_name, bot=True)
         }
@@ -220,7 +222,6 @@ class FakeDiscord:
         self._connections: set[_GatewayConnection] = set()
         self._gw_lock = asyncio.Lock()
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -233,41 +234,16 @@ class FakeDiscord:
         """The websocket URL discord.py connects to first (``ws://127.0.0.1:PORT/``)."""
         return self.base_url.replace("http://", "ws://", 1) + "/"
 
-    async def start(self) -> str:
-        """Start serving on a free loopback port; return the base URL."""
-        if self._runner is not None:
-            return self.base_url
+    def _build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         self._add_routes(app)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        self._runner = runner
-        return self.base_url
+        return app
 
-    async def stop(self) -> None:
-        """Close every gateway connection (code 1001, going away) and stop serving."""
+    async def _before_stop(self) -> None:
+        """Close every gateway connection (code 1001, going away) before the server stops."""
         for conn in list(self._connections):
             if not conn.ws.closed:
                 await conn.ws.close(code=1001)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ world building
 
