@@ -1,7 +1,5 @@
-"""Start and stop for the fake servers: one aiohttp app served on a loopback port.
-
-:class:`LoopbackServer` is the base both fakes (Discord and Wise Old Man) share, so binding a
-free port, computing ``base_url``, shutting down and ``async with`` are written once.
+"""Start and stop shared by the fake servers: :class:`LoopbackServer` serves one aiohttp app on
+a loopback port, records ``base_url`` and works as an async context manager.
 """
 
 from __future__ import annotations

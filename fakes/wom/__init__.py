@@ -1,9 +1,6 @@
-"""A local fake of the Wise Old Man API v2, served over real HTTP on 127.0.0.1.
-
-Used by the test suite and by ``clanstats demo``; ``python -m fakes.wom`` serves it alone.
-:class:`FakeWom` serves the recorded payloads in ``fakes/data/wom/`` byte for byte, derives
-every other answer from them in code, and applies WOM's rate limits and the faults a test
-injects (HTML error pages, 503s, timeouts, truncated JSON).
+"""A local fake of the Wise Old Man API v2 over real HTTP on 127.0.0.1, for the tests and
+``clanstats demo``: it serves the recorded payloads in ``fakes/data/wom/``, derives every other
+answer from them, and applies rate limits and injected faults. ``python -m fakes.wom`` serves it.
 """
 
 from fakes.wom.faults import Fault, FaultKind, RecordedRequest

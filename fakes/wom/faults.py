@@ -1,7 +1,5 @@
-"""What happens to a request before its endpoint runs: recording, API key, rate limit, faults.
-
-Holds the :class:`Fault` kinds tests inject, the :class:`RecordedRequest` log entries and the
-:class:`RequestPipeline` middleware that applies them in that order.
+"""What happens to a request before its endpoint runs: recording, API key check, rate limiting
+and the faults tests inject, in that order.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""What the fake WOM serves: a recorded group, the test's changes to it, and derived payloads.
-
-The roster mutations (:meth:`~RecordedPayloads.rename_player`,
-:meth:`~RecordedPayloads.keep_only_members`, :meth:`~RecordedPayloads.drop_optional_field`,
-extra metrics and activity) live here with the code that derives snapshots, player details
-and activity from the recordings, so nothing is invented beyond what was recorded.
+"""What the fake WOM serves: a recorded group, the test's changes to it (renames, a truncated
+roster, dropped fields, extra metrics and activity), and the payloads derived from both.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The recorded Wise Old Man payloads in ``fakes/data/wom/`` and the helpers that read them.
-
-Loading is keyed by the file names (``group-<id>-<stamp>.json``, ``player-<name>-<stamp>.json``);
-the time and snapshot helpers here are pure functions shared by the payload derivation and
-the endpoints.
+"""Loading the recorded payloads in ``fakes/data/wom/``, and the pure time and snapshot helpers
+shared by the payload derivation and the endpoints.
 """
 
 from __future__ import annotations

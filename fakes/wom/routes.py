@@ -1,7 +1,5 @@
-"""The fake WOM's endpoints: ``/v2/groups/:id/...`` and ``/v2/players/:username/...``.
-
-Requests reach :meth:`WomRoutes._dispatch` after the request pipeline (recording, API key,
-rate limit, faults); the answers come from the recorded payloads.
+"""The fake WOM's endpoints, ``/v2/groups/:id/...`` and ``/v2/players/:username/...``, answered
+from the recorded payloads.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-""":class:`FakeWom`: the constructor and lifecycle that put the fake WOM's parts together.
-
-The served data and its test controls are in ``payloads.py``, the endpoints in ``routes.py``,
-and recording, rate limiting and injected faults in ``faults.py``.
+""":class:`FakeWom` itself: its constructor and lifecycle, combining the served data
+(``payloads.py``), the endpoints (``routes.py``) and the request pipeline (``faults.py``).
 """
 
 from __future__ import annotations
