@@ -1,7 +1,7 @@
 """A local Discord (REST + gateway) that the real, unmodified discord.py client talks to.
 
 Start it, build a world (guilds, channels, roles, members), point discord.py at it with
-:func:`fakes.discord.point_discord_py_at`, then drive the bot (post messages, invoke slash
+:func:`bot.discord_endpoint.point_discord_py_at`, then drive the bot (post messages, invoke slash
 commands, click buttons, drop the gateway) and assert on what it recorded: every message the
 bot sent (:attr:`FakeDiscord.sent_messages`), every rule of Discord's the bot broke
 (:attr:`FakeDiscord.violations`) and every request it made that Discord would not know
@@ -15,21 +15,19 @@ import json
 import re
 import secrets
 import time
-import zlib
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import web
 
-from fakes._http import LoopbackServer
+from fakes.discord.constants import ATTACHMENT_SIZE_LIMIT
+from fakes.discord.gateway import Gateway
 from fakes.discord.models import (
+    JSON,
     FakeChannel,
     FakeGuild,
     FakeInteraction,
-    FakeMember,
     FakeUser,
     FakeWebhook,
     Permission,
@@ -37,7 +35,13 @@ from fakes.discord.models import (
     SentKind,
     SentMessage,
 )
-from fakes.discord.snowflake import SnowflakeGenerator, datetime_from_snowflake, iso_timestamp
+from fakes.discord.plumbing import (
+    Handler,
+    Upload,
+    error,
+    json_response,
+)
+from fakes.discord.snowflake import datetime_from_snowflake, iso_timestamp
 from fakes.discord.validation import (
     FLAG_EPHEMERAL,
     FLAG_LOADING,
@@ -48,23 +52,6 @@ from fakes.discord.validation import (
     validate_message,
 )
 
-JSON = dict[str, Any]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-DEFAULT_BOT_USER_ID = 1_300_000_000_000_000_001
-DEFAULT_APPLICATION_ID = 1_300_000_000_000_000_001
-API_VERSION = 10
-
-INTENT_GUILDS = 1 << 0
-INTENT_GUILD_MEMBERS = 1 << 1
-INTENT_GUILD_PRESENCES = 1 << 8
-INTENT_GUILD_MESSAGES = 1 << 9
-INTENT_DIRECT_MESSAGES = 1 << 12
-INTENT_MESSAGE_CONTENT = 1 << 15
-PRIVILEGED_INTENTS = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESSAGE_CONTENT
-
-ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
-
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _OPTION_TYPES_BY_PYTHON: tuple[tuple[type, int], ...] = ((bool, 5), (int, 4), (float, 10))
@@ -73,29 +60,8 @@ _RESOLVED_OPTION_TYPES = {6, 7, 8, 9, 11}
 _VALID_CALLBACKS = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _json_response(data: Any, status: int = 200) -> web.Response:
-    # discord.py only parses JSON when Content-Type is exactly "application/json":
-    # aiohttp's json_response() would add "; charset=utf-8".
-    return web.Response(
-        body=json.dumps(data).encode(),
-        status=status,
-        headers={"Content-Type": "application/json"},
-    )
-
-
-def _error(status: int, code: int, message: str, errors: JSON | None = None) -> web.Response:
-    body: JSON = {"message": message, "code": code}
-    if errors is not None:
-        body["errors"] = errors
-    return _json_response(body, status)
-
-
-def _not_found() -> web.Response:
-    return _error(404, 0, "404: Not Found")
 
 
 def _walk_components(items: Iterable[Any]) -> Iterable[JSON]:
@@ -109,64 +75,7 @@ def _walk_components(items: Iterable[Any]) -> Iterable[JSON]:
                 yield from _walk_components([item[key]])
 
 
-@dataclass
-class _Upload:
-    filename: str
-    data: bytes
-    content_type: str | None
-
-
-@dataclass
-class RecordedRequest:
-    """One HTTP request the bot made."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any = None
-
-
-@dataclass(eq=False)
-class _GatewaySession:
-    session_id: str
-    intents: int
-    log: deque[JSON]
-    seq: int = 0
-    connection: _GatewayConnection | None = None
-    invalid: bool = False
-
-
-@dataclass(eq=False)
-class _GatewayConnection:
-    ws: web.WebSocketResponse
-    request: web.Request
-    zlib_stream: bool
-    session: _GatewaySession | None = None
-    live: bool = False
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _compressor: Any = field(default_factory=zlib.compressobj)
-
-    async def send(self, payload: JSON) -> bool:
-        """Send one gateway payload; False when the socket is already gone."""
-        text = json.dumps(payload, separators=(",", ":"))
-        async with self._lock:
-            if self.ws.closed:
-                return False
-            try:
-                if self.zlib_stream:
-                    # zlib-stream: one shared deflate context, each payload ends in a sync flush
-                    # (00 00 ff ff), which is what discord.py's decompressor waits for.
-                    data = self._compressor.compress(text.encode())
-                    data += self._compressor.flush(zlib.Z_SYNC_FLUSH)
-                    await self.ws.send_bytes(data)
-                else:
-                    await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return False
-        return True
-
-
-class FakeDiscord(LoopbackServer):
+class FakeDiscord(Gateway):
     """A fake Discord on 127.0.0.1 (random port) for end-to-end tests and the demo.
 
     ``ack_timeout`` is Discord's 3 s to acknowledge an interaction and ``token_lifetime`` its
@@ -176,74 +85,10 @@ class FakeDiscord(LoopbackServer):
     # The fake runs inside test and demo event loops: SIGINT/SIGTERM stay theirs.
     _handle_signals = False
 
-    def __init__(
-        self,
-        *,
-        token: str = "fake-token",
-        bot_user_id: int = DEFAULT_BOT_USER_ID,
-        application_id: int = DEFAULT_APPLICATION_ID,
-        bot_name: str = "ClanStats",
-        heartbeat_interval_ms: int = 41250,
-        ack_timeout: float = 3.0,
-        token_lifetime: float = 15 * 60.0,
-        privileged_intents: int = PRIVILEGED_INTENTS,
-        event_log_size: int = 10_000,
-    ) -> None:
-        self.token = token
-        self.bot_user_id = bot_user_id
-        self.application_id = application_id
-        self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.ack_timeout = ack_timeout
-        self.token_lifetime = token_lifetime
-        self.privileged_intents = privileged_intents
-        self.event_log_size = event_log_size
-        self.users: dict[int, FakeUser] = {
-            bot_user_id: FakeUser(id=bot_user_id, username=bot_name, bot=True)
-        }
-        self.guilds: dict[int, FakeGuild] = {}
-        self.webhooks: dict[int, FakeWebhook] = {}
-        self.sent_messages: list[SentMessage] = []
-        self.violations: list[str] = []
-        self.unknown_requests: list[str] = []
-        self.requests: list[RecordedRequest] = []
-        self.registered_commands: dict[int | None, list[JSON]] = {}
-        self.interactions: dict[int, FakeInteraction] = {}
-        self.gateway_connects: list[dict[str, str]] = []
-        self.identify_count = 0
-        self.resume_count = 0
-        self._ids = SnowflakeGenerator()
-        self._interactions_by_token: dict[str, FakeInteraction] = {}
-        self._message_channel: dict[int, int] = {}
-        self._rendered_at: dict[int, float] = {}
-        self.min_click_delay = 0.1
-        self._ephemeral: dict[int, JSON] = {}
-        self._attachment_data: dict[int, bytes] = {}
-        self._session: _GatewaySession | None = None
-        self._connections: set[_GatewayConnection] = set()
-        self._gw_lock = asyncio.Lock()
-        self._changed = asyncio.Event()
-
-    # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def bot_user(self) -> FakeUser:
-        return self.users[self.bot_user_id]
-
-    @property
-    def gateway_url(self) -> str:
-        """The websocket URL discord.py connects to first (``ws://127.0.0.1:PORT/``)."""
-        return self.base_url.replace("http://", "ws://", 1) + "/"
-
     def _build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         self._add_routes(app)
         return app
-
-    async def _before_stop(self) -> None:
-        """Close every gateway connection (code 1001, going away) before the server stops."""
-        for conn in list(self._connections):
-            if not conn.ws.closed:
-                await conn.ws.close(code=1001)
 
     # ------------------------------------------------------------------ world building
 
@@ -274,37 +119,7 @@ class FakeDiscord(LoopbackServer):
         self.webhooks[webhook_id] = webhook
         return webhook
 
-    def _channel(self, channel_id: int) -> FakeChannel:
-        for guild in self.guilds.values():
-            channel = guild.channels.get(channel_id)
-            if channel is not None:
-                return channel
-        raise LookupError(f"no channel {channel_id}: add it with FakeGuild.add_channel")
-
-    def _find_channel(self, channel_id: int) -> FakeChannel | None:
-        try:
-            return self._channel(channel_id)
-        except LookupError:
-            return None
-
     # ------------------------------------------------------------------ waiting helpers
-
-    def _notify(self) -> None:
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109 - public API takes a timeout
-        """Wait until ``predicate()`` is true, re-checking whenever the fake records anything."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    # Woken by anything the fake records; the short poll also catches
-                    # predicates on the bot's own state.
-                    changed = asyncio.ensure_future(self._changed.wait())
-                    await asyncio.wait([changed], timeout=0.02)
-                    changed.cancel()
-        except TimeoutError:
-            raise TimeoutError(f"condition not met within {timeout}s") from None
 
     async def wait_for_sent(
         self,
@@ -325,17 +140,6 @@ class FakeDiscord(LoopbackServer):
 
         await self.wait_for(check, timeout)
         return found[0]
-
-    async def wait_until_ready(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - public API takes a timeout
-        """Wait until a bot holds a live gateway session (READY or RESUMED sent)."""
-
-        def live() -> bool:
-            session = self._session
-            return (
-                session is not None and session.connection is not None and session.connection.live
-            )
-
-        await self.wait_for(live, timeout)
 
     # ------------------------------------------------------------------ messages in
 
@@ -535,7 +339,7 @@ class FakeDiscord(LoopbackServer):
             message["content"] = content
         if embeds is not None:
             message["embeds"] = [{"type": "rich", **e} for e in embeds]
-        message["edited_timestamp"] = iso_timestamp(_now())
+        message["edited_timestamp"] = iso_timestamp(utc_now())
         await self._dispatch_message("MESSAGE_UPDATE", channel, message)
         return message
 
@@ -554,281 +358,7 @@ class FakeDiscord(LoopbackServer):
             },
         )
 
-    # ------------------------------------------------------------------ gateway
-
-    async def _gateway(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
-        if not ws.can_prepare(request).ok:
-            return await self._unknown(request)
-        await ws.prepare(request)
-        self.gateway_connects.append(dict(request.query))
-        # zlib-stream is implemented; any other compression (zstd-stream) is answered with
-        # uncompressed text frames, which discord.py accepts whatever it asked for.
-        conn = _GatewayConnection(
-            ws=ws, request=request, zlib_stream=request.query.get("compress") == "zlib-stream"
-        )
-        self._connections.add(conn)
-        try:
-            if request.query.get("encoding", "json") != "json":
-                await ws.close(code=4002, message=b"Only JSON encoding is supported")
-                return ws
-            hello = {"heartbeat_interval": self.heartbeat_interval_ms, "_trace": ["fake-gateway"]}
-            await conn.send({"op": 10, "d": hello, "s": None, "t": None})
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    try:
-                        payload = json.loads(msg.data)
-                    except ValueError:
-                        await ws.close(code=4002, message=b"Error while decoding payload")
-                        break
-                    await self._on_gateway_payload(conn, payload)
-                elif msg.type is WSMsgType.BINARY:
-                    await ws.close(code=4002, message=b"Error while decoding payload")
-                    break
-        finally:
-            self._connections.discard(conn)
-            conn.live = False
-            async with self._gw_lock:
-                session = conn.session
-                if session is not None and session.connection is conn:
-                    session.connection = None
-            self._notify()
-        return ws
-
-    async def _on_gateway_payload(self, conn: _GatewayConnection, payload: JSON) -> None:
-        op = payload.get("op")
-        data = payload.get("d")
-        if op == 1:
-            await conn.send({"op": 11, "d": None, "s": None, "t": None})
-        elif op == 2:
-            await self._identify(conn, data or {})
-        elif op == 6:
-            await self._resume(conn, data or {})
-        elif conn.session is None and op in (3, 4, 8):
-            await conn.ws.close(code=4003, message=b"Not authenticated.")
-        elif op == 8:
-            await self._request_members(conn, data or {})
-        elif op in (3, 4):
-            pass  # presence / voice state updates: accepted, not modelled
-        else:
-            await conn.ws.close(code=4001, message=b"Unknown opcode.")
-
-    def _append(self, session: _GatewaySession, event: str, data: JSON) -> JSON:
-        session.seq += 1
-        payload = {"op": 0, "t": event, "s": session.seq, "d": data}
-        session.log.append(payload)
-        return payload
-
-    async def _identify(self, conn: _GatewayConnection, data: JSON) -> None:
-        if conn.session is not None:
-            await conn.ws.close(code=4005, message=b"Already authenticated.")
-            return
-        if data.get("token") != self.token:
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
-            return
-        intents = data.get("intents")
-        if not isinstance(intents, int):
-            await conn.ws.close(code=4013, message=b"Invalid intent(s).")
-            return
-        if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
-            await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
-            return
-        async with self._gw_lock:
-            session = _GatewaySession(
-                session_id=secrets.token_hex(16),
-                intents=intents,
-                log=deque(maxlen=self.event_log_size),
-            )
-            self._session = session
-            session.connection = conn
-            conn.session = session
-            ready = {
-                "v": API_VERSION,
-                "user": self.bot_user.payload(),
-                "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-                "session_id": session.session_id,
-                "session_type": "normal",
-                "resume_gateway_url": self.gateway_url + "resume",
-                "shard": data.get("shard", [0, 1]),
-                "application": {"id": str(self.application_id), "flags": 0},
-                "private_channels": [],
-                "relationships": [],
-                "presences": [],
-                "guild_join_requests": [],
-                "geo_ordered_rtc_regions": [],
-                "user_settings": {},
-                "auth": {},
-                "_trace": ["fake-gateway"],
-            }
-            await conn.send(self._append(session, "READY", ready))
-            if intents & INTENT_GUILDS:
-                for guild in self.guilds.values():
-                    body = guild.payload(
-                        include_members=bool(intents & INTENT_GUILD_MEMBERS),
-                        bot_user_id=self.bot_user_id,
-                    )
-                    await conn.send(self._append(session, "GUILD_CREATE", body))
-            conn.live = True
-            self.identify_count += 1
-        self._notify()
-
-    async def _resume(self, conn: _GatewayConnection, data: JSON) -> None:
-        async with self._gw_lock:
-            session = self._session
-            seq = int(data.get("seq") or 0)
-            first_logged = session.log[0]["s"] if session and session.log else None
-            replayable = session is not None and (first_logged is None or seq >= first_logged - 1)
-            if (
-                session is None
-                or session.invalid
-                or not replayable
-                or data.get("session_id") != session.session_id
-                or data.get("token") != self.token
-            ):
-                await conn.send({"op": 9, "d": False, "s": None, "t": None})
-                return
-            session.connection = conn
-            conn.session = session
-            for payload in list(session.log):
-                if payload["s"] > seq:
-                    await conn.send(payload)
-            await conn.send(self._append(session, "RESUMED", {"_trace": ["fake-gateway"]}))
-            conn.live = True
-            self.resume_count += 1
-        self._notify()
-
-    async def _request_members(self, conn: _GatewayConnection, data: JSON) -> None:
-        guild_ids = data.get("guild_id")
-        ids = guild_ids if isinstance(guild_ids, list) else [guild_ids]
-        query = data.get("query")
-        limit = int(data.get("limit") or 0)
-        user_ids = data.get("user_ids")
-        wanted = None
-        if user_ids is not None:
-            wanted = {int(u) for u in (user_ids if isinstance(user_ids, list) else [user_ids])}
-        for raw_id in ids:
-            guild = self.guilds.get(int(str(raw_id)))
-            if guild is None:
-                continue
-            members: list[FakeMember] = []
-            for uid, member in guild.members.items():
-                if wanted is not None:
-                    if uid in wanted:
-                        members.append(member)
-                elif query is not None:
-                    names = (member.user.username, member.nick or "")
-                    if any(n.lower().startswith(str(query).lower()) for n in names):
-                        members.append(member)
-            if limit:
-                members = members[:limit]
-            chunks = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]
-            found = {m.user.id for m in members}
-            for index, chunk in enumerate(chunks):
-                body: JSON = {
-                    "guild_id": str(guild.id),
-                    "members": [m.payload() for m in chunk],
-                    "chunk_index": index,
-                    "chunk_count": len(chunks),
-                }
-                if wanted is not None:
-                    body["not_found"] = [str(u) for u in wanted - found]
-                if data.get("nonce") is not None:
-                    body["nonce"] = data["nonce"]
-                await self._dispatch("GUILD_MEMBERS_CHUNK", body)
-
-    def _filter_for_intents(self, session: _GatewaySession, event: str, data: JSON) -> JSON | None:
-        intents = session.intents
-        if event.startswith("MESSAGE_"):
-            needed = INTENT_GUILD_MESSAGES if data.get("guild_id") else INTENT_DIRECT_MESSAGES
-            if not intents & needed:
-                return None
-            if event != "MESSAGE_DELETE" and not intents & INTENT_MESSAGE_CONTENT:
-                author_id = int((data.get("author") or {}).get("id", 0))
-                mentioned = any(int(u["id"]) == self.bot_user_id for u in data.get("mentions", []))
-                if author_id != self.bot_user_id and not mentioned:
-                    data = {
-                        **data,
-                        "content": "",
-                        "embeds": [],
-                        "attachments": [],
-                        "components": [],
-                    }
-        elif (
-            event.startswith("GUILD_")
-            and event != "GUILD_MEMBERS_CHUNK"
-            and not intents & INTENT_GUILDS
-        ):
-            return None
-        return data
-
-    async def _dispatch(self, event: str, data: JSON) -> bool:
-        """Send a dispatch to the bot's session (kept for replay if it is disconnected)."""
-        async with self._gw_lock:
-            session = self._session
-            if session is None:
-                return False
-            filtered = self._filter_for_intents(session, event, data)
-            if filtered is None:
-                return False
-            payload = self._append(session, event, filtered)
-            conn = session.connection
-            if conn is not None and conn.live and not await conn.send(payload):
-                conn.live = False
-                session.connection = None
-        self._notify()
-        return True
-
-    async def _dispatch_message(self, event: str, channel: FakeChannel, message: JSON) -> None:
-        data = {**message, "guild_id": str(channel.guild_id)}
-        guild = self.guilds[channel.guild_id]
-        member = guild.members.get(int(message["author"]["id"]))
-        if member is not None and "webhook_id" not in message:
-            data["member"] = member.payload(with_user=False)
-        await self._dispatch(event, data)
-
-    async def drop_gateway(
-        self, *, resume: bool = True, code: int = 4000, abrupt: bool = False
-    ) -> None:
-        """Close the bot's websocket to exercise reconnects.
-
-        With ``resume=True`` the bot may RESUME (missed events are replayed, then RESUMED).
-        With ``resume=False`` the session is invalidated: its RESUME gets INVALID_SESSION
-        (``d: false``) and it must IDENTIFY again. ``abrupt`` drops the TCP connection without
-        a close frame (what the client sees as 1006).
-        """
-        async with self._gw_lock:
-            session = self._session
-            if session is None or session.connection is None:
-                raise RuntimeError("no live gateway session to drop")
-            conn = session.connection
-            conn.live = False
-            session.connection = None
-            if not resume:
-                session.invalid = True
-        if abrupt and conn.request.transport is not None:
-            conn.request.transport.abort()
-        else:
-            await conn.ws.close(code=code, message=b"fake-discord drop")
-        self._notify()
-
-    async def request_reconnect(self) -> None:
-        """Send opcode 7 RECONNECT: the bot should close and RESUME."""
-        session = self._session
-        if session is None or session.connection is None:
-            raise RuntimeError("no live gateway session")
-        await session.connection.send({"op": 7, "d": None, "s": None, "t": None})
-
     # ------------------------------------------------------------------ interactions out
-
-    def _guild_for_channel(self, channel_id: int) -> tuple[FakeGuild, FakeChannel]:
-        channel = self._channel(channel_id)
-        return self.guilds[channel.guild_id], channel
-
-    def _member(self, guild: FakeGuild, user_id: int) -> FakeMember:
-        member = guild.members.get(user_id)
-        if member is None:
-            raise LookupError(f"user {user_id} is not a member of guild {guild.id}: add_member")
-        return member
 
     def find_command(self, name: str, guild_id: int | None = None, type: int = 1) -> JSON | None:
         """The registered command a user in ``guild_id`` would see under ``name``."""
@@ -1289,77 +819,21 @@ class FakeDiscord(LoopbackServer):
         )
         app.router.add_route("*", "/{tail:.*}", self._unknown)
 
-    def _wrap(self, handler: Handler, *, needs_auth: bool) -> Handler:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            self.requests.append(RecordedRequest(request.method, request.path, dict(request.query)))
-            if request.match_info.get("version") != str(API_VERSION):
-                return await self._unknown(request)
-            if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
-                return _error(401, 0, "401: Unauthorized")
-            try:
-                return await handler(request)
-            except json.JSONDecodeError as exc:
-                self._violation(request, f"body is not valid JSON ({exc})")
-                return _error(400, 50109, "The request body contains invalid JSON.")
-            except Exception as exc:
-                # A bug in the fake must fail the test, not pass silently as a 500 retry.
-                self._violation(request, f"fake Discord internal error: {exc!r}")
-                raise
-            finally:
-                self._notify()
-
-        return wrapped
-
-    async def _unknown(self, request: web.Request) -> web.StreamResponse:
-        self.unknown_requests.append(f"{request.method} {request.path_qs}")
-        self._notify()
-        return _not_found()
-
-    def _violation(self, request: web.Request, reason: str) -> None:
-        self.violations.append(f"{request.method} {request.path}: {reason}")
-
-    def _invalid_form(self, request: web.Request, errors: FormErrors) -> web.Response:
-        for reason in errors.reasons():
-            self._violation(request, reason)
-        return _error(400, 50035, "Invalid Form Body", errors.tree())
-
-    async def _read_body(self, request: web.Request) -> tuple[Any, dict[int, _Upload]]:
-        """Parse a JSON or multipart (``payload_json`` + ``files[n]``) body."""
-        uploads: dict[int, _Upload] = {}
-        if request.content_type == "multipart/form-data":
-            body: Any = None
-            reader = await request.multipart()
-            async for part in reader:
-                if not isinstance(part, BodyPartReader):
-                    continue
-                raw = await part.read()
-                if part.name == "payload_json":
-                    body = json.loads(bytes(raw).decode())
-                elif part.name and (match := re.fullmatch(r"files\[(\d+)\]", part.name)):
-                    uploads[int(match.group(1))] = _Upload(
-                        filename=part.filename or f"file{match.group(1)}",
-                        data=bytes(raw),
-                        content_type=part.headers.get("Content-Type"),
-                    )
-            return body, uploads
-        text = await request.text()
-        return (json.loads(text) if text else None), uploads
-
     # ------------------------------------------------------------------ REST: identity
 
     async def _get_me(self, request: web.Request) -> web.StreamResponse:
         user = self.bot_user.payload()
         user.update({"verified": True, "mfa_enabled": False, "locale": "en-US", "email": None})
-        return _json_response(user)
+        return json_response(user)
 
     async def _get_user(self, request: web.Request) -> web.StreamResponse:
         user = self.users.get(int(request.match_info["user_id"]))
         if user is None:
-            return _error(404, 10013, "Unknown User")
-        return _json_response(user.payload())
+            return error(404, 10013, "Unknown User")
+        return json_response(user.payload())
 
     async def _get_application(self, request: web.Request) -> web.StreamResponse:
-        return _json_response(
+        return json_response(
             {
                 "id": str(self.application_id),
                 "name": self.bot_user.username,
@@ -1390,10 +864,10 @@ class FakeDiscord(LoopbackServer):
         )
 
     async def _get_gateway(self, request: web.Request) -> web.StreamResponse:
-        return _json_response({"url": self.gateway_url.rstrip("/")})
+        return json_response({"url": self.gateway_url.rstrip("/")})
 
     async def _get_gateway_bot(self, request: web.Request) -> web.StreamResponse:
-        return _json_response(
+        return json_response(
             {
                 "url": self.gateway_url.rstrip("/"),
                 "shards": 1,
@@ -1411,50 +885,50 @@ class FakeDiscord(LoopbackServer):
     async def _get_guild(self, request: web.Request) -> web.StreamResponse:
         guild = self.guilds.get(int(request.match_info["guild_id"]))
         if guild is None:
-            return _error(404, 10004, "Unknown Guild")
+            return error(404, 10004, "Unknown Guild")
         body = guild.payload(include_members=False, bot_user_id=self.bot_user_id)
         for key in ("channels", "members", "threads", "voice_states", "presences", "joined_at"):
             body.pop(key, None)
-        return _json_response(body)
+        return json_response(body)
 
     async def _get_guild_channels(self, request: web.Request) -> web.StreamResponse:
         guild = self.guilds.get(int(request.match_info["guild_id"]))
         if guild is None:
-            return _error(404, 10004, "Unknown Guild")
-        return _json_response([c.payload() for c in guild.channels.values()])
+            return error(404, 10004, "Unknown Guild")
+        return json_response([c.payload() for c in guild.channels.values()])
 
     async def _get_guild_roles(self, request: web.Request) -> web.StreamResponse:
         guild = self.guilds.get(int(request.match_info["guild_id"]))
         if guild is None:
-            return _error(404, 10004, "Unknown Guild")
-        return _json_response([r.payload() for r in guild.roles.values()])
+            return error(404, 10004, "Unknown Guild")
+        return json_response([r.payload() for r in guild.roles.values()])
 
     async def _get_member(self, request: web.Request) -> web.StreamResponse:
         guild = self.guilds.get(int(request.match_info["guild_id"]))
         if guild is None:
-            return _error(404, 10004, "Unknown Guild")
+            return error(404, 10004, "Unknown Guild")
         member = guild.members.get(int(request.match_info["user_id"]))
         if member is None:
-            return _error(404, 10007, "Unknown Member")
-        return _json_response(member.payload())
+            return error(404, 10007, "Unknown Member")
+        return json_response(member.payload())
 
     # ------------------------------------------------------------------ REST: channels
 
     async def _get_channel(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
-            return _error(404, 10003, "Unknown Channel")
-        return _json_response(channel.payload())
+            return error(404, 10003, "Unknown Channel")
+        return json_response(channel.payload())
 
     async def _typing(self, request: web.Request) -> web.StreamResponse:
         if self._find_channel(int(request.match_info["channel_id"])) is None:
-            return _error(404, 10003, "Unknown Channel")
+            return error(404, 10003, "Unknown Channel")
         return web.Response(status=204)
 
     async def _get_messages(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
-            return _error(404, 10003, "Unknown Channel")
+            return error(404, 10003, "Unknown Channel")
         query = request.query
         errors = FormErrors()
         try:
@@ -1481,16 +955,16 @@ class FakeDiscord(LoopbackServer):
             after=int(anchors["after"]) if "after" in anchors else None,
             around=int(anchors["around"]) if "around" in anchors else None,
         )
-        return _json_response(page)
+        return json_response(page)
 
     async def _get_channel_message(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
-            return _error(404, 10003, "Unknown Channel")
+            return error(404, 10003, "Unknown Channel")
         message = channel.history.get(int(request.match_info["message_id"]))
         if message is None:
-            return _error(404, 10008, "Unknown Message")
-        return _json_response(message)
+            return error(404, 10008, "Unknown Message")
+        return json_response(message)
 
     def _bot_permissions(self, channel: FakeChannel) -> int:
         return self.guilds[channel.guild_id].permissions_of(self.bot_user_id)
@@ -1500,13 +974,13 @@ class FakeDiscord(LoopbackServer):
         request: web.Request,
         channel_id: int,
         body: Mapping[str, Any],
-        uploads: dict[int, _Upload],
+        uploads: dict[int, Upload],
         existing: list[JSON],
     ) -> list[JSON] | web.Response:
         for index, upload in uploads.items():
             if len(upload.data) > ATTACHMENT_SIZE_LIMIT:
                 self._violation(request, f"files[{index}] {upload.filename} is over 10 MiB")
-                return _error(413, 40005, "Request entity too large")
+                return error(413, 40005, "Request entity too large")
         existing_by_id = {int(a["id"]): a for a in existing}
         entries = body.get("attachments")
         result: list[JSON] = []
@@ -1609,29 +1083,29 @@ class FakeDiscord(LoopbackServer):
         return sent
 
     def _check_message_body(
-        self, request: web.Request, body: Any, uploads: dict[int, _Upload], *, creating: bool
+        self, request: web.Request, body: Any, uploads: dict[int, Upload], *, creating: bool
     ) -> web.Response | None:
         if not isinstance(body, dict):
             self._violation(request, "body is not a JSON object")
-            return _error(400, 50109, "The request body contains invalid JSON.")
+            return error(400, 50109, "The request body contains invalid JSON.")
         errors = FormErrors()
         validate_message(errors, body, new_files=len(uploads))
         if errors:
             return self._invalid_form(request, errors)
         if creating and is_empty_message(body, new_files=len(uploads)):
             self._violation(request, "Cannot send an empty message")
-            return _error(400, 50006, "Cannot send an empty message")
+            return error(400, 50006, "Cannot send an empty message")
         return None
 
     async def _post_channel_message(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
             self._violation(request, "Unknown Channel")
-            return _error(404, 10003, "Unknown Channel")
+            return error(404, 10003, "Unknown Channel")
         needed = Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES
         if self._bot_permissions(channel) & needed != needed:
             self._violation(request, "bot lacks View Channel / Send Messages")
-            return _error(403, 50013, "Missing Permissions")
+            return error(403, 50013, "Missing Permissions")
         body, uploads = await self._read_body(request)
         problem = self._check_message_body(request, body, uploads, creating=True)
         if problem is not None:
@@ -1645,7 +1119,7 @@ class FakeDiscord(LoopbackServer):
             author=self.bot_user.payload(),
             content=str(body.get("content") or ""),
             embeds=body.get("embeds"),
-            timestamp=_now(),
+            timestamp=utc_now(),
             attachments=attachments,
             components=body.get("components"),
             flags=int(body.get("flags") or 0) & ~FLAG_EPHEMERAL,
@@ -1663,14 +1137,14 @@ class FakeDiscord(LoopbackServer):
         self._store(channel, message)
         self._record("message", message, body=body)
         await self._dispatch_message("MESSAGE_CREATE", channel, message)
-        return _json_response(message)
+        return json_response(message)
 
     def _apply_edit(
         self,
         request: web.Request,
         message: JSON,
         body: JSON,
-        uploads: dict[int, _Upload],
+        uploads: dict[int, Upload],
     ) -> web.Response | None:
         if "attachments" in body or uploads:
             attachments = self._build_attachments(
@@ -1688,21 +1162,21 @@ class FakeDiscord(LoopbackServer):
         if message["flags"] & FLAG_LOADING:
             message["flags"] &= ~FLAG_LOADING
         else:
-            message["edited_timestamp"] = iso_timestamp(_now())
+            message["edited_timestamp"] = iso_timestamp(utc_now())
         self._check_attachment_refs(request, message["embeds"], message["attachments"])
         return None
 
     async def _patch_channel_message(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
-            return _error(404, 10003, "Unknown Channel")
+            return error(404, 10003, "Unknown Channel")
         message = channel.history.get(int(request.match_info["message_id"]))
         if message is None:
             self._violation(request, "Unknown Message")
-            return _error(404, 10008, "Unknown Message")
+            return error(404, 10008, "Unknown Message")
         if int(message["author"]["id"]) != self.bot_user_id:
             self._violation(request, "Cannot edit a message authored by another user")
-            return _error(403, 50005, "Cannot edit a message authored by another user")
+            return error(403, 50005, "Cannot edit a message authored by another user")
         body, uploads = await self._read_body(request)
         problem = self._check_message_body(request, body, uploads, creating=False)
         if problem is None:
@@ -1711,30 +1185,30 @@ class FakeDiscord(LoopbackServer):
             return problem
         self._record("message_edit", message, body=body)
         await self._dispatch_message("MESSAGE_UPDATE", channel, message)
-        return _json_response(message)
+        return json_response(message)
 
     async def _delete_channel_message(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
-            return _error(404, 10003, "Unknown Channel")
+            return error(404, 10003, "Unknown Channel")
         message_id = int(request.match_info["message_id"])
         message = channel.history.get(message_id)
         if message is None:
             self._violation(request, "Unknown Message")
-            return _error(404, 10008, "Unknown Message")
+            return error(404, 10008, "Unknown Message")
         own = int(message["author"]["id"]) == self.bot_user_id
         if not own and not self._bot_permissions(channel) & Permission.MANAGE_MESSAGES:
             self._violation(request, "deleting another user's message needs Manage Messages")
-            return _error(403, 50013, "Missing Permissions")
+            return error(403, 50013, "Missing Permissions")
         await self.delete_message(channel.id, message_id)
         return web.Response(status=204)
 
     async def _get_webhook(self, request: web.Request) -> web.StreamResponse:
         webhook = self.webhooks.get(int(request.match_info["webhook_id"]))
         if webhook is None:
-            return _error(404, 10015, "Unknown Webhook")
+            return error(404, 10015, "Unknown Webhook")
         channel = self._channel(webhook.channel_id)
-        return _json_response(
+        return json_response(
             {
                 "id": str(webhook.id),
                 "type": 1,
@@ -1765,7 +1239,7 @@ class FakeDiscord(LoopbackServer):
             author=self.bot_user.payload(),
             content=str(body.get("content") or "") if content_allowed else "",
             embeds=body.get("embeds") if content_allowed else None,
-            timestamp=_now(),
+            timestamp=utc_now(),
             webhook_id=self.application_id,
             components=body.get("components") if content_allowed else None,
             flags=flags,
@@ -1793,7 +1267,7 @@ class FakeDiscord(LoopbackServer):
         interaction = self.interactions.get(int(request.match_info["interaction_id"]))
         if interaction is None or interaction.token != request.match_info["token"]:
             self._violation(request, "Unknown interaction")
-            return _error(404, 10062, "Unknown interaction")
+            return error(404, 10062, "Unknown interaction")
         body, uploads = await self._read_body(request)
         elapsed = time.monotonic() - interaction.created_monotonic
 
@@ -1806,16 +1280,16 @@ class FakeDiscord(LoopbackServer):
         if interaction.callback_type is not None:
             return reject(
                 "Interaction has already been acknowledged",
-                _error(400, 40060, "Interaction has already been acknowledged."),
+                error(400, 40060, "Interaction has already been acknowledged."),
             )
         if elapsed > self.ack_timeout:
             return reject(
                 f"Unknown interaction: acknowledged after {elapsed:.2f}s "
                 f"(Discord allows {self.ack_timeout:g}s)",
-                _error(404, 10062, "Unknown interaction"),
+                error(404, 10062, "Unknown interaction"),
             )
         if not isinstance(body, dict):
-            return reject("body is not a JSON object", _error(400, 50109, "Invalid JSON"))
+            return reject("body is not a JSON object", error(400, 50109, "Invalid JSON"))
         callback_type = body.get("type")
         data = body.get("data") or {}
         if callback_type not in _VALID_CALLBACKS.get(interaction.type, set()):
@@ -1846,7 +1320,7 @@ class FakeDiscord(LoopbackServer):
             return self._invalid_form(request, errors)
         if callback_type == 4 and is_empty_message(data, new_files=len(uploads)):
             return reject(
-                "Cannot send an empty message", _error(400, 50006, "Cannot send an empty message")
+                "Cannot send an empty message", error(400, 50006, "Cannot send an empty message")
             )
 
         interaction.callback_type = int(callback_type)
@@ -1930,19 +1404,19 @@ class FakeDiscord(LoopbackServer):
         resource: JSON = {"type": callback_type}
         if message is not None:
             resource["message"] = message
-        return _json_response({"interaction": summary, "resource": resource})
+        return json_response({"interaction": summary, "resource": resource})
 
     def _webhook_interaction(self, request: web.Request) -> FakeInteraction | web.Response:
         if int(request.match_info["app_id"]) != self.application_id:
             self._violation(request, "Unknown Webhook (wrong application id)")
-            return _error(404, 10015, "Unknown Webhook")
+            return error(404, 10015, "Unknown Webhook")
         interaction = self._interactions_by_token.get(request.match_info["token"])
         if interaction is None:
             self._violation(request, "Unknown Webhook (no interaction has this token)")
-            return _error(404, 10015, "Unknown Webhook")
+            return error(404, 10015, "Unknown Webhook")
         if time.monotonic() - interaction.created_monotonic > self.token_lifetime:
             self._violation(request, "Invalid Webhook Token: interaction token expired (15 min)")
-            return _error(401, 50027, "Invalid Webhook Token")
+            return error(401, 50027, "Invalid Webhook Token")
         return interaction
 
     async def _followup(self, request: web.Request) -> web.StreamResponse:
@@ -1951,7 +1425,7 @@ class FakeDiscord(LoopbackServer):
             return interaction
         if interaction.callback_type is None:
             self._violation(request, "followup sent before the interaction was acknowledged")
-            return _error(404, 10015, "Unknown Webhook")
+            return error(404, 10015, "Unknown Webhook")
         body, uploads = await self._read_body(request)
         problem = self._check_message_body(request, body, uploads, creating=True)
         if problem is not None:
@@ -1996,7 +1470,7 @@ class FakeDiscord(LoopbackServer):
             self._record("followup", message, body=body, interaction=interaction)
             await self._publish(message, event="MESSAGE_CREATE")
         if request.query.get("wait", "").lower() in ("1", "true"):
-            return _json_response(message)
+            return json_response(message)
         return web.Response(status=204)
 
     def _webhook_message(
@@ -2015,7 +1489,7 @@ class FakeDiscord(LoopbackServer):
         message = None if message_id is None else self._find_message(message_id)
         if message is None:
             self._violation(request, f"Unknown Message ({raw} of interaction {interaction.id})")
-            return _error(404, 10008, "Unknown Message")
+            return error(404, 10008, "Unknown Message")
         return message
 
     async def _get_webhook_message(self, request: web.Request) -> web.StreamResponse:
@@ -2025,7 +1499,7 @@ class FakeDiscord(LoopbackServer):
         message = self._webhook_message(request, interaction)
         if isinstance(message, web.Response):
             return message
-        return _json_response(message)
+        return json_response(message)
 
     async def _patch_webhook_message(self, request: web.Request) -> web.StreamResponse:
         interaction = self._webhook_interaction(request)
@@ -2052,7 +1526,7 @@ class FakeDiscord(LoopbackServer):
         if not message["flags"] & FLAG_EPHEMERAL:
             channel = self._channel(int(message["channel_id"]))
             await self._dispatch_message("MESSAGE_UPDATE", channel, message)
-        return _json_response(message)
+        return json_response(message)
 
     async def _delete_webhook_message(self, request: web.Request) -> web.StreamResponse:
         interaction = self._webhook_interaction(request)
@@ -2071,21 +1545,21 @@ class FakeDiscord(LoopbackServer):
     def _command_scope(self, request: web.Request) -> int | web.Response | None:
         if int(request.match_info["app_id"]) != self.application_id:
             self._violation(request, "Unknown Application")
-            return _error(404, 10002, "Unknown Application")
+            return error(404, 10002, "Unknown Application")
         raw_guild = request.match_info.get("guild_id")
         if raw_guild is None:
             return None
         guild_id = int(raw_guild)
         if guild_id not in self.guilds:
             self._violation(request, "Missing Access (bot is not in that guild)")
-            return _error(403, 50001, "Missing Access")
+            return error(403, 50001, "Missing Access")
         return guild_id
 
     async def _get_commands(self, request: web.Request) -> web.StreamResponse:
         scope = self._command_scope(request)
         if isinstance(scope, web.Response):
             return scope
-        return _json_response(self.registered_commands.get(scope, []))
+        return json_response(self.registered_commands.get(scope, []))
 
     async def _put_commands(self, request: web.Request) -> web.StreamResponse:
         scope = self._command_scope(request)
@@ -2124,4 +1598,4 @@ class FakeDiscord(LoopbackServer):
                 item["guild_id"] = str(scope)
             stored.append(item)
         self.registered_commands[scope] = stored
-        return _json_response(stored)
+        return json_response(stored)
