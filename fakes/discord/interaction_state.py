@@ -131,6 +131,7 @@ class InteractionState(MessageStore):
         return None
 
     def _webhook_interaction(self, request: web.Request) -> FakeInteraction | web.Response:
+        """The interaction a webhook URL's token names, while that token lives."""
         if int(request.match_info["app_id"]) != self.application_id:
             self._violation(request, "Unknown Webhook (wrong application id)")
             return error(404, 10015, "Unknown Webhook")
@@ -146,6 +147,7 @@ class InteractionState(MessageStore):
     def _webhook_message(
         self, request: web.Request, interaction: FakeInteraction
     ) -> JSON | web.Response:
+        """The message a webhook URL names: ``@original`` or one of the interaction's responses."""
         raw = request.match_info["message_id"]
         if raw == "@original":
             message_id = interaction.original_message_id
