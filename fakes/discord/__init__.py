@@ -1,5 +1,6 @@
 """A local fake of Discord (REST + websocket gateway) for the real discord.py client."""
 
+from fakes.discord.constants import DEFAULT_APPLICATION_ID, DEFAULT_BOT_USER_ID
 from fakes.discord.models import (
     ALL_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
@@ -17,12 +18,8 @@ from fakes.discord.models import (
     SentKind,
     SentMessage,
 )
-from fakes.discord.server import (
-    DEFAULT_APPLICATION_ID,
-    DEFAULT_BOT_USER_ID,
-    FakeDiscord,
-    RecordedRequest,
-)
+from fakes.discord.plumbing import RecordedRequest
+from fakes.discord.server import FakeDiscord
 from fakes.discord.snowflake import (
     DISCORD_EPOCH_MS,
     SnowflakeGenerator,

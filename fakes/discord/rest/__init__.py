@@ -1,0 +1,1 @@
+"""The fake Discord's REST routes (``/api/v10/...``), one module per resource."""
