@@ -18,7 +18,7 @@ from fakes.discord.models import (
     SentKind,
     SentMessage,
 )
-from fakes.discord.plumbing import RecordedRequest
+from fakes.discord.records import RecordedRequest
 from fakes.discord.server import FakeDiscord
 from fakes.discord.snowflake import (
     DISCORD_EPOCH_MS,

@@ -5,13 +5,9 @@ tests trigger.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import zlib
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -26,50 +22,7 @@ from fakes.discord.constants import (
 )
 from fakes.discord.models import JSON, FakeChannel, FakeMember
 from fakes.discord.plumbing import HttpPlumbing
-
-
-@dataclass(eq=False)
-class GatewaySession:
-    """The bot's session: what a RESUME continues (intents, sequence, events to replay)."""
-
-    session_id: str
-    intents: int
-    log: deque[JSON]
-    seq: int = 0
-    connection: GatewayConnection | None = None
-    invalid: bool = False
-
-
-@dataclass(eq=False)
-class GatewayConnection:
-    """One websocket; a resumed session moves to a new connection."""
-
-    ws: web.WebSocketResponse
-    request: web.Request
-    zlib_stream: bool
-    session: GatewaySession | None = None
-    live: bool = False
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _compressor: Any = field(default_factory=zlib.compressobj)
-
-    async def send(self, payload: JSON) -> bool:
-        """Send one gateway payload; False when the socket is already gone."""
-        text = json.dumps(payload, separators=(",", ":"))
-        async with self._lock:
-            if self.ws.closed:
-                return False
-            try:
-                if self.zlib_stream:
-                    # zlib-stream: one shared deflate context, each payload ends in a sync flush
-                    # (00 00 ff ff), which is what discord.py's decompressor waits for.
-                    data = self._compressor.compress(text.encode())
-                    data += self._compressor.flush(zlib.Z_SYNC_FLUSH)
-                    await self.ws.send_bytes(data)
-                else:
-                    await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return False
-        return True
+from fakes.discord.records import GatewayConnection, GatewaySession
 
 
 class Gateway(HttpPlumbing):

@@ -14,6 +14,7 @@ from aiohttp import BodyPartReader, web
 
 from fakes.discord.constants import API_VERSION
 from fakes.discord.models import JSON
+from fakes.discord.records import RecordedRequest
 from fakes.discord.state import DiscordState
 from fakes.discord.validation import FormErrors
 
@@ -51,16 +52,6 @@ class Upload:
     filename: str
     data: bytes
     content_type: str | None
-
-
-@dataclass
-class RecordedRequest:
-    """One HTTP request the bot made."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any = None
 
 
 class HttpPlumbing(DiscordState):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from fakes._http import LoopbackServer
 from fakes.discord.constants import (
@@ -24,12 +23,8 @@ from fakes.discord.models import (
     FakeWebhook,
     SentMessage,
 )
+from fakes.discord.records import GatewayConnection, GatewaySession, RecordedRequest
 from fakes.discord.snowflake import SnowflakeGenerator
-
-if TYPE_CHECKING:
-    # For annotations only: both modules subclass DiscordState, a runtime import is circular.
-    from fakes.discord.gateway import GatewayConnection, GatewaySession
-    from fakes.discord.plumbing import RecordedRequest
 
 
 class DiscordState(LoopbackServer):
