@@ -22,6 +22,7 @@ from operator import ne
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
+from domain.membership import Timeline
 from domain.relay import BroadcastType
 
 MetricKind = Literal["skill", "activity", "computed", "boss"]
@@ -162,43 +163,43 @@ def _require_aware(value: datetime | None, what: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
-    """A clan member as stored: identity, rank and the dates the rules need.
+    """A clan member as the rules see them: identity, names, their timeline in the clan.
 
-    ``first_tracked_at`` is the time of the member's first snapshot; ``last_changed_at`` is
-    WOM's ``lastChangedAt`` (last time their stats changed). ``role_since`` is when they got
-    their current rank (from role-change events), used by promotion ladders; when unknown the
-    join date stands in for it.
+    ``role`` is their current rank (the roster's); rank, tenure and days at rank as of a
+    moment come from ``timeline`` (docs/metrics.md, "Members"). ``last_changed_at`` is WOM's
+    ``lastChangedAt``: when WOM last saw any of their stats change.
     """
 
     member_id: int
     rsn_key: str
     display_name: str
     role: str | None
-    joined_at: datetime | None
-    left_at: datetime | None
-    first_tracked_at: datetime | None
-    last_changed_at: datetime | None
-    role_since: datetime | None = None
+    timeline: Timeline
+    last_changed_at: datetime | None = None
+
+    def is_member(self, as_of: datetime) -> bool:
+        """True when inside a membership period at ``as_of``."""
+        return self.timeline.is_member(as_of)
 
     def has_left(self, as_of: datetime) -> bool:
-        """True when the member had left by ``as_of`` (and has not rejoined since)."""
-        if self.left_at is None or self.left_at > as_of:
-            return False
-        return self.joined_at is None or self.left_at >= self.joined_at
+        """True when not in the clan at ``as_of``."""
+        return not self.timeline.is_member(as_of)
 
-    def member_since(self) -> datetime | None:
-        """When membership provably began: the join date, else the first snapshot."""
-        return self.joined_at if self.joined_at is not None else self.first_tracked_at
+    def role_at(self, as_of: datetime) -> str | None:
+        """Their rank as of ``as_of``."""
+        return self.timeline.rank_at(as_of)
+
+    def joined_at(self, as_of: datetime) -> datetime | None:
+        """Start of the membership period holding ``as_of``."""
+        return self.timeline.joined_at(as_of)
 
     def tenure_days(self, as_of: datetime) -> float | None:
-        """Days in the clan at ``as_of``, or None when no start date is known."""
-        since = self.member_since()
-        return None if since is None else max(0.0, _days(as_of - since))
+        """Days in the current membership period at ``as_of`` (None when not a member)."""
+        return self.timeline.tenure_days(as_of)
 
     def days_in_rank(self, as_of: datetime) -> float | None:
-        """Days holding the current rank (join date when the rank change is unknown)."""
-        since = self.role_since if self.role_since is not None else self.member_since()
-        return None if since is None else max(0.0, _days(as_of - since))
+        """Days holding their rank within the current period (None when unknown)."""
+        return self.timeline.days_at_rank(as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +218,11 @@ class SnapshotPoint:
 
 @dataclass(frozen=True, slots=True)
 class ChatStats:
-    """A member's relayed chat in a window.
+    """A member's counted relayed chat in a window (docs/metrics.md, "Chat lines").
 
-    ``lines`` and ``broadcasts_by_type`` count the window only; ``last_chat_at`` is their
-    latest chat line up to the window's end, which may lie before the window (it says how
-    long they have been quiet).
+    ``lines`` and ``broadcasts_by_type`` count the window only, while a member;
+    ``last_chat_at`` is their latest counted chat line before the as-of time, which may lie
+    before the window (it says how long they have been quiet).
     """
 
     lines: int = 0
@@ -255,7 +256,8 @@ NO_CHAT = ChatStats()
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A half-open time range ``(start, end]`` with the label the user typed."""
+    """A time range ``[start, end)`` with the label the user typed: the start is inside,
+    the end is not (the one boundary rule of docs/metrics.md)."""
 
     label: str
     start: datetime
@@ -273,8 +275,8 @@ class Window:
         return _days(self.end - self.start)
 
     def contains(self, moment: datetime | None) -> bool:
-        """True when ``moment`` lies in ``(start, end]``."""
-        return moment is not None and self.start < moment <= self.end
+        """True when ``moment`` lies in ``[start, end)``."""
+        return moment is not None and self.start <= moment < self.end
 
 
 def parse_window(label: str, as_of: datetime) -> Window:
@@ -318,7 +320,7 @@ def _parse_date(text: str, label: str) -> date:
 
 
 # ---------------------------------------------------------------------------------------------
-# Gains
+# Steps and gains
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,126 +353,116 @@ class Gains:
 NO_GAINS = Gains()
 
 
-def _ranked(value: float | None) -> bool:
-    return value is not None and value >= 0
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one snapshot shows over the member's snapshot before it (docs/metrics.md,
+    "Progress"): what was gained (ranked on both sides and higher now) and whether it shows
+    progress at all (also a metric going from unranked to ranked). ``previous_at`` is the
+    earlier snapshot's time, None for a member's first snapshot (which gains nothing)."""
+
+    taken_at: datetime
+    previous_at: datetime | None
+    gains: Gains = NO_GAINS
+    progress: bool = False
 
 
-def _observed_gain(
-    points: Sequence[SnapshotPoint], value_of: Callable[[SnapshotPoint], float | None]
-) -> float:
-    """Gain of one metric from the baseline (``points[0]``) to the end (``points[-1]``).
-
-    An unranked (``-1``) or missing value says nothing about the real count: it may be 0 or
-    just below the hiscores threshold. So the gain starts at the *first ranked* value seen from
-    the baseline on; with only an unranked baseline and a ranked end that is the end itself,
-    giving 0 (never ``end - (-1)``, never ``end``). It only counts what was observed, so it can
-    undercount and never overcounts. Drops (hiscores resets) give 0.
-    """
-    end_value = value_of(points[-1])
-    if end_value is None or not _ranked(end_value):
+def _gain(old: float | None, new: float | None) -> float:
+    """One metric of a step: ranked on both sides and higher now, else 0."""
+    if old is None or new is None or not old >= 0 or not new > old:
         return 0.0
-    start_value = next(v for v in map(value_of, points) if v is not None and _ranked(v))
-    return max(0.0, end_value - start_value)
+    return new - old
 
 
-def _column_gain(start: float, end: float, in_range: Sequence[SnapshotPoint], name: str) -> float:
-    """:func:`_observed_gain` of ``overall_xp`` / ``ehp`` / ``ehb`` (columns, never missing),
-    without a getter call per point when the baseline is ranked (the common case)."""
-    if start >= 0:
-        # First ranked value from the baseline on is the baseline itself.
-        gained = end - start
-        return gained if gained > 0 else 0.0
-    return _observed_gain(in_range, operator.attrgetter(name))
+def _crossed(old: float | None, new: float | None) -> bool:
+    """Unranked before, ranked now: the player played, by an amount nobody saw."""
+    return old is not None and new is not None and not old >= 0 and new >= 0
 
 
-def _by_time(points: Iterable[SnapshotPoint], end: datetime) -> list[SnapshotPoint]:
-    """The points taken at or before ``end``, oldest first."""
-    kept = [p for p in points if p.taken_at <= end]
-    kept.sort(key=_TAKEN_AT)
-    return kept
+def snapshot_step(previous: SnapshotPoint | None, current: SnapshotPoint) -> Step:
+    """The step ``current`` makes over ``previous`` (None: the member's first snapshot)."""
+    if previous is None:
+        return Step(current.taken_at, None)
+    per_metric: dict[str, float] = {}
+    progress = False
+    boss_kills = 0.0
+    for name, old, new in changed_metrics(previous.metrics, current.metrics):
+        gained = _gain(old, new)
+        if gained > 0:
+            per_metric[name] = gained
+            if name not in _NOT_BOSS:
+                boss_kills += gained
+        elif _crossed(old, new):
+            progress = True
+    xp = _gain(previous.overall_xp, current.overall_xp)
+    ehp = _gain(previous.ehp, current.ehp)
+    ehb = _gain(previous.ehb, current.ehb)
+    progress = (
+        progress
+        or bool(per_metric)
+        or xp > 0
+        or ehp > 0
+        or ehb > 0
+        or _crossed(previous.overall_xp, current.overall_xp)
+        or _crossed(previous.ehp, current.ehp)
+        or _crossed(previous.ehb, current.ehb)
+    )
+    gains = NO_GAINS
+    if per_metric or xp or ehp or ehb:
+        gains = Gains(
+            xp=int(xp),
+            ehp=ehp,
+            ehb=ehb,
+            boss_kills=int(boss_kills),
+            clues=int(per_metric.get(CLUE_METRIC, 0)),
+            per_metric=MappingProxyType(dict(sorted(per_metric.items()))),
+        )
+    return Step(current.taken_at, previous.taken_at, gains, progress)
+
+
+def snapshot_steps(points: Iterable[SnapshotPoint]) -> list[Step]:
+    """The step of every snapshot of one member over the one before it, oldest first."""
+    ordered = sorted(points, key=_TAKEN_AT)
+    return [snapshot_step(ordered[i - 1] if i else None, p) for i, p in enumerate(ordered)]
 
 
 _TAKEN_AT = operator.attrgetter("taken_at")
 
 
-def _baseline_index(
-    points: Sequence[SnapshotPoint], window: Window, joined_at: datetime | None
-) -> int | None:
-    """Index of the baseline in ``points`` (sorted by time; see :func:`compute_gains`)."""
-    if joined_at is not None and joined_at > window.start:
-        # Joined inside the window: progress before joining is not the clan's.
-        return next((i for i, p in enumerate(points) if p.taken_at >= joined_at), None)
-    start = window.start
-    latest: int | None = None
-    for i, p in enumerate(points):
-        if p.taken_at > start:
-            break
-        latest = i
-    if latest is not None:
-        return latest
-    # First tracked inside the window: the first snapshot is the baseline, never zero.
-    return 0 if points else None
+def step_counts(step: Step, timeline: Timeline) -> bool:
+    """True when both snapshots of ``step`` were taken in one membership period."""
+    return step.previous_at is not None and timeline.same_period(step.previous_at, step.taken_at)
 
 
-def compute_gains(
-    snapshots_sorted: Sequence[SnapshotPoint],
-    window: Window,
-    *,
-    joined_at: datetime | None = None,
-) -> Gains:
-    """Return what a member gained in ``window`` from their snapshots.
-
-    Baseline: the latest snapshot at or before ``window.start``; for a member who joined
-    inside the window (``joined_at > start``) their first snapshot at or after joining; for a
-    member first tracked inside the window their first snapshot. End: the latest snapshot at
-    or before ``window.end``. One snapshot in range gives no gain (a lifetime total is not a
-    gain). Unranked values are handled per metric as in :func:`_observed_gain`; negative gains
-    clamp to 0. Snapshots are re-sorted by time, so order does not matter.
-    """
-    points = _by_time(snapshots_sorted, window.end)
-    first = _baseline_index(points, window, joined_at)
-    if first is None or first == len(points) - 1:
-        return NO_GAINS
-    in_range = points[first:]
-    base, last = in_range[0], in_range[-1]
+def add_gains(parts: Iterable[Gains]) -> Gains:
+    """Several gains added up (per metric too)."""
+    xp, ehp, ehb, kills, clues = 0, 0.0, 0.0, 0, 0
     per_metric: dict[str, float] = {}
-    boss_kills: float = 0
-    if last.metrics:
-        not_boss = _NOT_BOSS
-        for name, start_value, end_value in changed_metrics(base.metrics, last.metrics):
-            if start_value is not None and start_value >= 0:
-                # Ranked baseline (the common case): a gain only if the end is higher, which
-                # also rules out an unranked (-1) or unknown end.
-                if end_value is None or not end_value > start_value:
-                    continue
-                gained = end_value - start_value
-            else:
-                if end_value is None or not end_value >= 0:
-                    continue  # unranked (or unknown) at the end: nothing observed
-                start_value = next(
-                    v for p in in_range if (v := p.metrics.get(name)) is not None and v >= 0
-                )
-                gained = end_value - start_value
-                if not gained > 0:
-                    continue
-            per_metric[name] = gained
-            if name not in not_boss:  # is_boss_metric(name), inline: this loop is hot
-                boss_kills += gained
-        if len(per_metric) > 1:
-            per_metric = dict(sorted(per_metric.items()))  # by name, whatever the JSON order
-    xp = _column_gain(base.overall_xp, last.overall_xp, in_range, "overall_xp")
-    ehp = _column_gain(base.ehp, last.ehp, in_range, "ehp")
-    ehb = _column_gain(base.ehb, last.ehb, in_range, "ehb")
-    if not per_metric and xp == 0 and ehp == 0 and ehb == 0:
+    for part in parts:
+        if part is NO_GAINS:
+            continue
+        xp += part.xp
+        ehp += part.ehp
+        ehb += part.ehb
+        kills += part.boss_kills
+        clues += part.clues
+        for name, value in part.per_metric.items():
+            per_metric[name] = per_metric.get(name, 0.0) + value
+    if not (xp or ehp or ehb or per_metric):
         return NO_GAINS
-    return Gains(
-        xp=int(xp),
-        ehp=ehp,
-        ehb=ehb,
-        boss_kills=int(boss_kills),
-        clues=int(per_metric.get(CLUE_METRIC, 0)),
-        # A view of a dict nobody else holds: no copy needed.
-        per_metric=MappingProxyType(per_metric),
+    return Gains(xp, ehp, ehb, kills, clues, MappingProxyType(dict(sorted(per_metric.items()))))
+
+
+def window_gains(steps: Iterable[Step], window: Window, timeline: Timeline) -> Gains:
+    """A member's gains in ``window``: the sum of the counted steps taken in it."""
+    return add_gains(
+        s.gains for s in steps if window.contains(s.taken_at) and step_counts(s, timeline)
+    )
+
+
+def window_progress(steps: Iterable[Step], window: Window, timeline: Timeline) -> bool:
+    """True when a counted step taken in ``window`` shows progress."""
+    return any(
+        s.progress and window.contains(s.taken_at) and step_counts(s, timeline) for s in steps
     )
 
 
@@ -481,10 +473,10 @@ def changed_metrics(
     the one in ``before`` (``None`` before when ``before`` lacks it), in ``after``'s order.
 
     Most metrics do not move between two snapshots (a week touches a few skills and bosses;
-    most bosses stay unranked), so this is where gains and progress spend their time. When
-    both mappings list the same names in the same order (snapshots stored by the same sync
-    code do), the unchanged ones are skipped in C (``map``/``compress``), without a dict
-    lookup or a Python step per metric; otherwise every name is looked up.
+    most bosses stay unranked), so this is where steps spend their time. When both mappings
+    list the same names in the same order (snapshots stored by the same sync code do), the
+    unchanged ones are skipped in C (``map``/``compress``), without a dict lookup or a
+    Python step per metric; otherwise every name is looked up.
     """
     names = tuple(after)
     if names == tuple(before):
@@ -509,46 +501,14 @@ def _changed_slow(
 _ABSENT: Any = object()
 
 
-def _went_up(old: float | None, new: float | None) -> bool:
-    """One metric of :func:`_progressed`: ranked now, and unranked before or higher now."""
-    return old is not None and new is not None and new >= 0 and (not old >= 0 or new > old)
-
-
-def _progressed(before: SnapshotPoint, after: SnapshotPoint) -> bool:
-    """True when ``after`` shows the member did something since ``before``.
-
-    A metric going from unranked to ranked counts: the player must have played to cross the
-    threshold, even though the amount is unknown. A metric new in ``after`` does not (WOM
-    started tracking it; the player did nothing).
-    """
-    if (
-        _went_up(before.overall_xp, after.overall_xp)
-        or _went_up(before.ehp, after.ehp)
-        or _went_up(before.ehb, after.ehb)
-    ):
-        return True
-    return any(_went_up(old, new) for _, old, new in changed_metrics(before.metrics, after.metrics))
-
-
 def last_progress_at(
-    snapshots_sorted: Sequence[SnapshotPoint],
-    window_end: datetime,
-    last_changed_at: datetime | None,
+    latest_progress: datetime | None, last_changed_at: datetime | None, as_of: datetime
 ) -> datetime | None:
-    """Latest known progress up to ``window_end``: WOM's ``lastChangedAt`` or the latest
-    snapshot that went up from the one before it, whichever is later."""
-    points = _by_time(snapshots_sorted, window_end)
-    latest: datetime | None = None
-    # Newest pair first: the first one that went up is the latest progress they show.
-    for i in range(len(points) - 1, 0, -1):
-        if _progressed(points[i - 1], points[i]):
-            latest = points[i].taken_at
-            break
-    if (
-        last_changed_at is not None
-        and last_changed_at <= window_end
-        and (latest is None or last_changed_at > latest)
-    ):
+    """Last progress as of ``as_of``: the latest snapshot before it showing progress, or
+    WOM's ``lastChangedAt`` when that is before ``as_of`` and later (docs/metrics.md)."""
+    latest = latest_progress if latest_progress is not None and latest_progress < as_of else None
+    wom_later = last_changed_at is not None and (latest is None or last_changed_at > latest)
+    if wom_later and last_changed_at is not None and last_changed_at < as_of:
         return last_changed_at
     return latest
 
@@ -559,13 +519,18 @@ def last_progress_at(
 
 @dataclass(frozen=True, slots=True)
 class MemberActivity:
-    """One member's chat and progress in one window."""
+    """One member's chat and progress in one window.
+
+    ``stepped`` says whether a counted step of the window shows progress (it may show no
+    gain: a metric going from unranked to ranked).
+    """
 
     member: MemberInfo
     window: Window
     chat: ChatStats
     gains: Gains
     last_progress_at: datetime | None
+    stepped: bool = False
 
     @property
     def member_id(self) -> int:
@@ -577,7 +542,8 @@ class MemberActivity:
 
     @property
     def role(self) -> str | None:
-        return self.member.role
+        """Their rank as of the window's end."""
+        return self.member.role_at(self.window.end) or self.member.role
 
     @property
     def chatted(self) -> bool:
@@ -586,8 +552,16 @@ class MemberActivity:
 
     @property
     def progressed(self) -> bool:
-        """True when snapshots show gains, or WOM saw a change, inside the window."""
-        return self.gains.any or self.window.contains(self.last_progress_at)
+        """True when a counted step of the window shows progress, or WOM's last change falls
+        in the window while they were a member."""
+        if self.stepped or self.gains.any:
+            return True
+        changed = self.member.last_changed_at
+        return (
+            self.window.contains(changed)
+            and changed is not None
+            and (self.member.is_member(changed))
+        )
 
     @property
     def active(self) -> bool:
@@ -605,34 +579,20 @@ def build_activity(
     member: MemberInfo,
     window: Window,
     chat: ChatStats,
-    snapshots: Sequence[SnapshotPoint],
+    steps: Sequence[Step],
+    as_of: datetime | None = None,
 ) -> MemberActivity:
-    """Join one member's chat facts and snapshots into their activity in ``window``."""
+    """Join one member's chat facts and snapshot steps into their activity in ``window``."""
+    as_of = window.end if as_of is None else as_of
+    latest = max((s.taken_at for s in steps if s.progress and s.taken_at < as_of), default=None)
     return MemberActivity(
         member=member,
         window=window,
         chat=chat,
-        gains=compute_gains(snapshots, window, joined_at=member.joined_at),
-        last_progress_at=last_progress_at(snapshots, window.end, member.last_changed_at),
+        gains=window_gains(steps, window, member.timeline),
+        last_progress_at=last_progress_at(latest, member.last_changed_at, as_of),
+        stepped=window_progress(steps, window, member.timeline),
     )
-
-
-def build_activities(
-    members: Iterable[MemberInfo],
-    window: Window,
-    chat_by_member: Mapping[int, ChatStats],
-    snapshots_by_member: Mapping[int, Sequence[SnapshotPoint]],
-) -> list[MemberActivity]:
-    """:func:`build_activity` for a whole clan; a member missing from a mapping has none."""
-    return [
-        build_activity(
-            member,
-            window,
-            chat_by_member.get(member.member_id, NO_CHAT),
-            snapshots_by_member.get(member.member_id, ()),
-        )
-        for member in members
-    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -75,12 +75,19 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class UnmatchedFinding:
-    """A name seen in relayed chat that matches no member (a guest, or a missed rename)."""
+    """A name in relayed chat that no member held when its lines were posted (a guest, or a
+    rename not known yet): its chat lines and broadcasts, counted apart."""
 
     rsn_key: str
     display_name: str
-    count: int
+    lines: int
+    broadcasts: int
     last_seen: datetime | None
+
+    @property
+    def count(self) -> int:
+        """Chat lines and broadcasts together."""
+        return self.lines + self.broadcasts
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ def _table(model: type[DeclarativeBase] | Table) -> Table:
     return table
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """``INSERT`` with the session's dialect's ``ON CONFLICT`` support (SQLite, PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         return sqlite.insert(table)
@@ -64,7 +65,7 @@ async def insert_ignore(
     new: list[tuple[Any, ...]] = []
     for chunk in _chunks(rows):
         stmt = (
-            _insert(session, table)
+            dialect_insert(session, table)
             .values(list(chunk))
             .on_conflict_do_nothing(index_elements=list(conflict_columns))
             .returning(*cols)
@@ -92,7 +93,7 @@ async def upsert(
     cols = [table.c[name] for name in returning] or [next(iter(table.primary_key.columns))]
     written: list[tuple[Any, ...]] = []
     for chunk in _chunks(rows):
-        stmt = _insert(session, table).values(list(chunk))
+        stmt = dialect_insert(session, table).values(list(chunk))
         stmt = stmt.on_conflict_do_update(
             index_elements=list(conflict_columns),
             set_={name: stmt.excluded[name] for name in update_columns},

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -167,12 +168,31 @@ class Snapshot(Base):
 
     ``metrics`` keeps every metric by name (skills' experience, bosses' kills, activities'
     score, computed values), ``-1`` meaning unranked; unknown new metrics are kept as they come.
+
+    The ``*_gained``, ``gained`` and ``progress`` columns are the *step* this snapshot makes
+    over the member's snapshot before it (taken at ``previous_taken_at``; NULL for their first
+    one), as :func:`domain.activity.snapshot_step` defines it: reports add steps up instead of
+    re-reading every metric of every snapshot.
     """
 
     __tablename__ = "snapshots"
     __table_args__ = (
         UniqueConstraint("member_id", "taken_at"),
         Index("ix_snapshots_clan_taken", "clan_id", "taken_at"),
+        # Window sums of steps read only this index (no table row per snapshot).
+        Index(
+            "ix_snapshots_clan_steps",
+            "clan_id",
+            "taken_at",
+            "member_id",
+            "previous_taken_at",
+            "xp_gained",
+            "ehp_gained",
+            "ehb_gained",
+            "boss_kills_gained",
+            "clues_gained",
+            "progress",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -184,6 +204,15 @@ class Snapshot(Base):
     ehb: Mapped[float] = mapped_column(Float)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(32), default="wom")
+    previous_taken_at: Mapped[datetime | None]
+    xp_gained: Mapped[int] = mapped_column(BigInteger, default=0)
+    ehp_gained: Mapped[float] = mapped_column(Float, default=0.0)
+    ehb_gained: Mapped[float] = mapped_column(Float, default=0.0)
+    boss_kills_gained: Mapped[int] = mapped_column(BigInteger, default=0)
+    clues_gained: Mapped[int] = mapped_column(Integer, default=0)
+    #: Metric name → gained in this step (only the metrics that went up).
+    gained: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 #: Relay rows that count (not a repeat relay, not deleted), as a partial index predicate.
@@ -267,7 +296,9 @@ class ChannelCursor(Base):
 
 
 class UnmatchedName(Base):
-    """A name seen in relayed chat that matches no member or alias (yet)."""
+    """A name in relayed chat that no member held when its lines were posted: its counted
+    chat lines and broadcasts, kept apart (rebuilt from the relay rows whenever attribution
+    changes)."""
 
     __tablename__ = "unmatched_names"
     __table_args__ = (UniqueConstraint("clan_id", "rsn_key"),)
@@ -276,7 +307,8 @@ class UnmatchedName(Base):
     clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
     rsn_key: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str] = mapped_column(String(64))
-    count: Mapped[int] = mapped_column(Integer, default=0)
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    broadcasts: Mapped[int] = mapped_column(Integer, default=0)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.config import ConfigError, env_name
 from bot.usecases.context import App
 from bot.usecases.dedupe import DEDUPE_KINDS, mark_duplicates
+from domain.holders import attribute
 from domain.relay import (
     CustomFormat,
     EmbedIn,
@@ -39,6 +40,7 @@ from domain.relay import (
 )
 from domain.relay_duplicates import DUPLICATE_WINDOW
 from storage.models import Clan
+from storage.repositories import names
 from storage.repositories import relay as repo
 from storage.repositories.clans import ensure_clan
 from storage.repositories.cursors import advance_cursor
@@ -304,10 +306,9 @@ async def _store(
 ) -> None:
     await repo.lock_clan_relay(session, clan_id)
 
-    keys = {row.rsn_key for row in rows}
-    keys.discard(None)
-    members = await repo.member_ids_by_key(session, clan_id, keys)  # type: ignore[arg-type]
-    get_member = members.get
+    # Who held each name when each line was posted (docs/metrics.md, "Names").
+    held = await names.holders_of(session, clan_id, {r.rsn_key for r in rows if r.rsn_key})
+    members = [attribute(held, row.rsn_key, row.posted_at) for row in rows]
 
     # Rows stored before this batch around its time span: read before inserting, so the
     # batch's own rows are not read back.
@@ -327,14 +328,14 @@ async def _store(
             row.posted_at,
             row.kind,
             row.broadcast_type,
-            get_member(row.rsn_key) if row.rsn_key is not None else None,
+            member_id,
             row.rsn_key,
             row.display_name,
             row.rank_title,
             row.account_type,
             row.text,
         )
-        for row in rows
+        for row, member_id in zip(rows, members, strict=True)
     ]
     inserted = await repo.insert_relay_rows(
         session, clan_id=clan_id, source=source, ingested_at=now, rows=values
@@ -346,7 +347,8 @@ async def _store(
     result.new += len(new_ids)
     if not new_ids:
         return
-    # The new rows, in batch order, with their ids.
+    # The new rows, in batch order, with their ids (and who they were credited to).
+    credited = {(row.message_id, row.part): m for row, m in zip(rows, members, strict=True)}
     new_rows: list[tuple[int, ParsedRow]] = []
     if len(new_ids) == len(rows):
         new_rows = [(new_ids[(row.message_id, row.part)], row) for row in rows]
@@ -361,7 +363,8 @@ async def _store(
         duplicate_of = await mark_duplicates(session, clan_id, new_rows, stored, window)
     result.duplicate_relays += sum(1 for dup in duplicate_of.values() if dup is not None)
 
-    # Unmatched sightings, aggregated per name for the batch (one upsert row per name).
+    # Unmatched sightings, aggregated per name for the batch (one upsert row per name):
+    # chat lines and broadcasts apart.
     unmatched: dict[str, list[Any]] = {}
     kinds: Counter[str] = Counter()
     fmts: Counter[str] = Counter()
@@ -369,23 +372,27 @@ async def _store(
         kinds[row.kind] += 1
         fmts[row.format] += 1
         key = row.rsn_key
-        if key is None or key in members:
+        if key is None or row.kind not in DEDUPE_KINDS:
+            continue
+        if credited[(row.message_id, row.part)] is not None:
             continue
         if duplicate_of and duplicate_of.get(row_id) is not None:
             continue  # a repeat relay is not another sighting
         result.unmatched += 1
         posted = row.posted_at
         display = row.display_name or key
+        chat = 1 if row.kind == "chat" else 0
         seen = unmatched.get(key)
         if seen is None:
-            unmatched[key] = [1, posted, posted, display]
+            unmatched[key] = [chat, 1 - chat, posted, posted, display]
             continue
-        seen[0] += 1
-        if posted < seen[1]:
-            seen[1] = posted
-        if posted >= seen[2]:
+        seen[0] += chat
+        seen[1] += 1 - chat
+        if posted < seen[2]:
             seen[2] = posted
-            seen[3] = display
+        if posted >= seen[3]:
+            seen[3] = posted
+            seen[4] = display
     await repo.record_unmatched(
         session,
         [
@@ -393,11 +400,12 @@ async def _store(
                 clan_id=clan_id,
                 rsn_key=key,
                 display_name=display,
-                count=count,
+                lines=lines,
+                broadcasts=broadcasts,
                 first_seen=first,
                 last_seen=last,
             )
-            for key, (count, first, last, display) in unmatched.items()
+            for key, (lines, broadcasts, first, last, display) in unmatched.items()
         ],
     )
 
@@ -467,17 +475,24 @@ async def apply_delete(app: App, message_ids: Iterable[int], deleted_at: datetim
     return marked
 
 
-async def resolve_unmatched(app: App, clan_id: int) -> int:
-    """Attach rows of names that now match a member or alias; returns rows attached."""
+async def reattribute(app: App, clan_id: int, touched: Iterable[str] = ()) -> int:
+    """Credit relay rows again to whoever held their name when they were posted, for the
+    names whose holders may have changed: ``touched`` (new, rejoined and renamed members'
+    names), every earlier name, every unmatched name and every name several members had.
+    The outcome depends only on what is stored, never on the order it arrived in. Returns
+    the rows whose member changed."""
     async with app.db.write() as session:
         await repo.lock_clan_relay(session, clan_id)
-        done = await repo.reresolve_unmatched(session, clan_id)
+        keys = await names.keys_to_recheck(session, clan_id)
+        keys.update(k for k in touched if k)
+        done = await names.reattribute(session, clan_id, keys)
     log.info(
-        "relay.unmatched_resolved",
-        rows_attached=done.rows_attached,
-        names_resolved=done.names_resolved,
+        "relay.reattributed",
+        names=done.keys,
+        rows_changed=done.rows_changed,
+        unmatched_names=done.unmatched_names,
     )
-    return done.rows_attached
+    return done.rows_changed
 
 
 async def unmatched_names(app: App, clan_id: int) -> dict[str, int]:
@@ -496,7 +511,7 @@ __all__ = [
     "ensure_clan_for",
     "ingest",
     "parse_batch",
-    "resolve_unmatched",
+    "reattribute",
     "store_parsed",
     "unmatched_names",
 ]

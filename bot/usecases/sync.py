@@ -26,8 +26,9 @@ from bot.adapters.wom import (
     WomSnapshot,
 )
 from bot.usecases.context import App
-from bot.usecases.harvest import resolve_unmatched
+from bot.usecases.harvest import reattribute
 from bot.usecases.jobs import SYNC_JOB, JobResult, interval_slot, run_job
+from domain.activity import SnapshotPoint
 from domain.names import clean_display_name, name_key
 from domain.roster import RosterEntry, StoredMember, diff_roster
 from storage.repositories import job_runs
@@ -35,12 +36,13 @@ from storage.repositories.clans import ensure_clan
 from storage.repositories.roster import (
     AliasValues,
     EventValues,
-    SnapshotValues,
     add_aliases,
     latest_snapshots,
     mark_left,
     members_by_player,
     record_events,
+    snapshot_before,
+    snapshot_row,
     store_snapshots,
     upsert_members,
 )
@@ -97,10 +99,14 @@ class SyncReport:
     wom_requests: int = 0
     new_event_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Name keys whose holders this sync may have changed (new, rejoined or renamed members):
+    #: their relay rows are credited again.
+    touched_keys: set[str] = field(default_factory=set)
 
     def counts(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("new_event_ids")
+        data.pop("touched_keys")
         return data
 
     def summary(self) -> str:
@@ -131,19 +137,6 @@ def _entry(
     return RosterEntry(m_player_id, name_key(shown), shown, role, joined)
 
 
-def _snapshot_row(clan_id: int, member_id: int, snap: WomSnapshot, source: str) -> SnapshotValues:
-    return {
-        "clan_id": clan_id,
-        "member_id": member_id,
-        "taken_at": snap.taken_at,
-        "overall_xp": snap.overall_xp,
-        "ehp": snap.ehp,
-        "ehb": snap.ehb,
-        "metrics": dict(snap.metrics),
-        "source": source,
-    }
-
-
 async def run_sync(
     app: App, options: SyncOptions, *, slot: str | None = None
 ) -> JobResult[SyncReport]:
@@ -157,8 +150,11 @@ async def run_sync(
     async def work() -> tuple[dict[str, Any], SyncReport]:
         report = await sync_clan(app, options)
         counts = report.counts()
-        # New members and aliases may own names relayed chat used before: attach those rows.
-        counts["relay_rows_attached"] = await resolve_unmatched(app, report.clan_id)
+        # New members, rejoins and renames change who held a name when: credit the relay rows
+        # of those names again (docs/metrics.md, "Names").
+        counts["relay_rows_recredited"] = await reattribute(
+            app, report.clan_id, report.touched_keys
+        )
         return counts, report
 
     return await run_job(app, SYNC_JOB, chosen, work)
@@ -228,6 +224,9 @@ async def _apply_roster(
         report.clan_id, report.clan_name = clan.id, clan.name
 
         stored = await members_by_player(session, clan.id)
+        # What we knew of each member before this sync: when a sync last saw them (their
+        # current name was theirs until then at least) and when they last left.
+        seen_before = {pid: (m.updated_at, m.left_at) for pid, m in stored.items()}
         diff = diff_roster(
             [
                 StoredMember(
@@ -299,7 +298,9 @@ async def _apply_roster(
             if member_id is None:
                 continue
             covered.add((change.player_id, "renamed"))
-            aliases.append(_alias(clan.id, member_id, change.old_name, change.resolved_at))
+            alias = _alias(clan.id, member_id, change.old_name, change.resolved_at)
+            aliases.append(alias)
+            report.touched_keys.update({alias["rsn_key"], entries_key(entries, change.player_id)})
             ref = (
                 change.id
                 if change.id is not None
@@ -320,25 +321,51 @@ async def _apply_roster(
         first_sync = not stored
         diff_events: list[EventValues] = []
         for c in diff.changes:
+            pid = c.wom_player_id
             if first_sync:
-                report.imported += 1  # the first roster is an import, not 303 joins
+                # The first roster is an import, not 303 joins: each member's join is dated
+                # by WOM (in-game join date, else when added to the group), not announced.
+                report.imported += 1
+                entry = entries[pid]
+                joined = _event(
+                    clan.id,
+                    ids.get(pid),
+                    "joined",
+                    min(entry.joined_at or now, now),
+                    "wom_roster",
+                    None,
+                    entry.role,
+                    f"roster:import:{pid}",
+                )
+                joined["announced_at"] = now
+                diff_events.append(joined)
+                report.touched_keys.add(entry.rsn_key)
                 continue
             setattr(report, c.kind, getattr(report, c.kind) + 1)
+            when = now
+            if c.kind in ("joined", "rejoined"):
+                when = _join_time(entries[pid].joined_at, seen_before.get(pid), now)
+                report.touched_keys.add(entries[pid].rsn_key)
             if c.kind == "renamed":
-                old = stored[c.wom_player_id]
-                aliases.append(_alias(clan.id, old.id, old.display_name, now))
-            if (c.wom_player_id, "joined" if c.kind == "rejoined" else c.kind) in covered:
+                old = stored[pid]
+                # Not in WOM's name-change feed (yet): the old name was theirs at least until
+                # the last sync that still saw it.
+                last_seen = seen_before[pid][0]
+                when = last_seen if last_seen is not None and last_seen < now else now
+                aliases.append(_alias(clan.id, old.id, old.display_name, when, "roster_diff"))
+                report.touched_keys.update({old.rsn_key, entries[pid].rsn_key})
+            if (pid, "joined" if c.kind == "rejoined" else c.kind) in covered:
                 continue  # WOM's own feed already told us, with the real time
             diff_events.append(
                 _event(
                     clan.id,
-                    ids.get(c.wom_player_id),
+                    ids.get(pid),
                     c.kind,
-                    now,
+                    when,
                     "roster_diff",
                     c.old_value,
                     c.new_value,
-                    f"roster:{c.kind}:{c.wom_player_id}:{now.isoformat()}",
+                    f"roster:{c.kind}:{pid}:{now.isoformat()}",
                 )
             )
         for event in (*activity_events, *rename_events):
@@ -387,7 +414,13 @@ def _event(
     }
 
 
-def _alias(clan_id: int, member_id: int, name: str, when: datetime | None) -> AliasValues:
+def _alias(
+    clan_id: int,
+    member_id: int,
+    name: str,
+    when: datetime | None,
+    source: str = "wom_name_change",
+) -> AliasValues:
     shown = clean_display_name(name)
     return {
         "clan_id": clan_id,
@@ -395,8 +428,28 @@ def _alias(clan_id: int, member_id: int, name: str, when: datetime | None) -> Al
         "rsn_key": name_key(shown),
         "display_name": shown,
         "changed_at": when,
-        "source": "wom_name_change",
+        "source": source,
     }
+
+
+def _join_time(
+    wom_date: datetime | None, before: tuple[datetime | None, datetime | None] | None, now: datetime
+) -> datetime:
+    """When a join the roster diff found happened (docs/metrics.md, "Members"): WOM's date
+    for the membership, unless it is not after the member's previous leave (or is in the
+    future), then this sync's time."""
+    previous_leave = before[1] if before is not None else None
+    if wom_date is None or wom_date > now:
+        return now
+    if previous_leave is not None and wom_date <= previous_leave:
+        return now
+    return wom_date
+
+
+def entries_key(entries: dict[int, RosterEntry], player_id: int) -> str:
+    """The current name key of WOM player ``player_id`` in this roster ("" when absent)."""
+    entry = entries.get(player_id)
+    return entry.rsn_key if entry is not None else ""
 
 
 async def _fetch_stats(
@@ -445,16 +498,21 @@ async def _store_stats(app: App, report: SyncReport, snapshots: Sequence[WomSnap
             if member_id is None:
                 continue
             prev = latest.get(member_id)
+            point = SnapshotPoint(snap.taken_at, snap.overall_xp, snap.ehp, snap.ehb, snap.metrics)
             if prev is not None and (
-                prev.overall_xp == snap.overall_xp
-                and prev.ehp == snap.ehp
-                and prev.ehb == snap.ehb
-                and prev.metrics == dict(snap.metrics)
+                prev.overall_xp == point.overall_xp
+                and prev.ehp == point.ehp
+                and prev.ehb == point.ehb
+                and prev.metrics == point.metrics
             ):
                 continue  # nothing changed: a snapshot is stored only when something did
             if prev is not None and snap.taken_at < prev.taken_at:
                 continue  # older than what we hold: never rewrite history backwards
-            rows.append(_snapshot_row(report.clan_id, member_id, snap, "wom"))
+            if prev is not None and snap.taken_at == prev.taken_at:
+                # The same measurement with new values (a metric WOM just added): it
+                # replaces the stored one, so its step is over the snapshot before that.
+                prev = await snapshot_before(session, member_id, snap.taken_at)
+            rows.append(snapshot_row(report.clan_id, member_id, point, prev))
         report.snapshots_stored = await store_snapshots(session, rows) if rows else 0
 
 

@@ -64,7 +64,8 @@ def finding_line(finding: Finding) -> str:
 
 def unmatched_line(item: UnmatchedFinding) -> str:
     return clip(
-        f"❓ **{safe(item.display_name)}**: {item.count:,} line(s), last {when(item.last_seen)}",
+        f"❓ **{safe(item.display_name)}**: {item.lines:,} chat line(s), "
+        f"{item.broadcasts:,} broadcast(s), last {when(item.last_seen)}",
         300,
     )
 
@@ -118,8 +119,8 @@ def findings_xlsx(findings: Sequence[Finding], sheet: str) -> bytes:
 
 def unmatched_csv(items: Sequence[UnmatchedFinding]) -> bytes:
     return csv_bytes(
-        ["name", "key", "lines", "last_seen"],
-        ([u.display_name, u.rsn_key, u.count, u.last_seen] for u in items),
+        ["name", "key", "chat_lines", "broadcasts", "last_seen"],
+        ([u.display_name, u.rsn_key, u.lines, u.broadcasts, u.last_seen] for u in items),
     )
 
 
@@ -131,7 +132,10 @@ def profile_embed(profile: PlayerProfile, tz: tzinfo) -> discord.Embed:
     rank = pretty_rank(profile.role) if profile.role else "no rank"
     status = "left the clan " + when(profile.left_at) if profile.left_at else "in the clan"
     embed.add_field(name="Rank", value=f"{rank} ({profile.tier.value}), {status}")
-    embed.add_field(name="Joined", value=when(profile.joined_at, "D"))
+    embed.add_field(
+        name="Joined",
+        value=f"{when(profile.joined_at, 'D')}\n{profile.days_in_clan:,.0f} days in the clan",
+    )
     embed.add_field(name="Last seen", value=when(profile.last_seen_at))
     if profile.overall_xp is not None:
         embed.add_field(
@@ -201,8 +205,9 @@ def daily_report_embeds(
     main = discord.Embed(
         title=clip(f"{report.clan_name}: daily report, {local_day:%a %d %b %Y}", TITLE_MAX),
         description=(
-            f"**{p.chat_lines:,}** chat lines {trend} (7-day average {p.chat_lines_avg_7d:,.0f}) · "
-            f"**{p.active_chatters:,}** of {p.members:,} members chatted · "
+            f"**{p.chat_lines:,}** chat lines {trend} (7-day average {p.chat_lines_avg_7d:,.0f})"
+            + (f", {p.guest_lines:,} from guests and departed members" if p.guest_lines else "")
+            + f" · **{p.active_chatters:,}** of {p.members:,} members chatted · "
             f"**{human(p.xp_gained)}** XP gained"
         ),
         colour=discord.Colour.blurple(),

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple, TypedDict
 
-from sqlalchemy import Table, bindparam, case, delete, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, MemberAlias, RelayMessage, UnmatchedName
+from storage.bulk import dialect_insert
+from storage.models import RelayMessage, UnmatchedName
 
 RELAY_TABLE: Table = RelayMessage.__table__  # type: ignore[assignment]
 UNMATCHED_TABLE: Table = UnmatchedName.__table__  # type: ignore[assignment]
@@ -32,12 +32,6 @@ _RELAY_LOCK_NAMESPACE = 0x52454C
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-def _insert(session: AsyncSession, table: Table) -> Any:
-    if _dialect(session) == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -57,50 +51,6 @@ async def lock_clan_relay(session: AsyncSession, clan_id: int) -> None:
             text("SELECT pg_advisory_xact_lock(:ns, :clan)"),
             {"ns": _RELAY_LOCK_NAMESPACE, "clan": clan_id},
         )
-
-
-async def member_ids_by_key(
-    session: AsyncSession, clan_id: int, keys: Iterable[str]
-) -> dict[str, int]:
-    """Map name keys to member ids through current names first, then aliases (old names).
-
-    A key held by several members goes to one who has not left (the most recently joined),
-    else to the latest alias owner, else to the member who left last.
-    """
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    active: dict[str, tuple[Any, int]] = {}
-    departed: dict[str, tuple[Any, int]] = {}
-    aliased: dict[str, tuple[Any, int]] = {}
-    for chunk in _chunks(wanted):
-        member_rows = await session.execute(
-            select(Member.rsn_key, Member.id, Member.left_at, Member.joined_at).where(
-                Member.clan_id == clan_id, Member.rsn_key.in_(chunk)
-            )
-        )
-        for key, member_id, left_at, joined_at in member_rows:
-            if left_at is None:
-                rank = (joined_at.timestamp() if joined_at else 0.0, member_id)
-                if key not in active or rank > active[key][0]:
-                    active[key] = (rank, member_id)
-            else:
-                rank = (left_at.timestamp(), member_id)
-                if key not in departed or rank > departed[key][0]:
-                    departed[key] = (rank, member_id)
-        alias_rows = await session.execute(
-            select(MemberAlias.rsn_key, MemberAlias.member_id, MemberAlias.changed_at).where(
-                MemberAlias.clan_id == clan_id, MemberAlias.rsn_key.in_(chunk)
-            )
-        )
-        for key, member_id, changed_at in alias_rows:
-            rank = (changed_at.timestamp() if changed_at else 0.0, member_id)
-            if key not in aliased or rank > aliased[key][0]:
-                aliased[key] = (rank, member_id)
-    found: dict[str, int] = {}
-    for source in (departed, aliased, active):  # later sources win
-        found.update({key: member_id for key, (_, member_id) in source.items()})
-    return found
 
 
 class RelayRow(NamedTuple):
@@ -190,7 +140,7 @@ async def insert_relay_rows(
         return await _insert_relay_rows_sqlite(session, clan_id, source, ingested_at, rows)
     table = RELAY_TABLE
     stmt = (
-        _insert(session, table)
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["message_id", "part"])
         .returning(table.c.id, table.c.message_id, table.c.part)
     )
@@ -340,44 +290,59 @@ async def set_duplicate_of(session: AsyncSession, changes: Mapping[int, int | No
 
 
 class UnmatchedSighting(TypedDict):
-    """Sightings of one name that matches no member, from one batch."""
+    """Sightings of one name that no member held, from one batch (or recounted)."""
 
     clan_id: int
     rsn_key: str
     display_name: str
-    count: int
+    lines: int
+    broadcasts: int
     first_seen: datetime
     last_seen: datetime
 
 
 async def record_unmatched(session: AsyncSession, rows: Sequence[UnmatchedSighting]) -> None:
-    """Add sightings of unmatched names: ``count += n``, first/last seen widened; the display
-    name follows the latest sighting."""
+    """Add sightings of unmatched names: lines and broadcasts added, first/last seen widened;
+    the display name follows the latest sighting."""
+    await record_unmatched_rows(session, rows)
+
+
+async def record_unmatched_rows(
+    session: AsyncSession, rows: Sequence[UnmatchedSighting], *, replace: bool = False
+) -> None:
+    """:func:`record_unmatched`; with ``replace`` the rows are the names' whole counts (the
+    caller deleted the old entries first)."""
     if not rows:
         return
     t = UNMATCHED_TABLE
-    stmt = _insert(session, t)
-    ex = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["clan_id", "rsn_key"],
-        set_={
-            "count": t.c.count + ex.count,
-            "first_seen": case(
-                (ex.first_seen < t.c.first_seen, ex.first_seen), else_=t.c.first_seen
-            ),
-            "last_seen": case((ex.last_seen > t.c.last_seen, ex.last_seen), else_=t.c.last_seen),
-            "display_name": case(
-                (ex.last_seen >= t.c.last_seen, ex.display_name), else_=t.c.display_name
-            ),
-        },
-    )
+    stmt = dialect_insert(session, t)
+    if not replace:
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["clan_id", "rsn_key"],
+            set_={
+                "lines": t.c.lines + ex.lines,
+                "broadcasts": t.c.broadcasts + ex.broadcasts,
+                "first_seen": case(
+                    (ex.first_seen < t.c.first_seen, ex.first_seen), else_=t.c.first_seen
+                ),
+                "last_seen": case(
+                    (ex.last_seen > t.c.last_seen, ex.last_seen), else_=t.c.last_seen
+                ),
+                "display_name": case(
+                    (ex.last_seen >= t.c.last_seen, ex.display_name), else_=t.c.display_name
+                ),
+            },
+        )
     await session.execute(stmt, list(rows))
 
 
 async def unmatched_counts(session: AsyncSession, clan_id: int) -> dict[str, int]:
-    """``rsn_key → count`` of every unmatched name of a clan."""
+    """``rsn_key → lines + broadcasts`` of every unmatched name of a clan."""
     rows = await session.execute(
-        select(UnmatchedName.rsn_key, UnmatchedName.count).where(UnmatchedName.clan_id == clan_id)
+        select(UnmatchedName.rsn_key, UnmatchedName.lines + UnmatchedName.broadcasts).where(
+            UnmatchedName.clan_id == clan_id
+        )
     )
     return {key: int(count) for key, count in rows}
 
@@ -439,37 +404,3 @@ async def mark_deleted(
         )
         marked += int(result.rowcount)  # type: ignore[attr-defined]
     return marked
-
-
-@dataclass(frozen=True, slots=True)
-class Reresolved:
-    rows_attached: int
-    names_resolved: int
-
-
-async def reresolve_unmatched(session: AsyncSession, clan_id: int) -> Reresolved:
-    """Attach rows of unmatched names that now match a member or alias; forget those names."""
-    keys = [
-        key
-        for (key,) in await session.execute(
-            select(UnmatchedName.rsn_key).where(UnmatchedName.clan_id == clan_id)
-        )
-    ]
-    found = await member_ids_by_key(session, clan_id, keys)
-    t = RELAY_TABLE
-    attached = 0
-    for key, member_id in sorted(found.items()):
-        result = await session.execute(
-            update(t)
-            .where(t.c.clan_id == clan_id, t.c.rsn_key == key, t.c.member_id.is_(None))
-            .values(member_id=member_id)
-        )
-        attached += int(result.rowcount)  # type: ignore[attr-defined]
-    matched = sorted(found)
-    for chunk in _chunks(matched):
-        await session.execute(
-            delete(UnmatchedName).where(
-                UnmatchedName.clan_id == clan_id, UnmatchedName.rsn_key.in_(chunk)
-            )
-        )
-    return Reresolved(rows_attached=attached, names_resolved=len(matched))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.bulk import insert_ignore, upsert
+from domain.activity import SnapshotPoint, snapshot_step
+from storage.bulk import dialect_insert, insert_ignore, upsert
 from storage.models import Member, MemberAlias, MemberEvent, Snapshot
 
 
@@ -69,6 +69,45 @@ class SnapshotValues(TypedDict):
     ehb: float
     metrics: dict[str, float]
     source: str
+    # The step over the member's snapshot before it (docs/metrics.md, "Progress").
+    previous_taken_at: datetime | None
+    xp_gained: int
+    ehp_gained: float
+    ehb_gained: float
+    boss_kills_gained: int
+    clues_gained: int
+    gained: dict[str, float]
+    progress: bool
+
+
+def snapshot_row(
+    clan_id: int,
+    member_id: int,
+    point: SnapshotPoint,
+    previous: SnapshotPoint | None,
+    source: str = "wom",
+) -> SnapshotValues:
+    """A snapshot to store, with the step it makes over the member's ``previous`` snapshot
+    (None: their first), as :func:`domain.activity.snapshot_step` defines it."""
+    step = snapshot_step(previous, point)
+    return {
+        "clan_id": clan_id,
+        "member_id": member_id,
+        "taken_at": point.taken_at,
+        "overall_xp": point.overall_xp,
+        "ehp": point.ehp,
+        "ehb": point.ehb,
+        "metrics": dict(point.metrics),
+        "source": source,
+        "previous_taken_at": step.previous_at,
+        "xp_gained": step.gains.xp,
+        "ehp_gained": step.gains.ehp,
+        "ehb_gained": step.gains.ehb,
+        "boss_kills_gained": step.gains.boss_kills,
+        "clues_gained": step.gains.clues,
+        "gained": dict(step.gains.per_metric),
+        "progress": step.progress,
+    }
 
 
 async def members_by_player(session: AsyncSession, clan_id: int) -> dict[int, Member]:
@@ -113,12 +152,31 @@ async def mark_left(
 
 
 async def add_aliases(session: AsyncSession, rows: Sequence[AliasValues]) -> int:
-    """Remember old names of members; returns how many were new."""
-    return len(
-        await insert_ignore(
-            session, MemberAlias, rows, conflict_columns=["clan_id", "rsn_key", "member_id"]
-        )
-    )
+    """Remember old names of members; returns how many were new or newly dated.
+
+    WOM's name-change feed dates a rename exactly; a rename found by the roster diff is dated
+    by the last sync that still saw the old name. When both report the same old name, WOM's
+    date wins, whichever arrived first.
+    """
+    if not rows:
+        return 0
+    table: Table = MemberAlias.__table__  # type: ignore[assignment]
+    written = 0
+    for source in sorted({r["source"] for r in rows}):
+        mine = [r for r in rows if r["source"] == source]
+        stmt = dialect_insert(session, table).values(list(mine))
+        if source == "wom_name_change":
+            excluded = stmt.excluded
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["clan_id", "rsn_key", "member_id"],
+                set_={"changed_at": excluded.changed_at, "source": excluded.source},
+                where=table.c.source != "wom_name_change",
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["clan_id", "rsn_key", "member_id"])
+        result = await session.execute(stmt.returning(table.c.id))
+        written += len(result.all())
+    return written
 
 
 async def record_events(session: AsyncSession, rows: Sequence[EventValues]) -> list[int]:
@@ -149,17 +207,7 @@ async def mark_announced(session: AsyncSession, event_ids: Sequence[int], at: da
         )
 
 
-@dataclass(frozen=True)
-class LatestSnapshot:
-    member_id: int
-    taken_at: datetime
-    overall_xp: int
-    ehp: float
-    ehb: float
-    metrics: dict[str, Any]
-
-
-async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, LatestSnapshot]:
+async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, SnapshotPoint]:
     """Each member's newest snapshot."""
     newest = (
         select(Snapshot.member_id, func.max(Snapshot.taken_at).label("taken_at"))
@@ -174,20 +222,50 @@ async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, Lat
         )
     )
     return {
-        s.member_id: LatestSnapshot(
-            s.member_id, s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics)
-        )
+        s.member_id: SnapshotPoint(s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics))
         for s in rows.scalars()
     }
 
 
+async def snapshot_before(
+    session: AsyncSession, member_id: int, moment: datetime
+) -> SnapshotPoint | None:
+    """A member's latest snapshot taken before ``moment``."""
+    s = (
+        await session.execute(
+            select(Snapshot)
+            .where(Snapshot.member_id == member_id, Snapshot.taken_at < moment)
+            .order_by(Snapshot.taken_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if s is None:
+        return None
+    return SnapshotPoint(s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics))
+
+
 async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues]) -> int:
-    """Store snapshots; one measured at the same moment as a stored one replaces its values."""
+    """Store snapshots; one measured at the same moment as a stored one replaces its values
+    (and its step)."""
     written = await upsert(
         session,
         Snapshot,
         rows,
         conflict_columns=["member_id", "taken_at"],
-        update_columns=["overall_xp", "ehp", "ehb", "metrics", "source"],
+        update_columns=[
+            "overall_xp",
+            "ehp",
+            "ehb",
+            "metrics",
+            "source",
+            "previous_taken_at",
+            "xp_gained",
+            "ehp_gained",
+            "ehb_gained",
+            "boss_kills_gained",
+            "clues_gained",
+            "gained",
+            "progress",
+        ],
     )
     return len(written)

@@ -17,7 +17,7 @@ from bot.usecases.harvest import (
     compile_relay_config,
     ensure_clan_for,
     ingest,
-    resolve_unmatched,
+    reattribute,
     unmatched_names,
 )
 from domain.relay import EmbedIn, RelayMessageIn
@@ -245,16 +245,16 @@ async def test_unmatched_name_is_counted_and_attaches_once_a_member_has_it(app: 
     )
     async with app.db.read() as session:
         [name] = (await session.execute(select(UnmatchedName))).scalars()
-    assert (name.rsn_key, name.count, name.first_seen, name.last_seen, name.display_name) == (
+    assert (name.rsn_key, name.lines, name.first_seen, name.last_seen, name.display_name) == (
         "new guy",
         2,
         T0,
         T0 + timedelta(minutes=5),
         "New_Guy",
     )
-    assert await resolve_unmatched(app, clan_id) == 0  # nobody has the name yet
+    assert await reattribute(app, clan_id) == 0  # nobody has the name yet
     member = await add_member(app, clan_id, 7, "New Guy", rsn_key="new guy")
-    assert await resolve_unmatched(app, clan_id) == 2
+    assert await reattribute(app, clan_id) == 2
     assert {r.member_id for r in await rows(app)} == {member}
     assert await unmatched_names(app, clan_id) == {}
 
@@ -291,7 +291,7 @@ async def test_alias_added_later_attaches_rows_through_resolve(app: App) -> None
                 clan_id=clan_id, member_id=member, rsn_key="old guy", display_name="Old Guy"
             )
         )
-    assert await resolve_unmatched(app, clan_id) == 1
+    assert await reattribute(app, clan_id) == 1
     assert [r.member_id for r in await rows(app)] == [member]
 
 

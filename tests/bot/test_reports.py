@@ -24,6 +24,7 @@ from bot.usecases.reports import (
     roster_names,
     unmatched,
 )
+from domain.activity import SnapshotPoint
 from domain.rules import FindingKind
 from storage.models import (
     Clan,
@@ -34,6 +35,7 @@ from storage.models import (
     Snapshot,
     UnmatchedName,
 )
+from storage.repositories.roster import snapshot_row
 
 AS_OF = datetime(2025, 12, 23, 20, 0, tzinfo=UTC)
 ROLES = ["owner", "deputy_owner", "general", "captain", "sergeant", "corporal", "recruit"]
@@ -110,6 +112,19 @@ class Builder:
                 "source": "wom",
             }
         )
+
+
+def with_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with each snapshot's step over the member's one before it, as stored."""
+    out: list[dict[str, Any]] = []
+    previous: dict[int, SnapshotPoint] = {}
+    for row in sorted(rows, key=lambda r: (r["member_id"], r["taken_at"])):
+        point = SnapshotPoint(
+            row["taken_at"], row["overall_xp"], row["ehp"], row["ehb"], row["metrics"]
+        )
+        out.append(dict(snapshot_row(1, row["member_id"], point, previous.get(row["member_id"]))))
+        previous[row["member_id"]] = point
+    return out
 
 
 def _dataset() -> Builder:
@@ -242,13 +257,14 @@ async def _seed(app: App) -> None:
             ],
         )
         await session.execute(insert(RelayMessage), b.relay)
-        await session.execute(insert(Snapshot), b.snapshots)
+        await session.execute(insert(Snapshot), with_steps(b.snapshots))
         await session.execute(
             insert(UnmatchedName).values(
                 clan_id=1,
                 rsn_key="guest",
                 display_name="Guest",
-                count=1,
+                lines=1,
+                broadcasts=0,
                 first_seen=AS_OF - timedelta(hours=3),
                 last_seen=AS_OF - timedelta(hours=3),
             )

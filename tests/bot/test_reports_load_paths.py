@@ -18,7 +18,7 @@ from bot.core.config import Settings
 from bot.usecases.reports import findings, member_rows
 from storage.models import Member, RelayMessage
 from storage.repositories import reports as repo
-from storage.repositories.reports import SnapshotWindow, snapshots
+from storage.repositories.reports import snapshots
 from tests.bot.test_reports import AS_OF, _seed
 
 DAY = timedelta(days=1)
@@ -122,27 +122,28 @@ async def test_chat_lines_per_hour_cuts_partial_hours_at_both_ends(app: App) -> 
     assert hours == {AS_OF - timedelta(hours=5): 2, AS_OF - timedelta(hours=3): 2}
 
 
-async def test_snapshot_endpoints_keep_the_point_before_the_end_when_someone_has_none(
-    app: App,
-) -> None:
-    """Frank and Gina have no snapshot at all: their missing picks must not hide the other
-    members' point before the end (it says whether the end was progress)."""
-    week = SnapshotWindow(AS_OF - 7 * DAY, AS_OF)
+async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None:
+    """The one-scan sums of stored steps give what adding each member's steps gives, and
+    members without a snapshot (Frank, Gina) are simply absent."""
+    windows = [(AS_OF - 7 * DAY, AS_OF), (AS_OF - 30 * DAY, AS_OF - 7 * DAY)]
     async with app.db.read() as session:
-        points = await repo.snapshot_endpoints(session, 1, [week], metrics=None)
-        named = await repo.snapshot_endpoints(session, 1, [week], metrics="vorkath")
-        single = await repo.snapshot_endpoints(session, 1, [week], [2], metrics=["vorkath"])
-    assert 6 not in points and 7 not in points
-    alice = [p.taken_at for p in points[1]]
-    assert alice == [
-        AS_OF - 7 * DAY - timedelta(hours=2),
-        AS_OF - DAY - timedelta(hours=2),
-        AS_OF - timedelta(hours=2),
-    ]
-    assert [dict(p.metrics) for p in named[2]] == [{"vorkath": 166.0}, {}, {"vorkath": 180.0}]
-    assert [dict(p.metrics) for p in single[2]] == [dict(p.metrics) for p in named[2]]
-    assert [dict(p.metrics) for p in points[4]] == [{}]
-    assert points[4][0].taken_at == AS_OF - 400 * DAY
+        totals = await repo.step_totals(session, 1, windows)
+        steps = {
+            i: await repo.steps_of(session, [1, 2, 3, 4, 5, 6, 7], start, end)
+            for i, (start, end) in enumerate(windows)
+        }
+        vorkath = await repo.metric_totals(session, 1, *windows[0], ["vorkath"])
+    for i in range(len(windows)):
+        assert 6 not in totals[i] and 7 not in totals[i]
+        for member_id, total in totals[i].items():
+            mine = steps[i][member_id]
+            assert total.xp == sum(s.gains.xp for s in mine)
+            assert total.boss_kills == sum(s.gains.boss_kills for s in mine)
+            assert total.last_taken_at == max(s.taken_at for s in mine)
+            assert total.first_previous_at == min(s.previous_at for s in mine if s.previous_at)
+    # Bob's Vorkath: 2 kills a day, 7 daily steps in the week
+    assert vorkath[2] == {"vorkath": 14.0}
+    assert 1 not in vorkath  # Alice's Vorkath never moved
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,9 @@ def _huge_report() -> DailyReport:
             inactive=tuple(_finding(i) for i in range(1000)),
             alerts=tuple(_finding(i) for i in range(1000)),
             promotions=tuple(_finding(i) for i in range(1000)),
-            unmatched=tuple(UnmatchedFinding(f"k{i}", f"{LONG}{i}", i, AS_OF) for i in range(500)),
+            unmatched=tuple(
+                UnmatchedFinding(f"k{i}", f"{LONG}{i}", i, i, AS_OF) for i in range(500)
+            ),
         ),
         heatmap=tuple(tuple(0 for _ in range(24)) for _ in range(7)),
         heatmap_days=28,

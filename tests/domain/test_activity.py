@@ -1,4 +1,4 @@
-"""Activity model: windows, gains with the right baseline, unranked values, progress times."""
+"""Activity model: windows, steps and gains, unranked values, rollbacks, progress times."""
 
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from domain.activity import (
     MemberInfo,
     SnapshotPoint,
     Window,
-    build_activities,
     build_activity,
-    compute_gains,
     is_boss_metric,
     last_progress_at,
     median,
     metric_kind,
     parse_window,
+    snapshot_step,
+    snapshot_steps,
     top_n,
     whole_days,
+    window_gains,
 )
+from domain.membership import RosterEventIn, build_timeline
 
 AS_OF = datetime(2025, 12, 23, 12, 0, tzinfo=UTC)
 PLAYER_FIXTURE = (
@@ -58,25 +60,30 @@ def member(
     *,
     joined_days_ago: float | None = 200,
     left_days_ago: float | None = None,
-    first_tracked_days_ago: float | None = None,
+    rejoined_days_ago: float | None = None,
     last_changed_days_ago: float | None = None,
     role_since_days_ago: float | None = None,
     name: str = "Zezima",
 ) -> MemberInfo:
-    def at(days: float | None) -> datetime | None:
-        return None if days is None else ago(days)
+    """A prospector who joined (and maybe left, and rejoined) so many days ago."""
+    events = []
+    if joined_days_ago is not None:
+        role = "prospector" if role_since_days_ago is None else "recruit"
+        events.append(RosterEventIn("joined", ago(joined_days_ago), role, 1))
+    if role_since_days_ago is not None:
+        events.append(RosterEventIn("role_changed", ago(role_since_days_ago), "prospector", 2))
+    if left_days_ago is not None:
+        events.append(RosterEventIn("left", ago(left_days_ago), None, 3))
+    if rejoined_days_ago is not None:
+        events.append(RosterEventIn("rejoined", ago(rejoined_days_ago), "prospector", 4))
+    changed = None if last_changed_days_ago is None else ago(last_changed_days_ago)
+    timeline = build_timeline(events, current_rank="prospector")
+    return MemberInfo(1, name.lower(), name, "prospector", timeline, changed)
 
-    return MemberInfo(
-        member_id=1,
-        rsn_key=name.lower(),
-        display_name=name,
-        role="prospector",
-        joined_at=at(joined_days_ago),
-        left_at=at(left_days_ago),
-        first_tracked_at=at(first_tracked_days_ago),
-        last_changed_at=at(last_changed_days_ago),
-        role_since=at(role_since_days_ago),
-    )
+
+def gains(points: list[SnapshotPoint], window: Window, info: MemberInfo | None = None) -> Gains:
+    """Gains in ``window`` from a member's snapshots, as stored steps add up."""
+    return window_gains(snapshot_steps(points), window, (info or member()).timeline)
 
 
 WEEK = parse_window("7d", AS_OF)
@@ -164,9 +171,9 @@ def test_window_refuses_an_empty_range() -> None:
 
 @pytest.mark.parametrize(
     ("moment", "inside"),
-    [(ago(7), False), (ago(6.99), True), (AS_OF, True), (ago(-0.01), False), (None, False)],
+    [(ago(7), True), (ago(7.01), False), (ago(0.01), True), (AS_OF, False), (None, False)],
 )
-def test_window_is_half_open_start_excluded_end_included(
+def test_window_includes_its_start_and_excludes_its_end(
     moment: datetime | None, inside: bool
 ) -> None:
     assert WEEK.contains(moment) is inside
@@ -207,76 +214,113 @@ def test_metric_sets_classify_every_metric_of_a_real_wom_snapshot() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Gains
+# Steps and gains
 
 
 @pytest.mark.parametrize(
-    ("snapshots", "joined_days_ago", "xp"),
+    ("snapshots", "info", "xp"),
     [
-        pytest.param([snap(10, 1_000), snap(1, 1_500)], 200, 500, id="plain"),
+        pytest.param([snap(10, 1_000), snap(1, 1_500)], member(), 500, id="plain"),
         pytest.param(
-            [snap(30, 100), snap(8, 1_000), snap(1, 1_500)], 200, 500, id="latest-before-start"
+            [snap(30, 100), snap(8, 1_000), snap(1, 1_500)], member(), 500, id="steps-in-window"
         ),
         pytest.param(
-            [snap(8, 1_000), snap(7, 1_200), snap(1, 1_500)], 200, 300, id="snapshot-at-start"
+            [snap(8, 1_000), snap(7, 1_200), snap(1, 1_500)],
+            member(),
+            500,
+            id="snapshot-at-start-is-inside",
         ),
-        pytest.param([snap(8, 1_000), snap(1, 1_500), snap(-1, 9_000)], 200, 500, id="after-end"),
-        pytest.param([snap(1, 1_500), snap(10, 1_000)], 200, 500, id="unsorted-input-is-sorted"),
+        pytest.param(
+            [snap(8, 1_000), snap(1, 1_500), snap(0, 9_000)], member(), 500, id="at-end-outside"
+        ),
+        pytest.param([snap(1, 1_500), snap(10, 1_000)], member(), 500, id="unsorted-input"),
         pytest.param(
             [snap(400, 10_000_000), snap(3, 10_500_000), snap(1, 11_000_000)],
-            4,
+            member(joined_days_ago=4),
             500_000,
-            id="joined-mid-window-baseline-is-first-snapshot-after-joining",
+            id="joined-mid-window-step-across-the-join-does-not-count",
         ),
         pytest.param(
-            [snap(5, 5_000_000), snap(1, 5_200_000)],
-            None,
-            200_000,
-            id="first-tracked-mid-window",
+            [snap(5, 5_000_000), snap(1, 5_200_000)], member(), 200_000, id="first-tracked"
         ),
-        pytest.param([snap(2, 5_000_000)], 3, 0, id="one-snapshot-is-not-a-lifetime-gain"),
-        pytest.param([snap(400, 5_000_000)], 3, 0, id="no-snapshot-since-joining"),
-        pytest.param([snap(10, 5_000_000), snap(1, 6_000_000)], -1, 0, id="joins-after-window"),
-        pytest.param([], 200, 0, id="no-snapshots"),
-        pytest.param([snap(10, 2_000), snap(1, 1_000)], 200, 0, id="reset-clamped-to-zero"),
-        pytest.param([snap(10, -1), snap(1, 3_000)], 200, 0, id="unranked-overall"),
-        pytest.param([snap(10, -1), snap(1, -1)], 200, 0, id="unranked-overall-both-ends"),
+        pytest.param([snap(2, 5_000_000)], member(), 0, id="one-snapshot-is-not-a-gain"),
         pytest.param(
-            [snap(10, -1), snap(5, 2_000), snap(1, 3_000)], 200, 1_000, id="overall-ranked-later"
+            [snap(10, 5_000_000), snap(1, 6_000_000)],
+            member(joined_days_ago=-1),
+            0,
+            id="joins-after-window",
+        ),
+        pytest.param([], member(), 0, id="no-snapshots"),
+        pytest.param([snap(10, 2_000), snap(1, 1_000)], member(), 0, id="rollback-is-no-gain"),
+        pytest.param(
+            [snap(10, 2_000), snap(5, 1_000), snap(1, 1_300)],
+            member(),
+            300,
+            id="gains-after-a-rollback-count-from-the-lowered-value",
+        ),
+        pytest.param([snap(10, -1), snap(1, 3_000)], member(), 0, id="unranked-overall"),
+        pytest.param([snap(10, -1), snap(1, -1)], member(), 0, id="unranked-both"),
+        pytest.param(
+            [snap(10, -1), snap(5, 2_000), snap(1, 3_000)], member(), 1_000, id="ranked-later"
+        ),
+        pytest.param(
+            [snap(20, 1_000), snap(6, 2_000), snap(4, 2_500), snap(1, 4_000)],
+            member(joined_days_ago=200, left_days_ago=5, rejoined_days_ago=3),
+            1_000,  # the 6-day step counts; the 4-day one is out, the 1-day one starts out
+            id="xp-earned-while-out-of-the-clan-never-counts",
         ),
     ],
 )
-def test_xp_gain_uses_the_right_baseline(
-    snapshots: list[SnapshotPoint], joined_days_ago: float | None, xp: int
+def test_xp_gain_adds_up_the_counted_steps_of_the_window(
+    snapshots: list[SnapshotPoint], info: MemberInfo, xp: int
 ) -> None:
-    joined = None if joined_days_ago is None else ago(joined_days_ago)
-    assert compute_gains(snapshots, WEEK, joined_at=joined).xp == xp
+    assert gains(snapshots, WEEK, info).xp == xp
 
 
 @pytest.mark.parametrize(
     ("values", "gained"),
     [
         pytest.param([-1, 55], 0, id="unranked-to-ranked-is-not-56-nor-55"),
-        pytest.param([-1, 10, 55], 45, id="gain-counted-from-first-ranked-value"),
-        pytest.param([10, -1, 55], 45, id="hiscores-hiccup-in-between"),
+        pytest.param([-1, 10, 55], 45, id="counted-from-first-ranked-value"),
+        pytest.param([-1, 52, 60, 80], 28, id="issue-example-28-kills"),
+        pytest.param([10, -1, 55], 0, id="hiscores-hiccup-in-between-observes-nothing"),
         pytest.param([40, -1], 0, id="ranked-to-unranked"),
         pytest.param([-1, -1], 0, id="stays-unranked"),
         pytest.param([None, 30], 0, id="metric-new-to-wom"),
-        pytest.param([60, 20], 0, id="negative-clamped"),
+        pytest.param([60, 20], 0, id="rollback"),
         pytest.param([50, 65], 15, id="ranked-both-ends"),
     ],
 )
 def test_boss_gain_never_counts_what_hiscores_did_not_show(
     values: list[int | None], gained: int
 ) -> None:
-    days = [10, 5, 1][-len(values) :]
+    days = [6, 5, 3, 1][-len(values) :]
     snapshots = [
         snap(day, 1_000, **({} if value is None else {"vorkath": value}))
         for day, value in zip(days, values, strict=True)
     ]
-    gains = compute_gains(snapshots, WEEK)
-    assert gains.per_metric.get("vorkath", 0) == gained
-    assert gains.boss_kills == gained
+    got = gains(snapshots, WEEK)
+    assert got.per_metric.get("vorkath", 0) == gained
+    assert got.boss_kills == gained
+
+
+def test_a_boss_first_ranked_inside_the_window_gives_one_answer_whatever_the_windows() -> None:
+    """-1 → 52 → 60 → 80 in 30 days: 28 kills asked alone or beside other windows."""
+    points = [snap(40, 1, zulrah=-1), snap(20, 1, zulrah=52), snap(10, 1, zulrah=60)]
+    points.append(snap(1, 1, zulrah=80))
+    month = parse_window("30d", AS_OF)
+    assert gains(points, month).per_metric["zulrah"] == 28
+    day = parse_window("1d", AS_OF)
+    # The windows that split the month add up to it.
+    parts = [
+        gains(points, Window(w, s, e)).per_metric.get("zulrah", 0)
+        for w, s, e in (
+            ("a", month.start, WEEK.start),
+            ("b", WEEK.start, day.start),
+            ("c", day.start, AS_OF),
+        )
+    ]
+    assert sum(parts) == 28
 
 
 def test_gains_split_bosses_clues_and_skills() -> None:
@@ -306,12 +350,12 @@ def test_gains_split_bosses_clues_and_skills() -> None:
         clue_scrolls_hard=8,
         ehp_unused=0,
     )
-    gains = compute_gains([before, after], WEEK)
-    assert gains.xp == 250_000
-    assert (gains.ehp, gains.ehb) == (2.5, 1.0)
-    assert gains.boss_kills == 35  # vorkath + the boss no list knew about; clues are not bosses
-    assert gains.clues == 6
-    assert gains.per_metric == {
+    got = gains([before, after], WEEK)
+    assert got.xp == 250_000
+    assert (got.ehp, got.ehb) == (2.5, 1.0)
+    assert got.boss_kills == 35  # vorkath + the boss no list knew about; clues are not bosses
+    assert got.clues == 6
+    assert got.per_metric == {
         "attack": 100_000,
         "brand_new_boss": 5,
         "clue_scrolls_all": 6,
@@ -319,7 +363,33 @@ def test_gains_split_bosses_clues_and_skills() -> None:
         "overall": 250_000,
         "vorkath": 30,
     }
-    assert gains.any
+    assert got.any
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "progress"),
+    [
+        pytest.param(snap(2, 100), snap(1, 200), True, id="xp-up"),
+        pytest.param(snap(2, 100), snap(1, 100, last_man_standing=501), False, id="new-metric"),
+        pytest.param(
+            snap(2, 100, last_man_standing=500),
+            snap(1, 100, last_man_standing=520),
+            True,
+            id="lms-score-is-progress",
+        ),
+        pytest.param(snap(2, 100, zulrah=-1), snap(1, 100, zulrah=50), True, id="ranked-now"),
+        pytest.param(snap(2, 100, ehb=1.0), snap(1, 100, ehb=1.5), True, id="ehb-only"),
+        pytest.param(snap(2, 300), snap(1, 200), False, id="rollback-is-not-progress"),
+        pytest.param(snap(2, 100), snap(1, 100), False, id="nothing-changed"),
+    ],
+)
+def test_a_step_shows_progress_when_any_metric_went_up_or_became_ranked(
+    before: SnapshotPoint, after: SnapshotPoint, progress: bool
+) -> None:
+    step = snapshot_step(before, after)
+    assert step.progress is progress
+    assert step.previous_at == before.taken_at
+    assert snapshot_step(None, after).previous_at is None
 
 
 def test_no_gains_means_nothing_went_up() -> None:
@@ -342,27 +412,23 @@ def test_snapshot_metrics_cannot_be_changed_afterwards() -> None:
 
 
 @pytest.mark.parametrize(
-    ("snapshots", "last_changed_days_ago", "expected_days_ago"),
+    ("latest", "last_changed_days_ago", "expected_days_ago"),
     [
-        pytest.param([snap(20, 100), snap(9, 200), snap(3, 200)], None, 9, id="last-snapshot-up"),
-        pytest.param([snap(20, 100), snap(9, 200)], 2, 2, id="wom-last-changed-later"),
-        pytest.param([snap(20, 100), snap(9, 200)], -3, 9, id="last-changed-after-end-ignored"),
-        pytest.param([snap(20, 100, zulrah=-1), snap(4, 100, zulrah=50)], None, 4, id="unranked"),
-        pytest.param([snap(20, 100), snap(4, 100, new_boss=9)], None, None, id="new-metric"),
-        pytest.param([snap(20, 100, ehb=1.0), snap(4, 100, ehb=1.5)], None, 4, id="ehb-only"),
-        pytest.param([snap(20, 100), snap(4, 100)], None, None, id="nothing-changed"),
-        pytest.param([snap(20, 100), snap(-1, 300)], None, None, id="snapshot-after-end"),
-        pytest.param([], None, None, id="no-data"),
+        pytest.param(9, None, 9, id="latest-progress-snapshot"),
+        pytest.param(9, 2, 2, id="wom-last-changed-later"),
+        pytest.param(9, -3, 9, id="last-changed-after-as-of-ignored"),
+        pytest.param(None, -3, None, id="only-a-future-last-changed"),
+        pytest.param(-1, None, None, id="snapshot-after-as-of"),
+        pytest.param(None, None, None, id="no-data"),
     ],
 )
-def test_last_progress_is_the_latest_snapshot_that_went_up_or_wom_last_changed(
-    snapshots: list[SnapshotPoint],
-    last_changed_days_ago: float | None,
-    expected_days_ago: float | None,
+def test_last_progress_is_the_latest_progress_snapshot_or_an_earlier_wom_change(
+    latest: float | None, last_changed_days_ago: float | None, expected_days_ago: float | None
 ) -> None:
     changed = None if last_changed_days_ago is None else ago(last_changed_days_ago)
     expected = None if expected_days_ago is None else ago(expected_days_ago)
-    assert last_progress_at(snapshots, AS_OF, changed) == expected
+    found = None if latest is None else ago(latest)
+    assert last_progress_at(found, changed, AS_OF) == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,27 +441,32 @@ def test_last_progress_is_the_latest_snapshot_that_went_up_or_wom_last_changed(
         (member(), False),
         (member(left_days_ago=3), True),
         (member(left_days_ago=-3), False),  # leaves after as_of
-        (member(joined_days_ago=2, left_days_ago=5), False),  # rejoined
-        (member(joined_days_ago=None, left_days_ago=5), True),
+        (member(left_days_ago=5, rejoined_days_ago=2), False),  # rejoined
+        (member(joined_days_ago=None), True),  # never joined: not a member
+        (member(joined_days_ago=-1), True),  # joins after as_of
     ],
 )
-def test_member_has_left_only_when_gone_by_as_of_and_not_back(
-    info: MemberInfo, has_left: bool
-) -> None:
+def test_member_as_of_is_inside_a_membership_period(info: MemberInfo, has_left: bool) -> None:
     assert info.has_left(AS_OF) is has_left
+    assert info.is_member(AS_OF) is not has_left
 
 
 @pytest.mark.parametrize(
     ("info", "tenure", "in_rank"),
     [
         (member(joined_days_ago=40), 40, 40),
-        (member(joined_days_ago=None, first_tracked_days_ago=12), 12, 12),
         (member(joined_days_ago=40, role_since_days_ago=5), 40, 5),
+        (
+            member(
+                joined_days_ago=200, role_since_days_ago=100, left_days_ago=50, rejoined_days_ago=5
+            ),
+            5,
+            5,
+        ),
         (member(joined_days_ago=None), None, None),
-        (member(joined_days_ago=-1), 0, 0),
     ],
 )
-def test_tenure_falls_back_to_first_snapshot_and_rank_time_to_join_date(
+def test_tenure_and_days_at_rank_count_within_the_current_period(
     info: MemberInfo, tenure: float | None, in_rank: float | None
 ) -> None:
     assert info.tenure_days(AS_OF) == tenure
@@ -419,6 +490,22 @@ def test_tenure_falls_back_to_first_snapshot_and_rank_time_to_join_date(
         pytest.param(ChatStats(), 2, [], False, True, id="wom-saw-a-change"),
         pytest.param(ChatStats(), 20, [], False, False, id="wom-change-before-window"),
         pytest.param(ChatStats(), None, [snap(9, 1), snap(2, 5)], False, True, id="gains"),
+        pytest.param(
+            ChatStats(),
+            None,
+            [snap(9, 1, soul_wars_zeal=10), snap(2, 1, soul_wars_zeal=12)],
+            False,
+            True,
+            id="activity-only-progress",
+        ),
+        pytest.param(
+            ChatStats(),
+            None,
+            [snap(9, 1, zulrah=-1), snap(2, 1, zulrah=50)],
+            False,
+            True,
+            id="became-ranked",
+        ),
     ],
 )
 def test_activity_counts_chat_presence_and_progress(
@@ -429,7 +516,7 @@ def test_activity_counts_chat_presence_and_progress(
     progressed: bool,
 ) -> None:
     activity = build_activity(
-        member(last_changed_days_ago=last_changed_days_ago), WEEK, chat, snapshots
+        member(last_changed_days_ago=last_changed_days_ago), WEEK, chat, snapshot_steps(snapshots)
     )
     assert activity.chatted is chatted
     assert activity.progressed is progressed
@@ -446,9 +533,9 @@ def test_last_seen_is_the_later_of_last_chat_and_last_progress() -> None:
 
 def test_renamed_member_keeps_history_because_identity_is_the_member_id() -> None:
     renamed = member(name="New Name")
-    history = {1: [snap(20, 1_000), snap(1, 4_000)]}
-    chat = {1: ChatStats(lines=7, broadcasts_by_type={"drop": 2}, last_chat_at=ago(1))}
-    [activity] = build_activities([renamed], WEEK, chat, history)
+    steps = snapshot_steps([snap(20, 1_000), snap(1, 4_000)])
+    chat = ChatStats(lines=7, broadcasts_by_type={"drop": 2}, last_chat_at=ago(1))
+    activity = build_activity(renamed, WEEK, chat, steps)
     assert activity.display_name == "New Name"
     assert activity.member_id == 1
     assert activity.role == "prospector"
@@ -458,7 +545,7 @@ def test_renamed_member_keeps_history_because_identity_is_the_member_id() -> Non
 
 
 def test_member_without_chat_or_snapshots_gets_an_empty_activity() -> None:
-    [activity] = build_activities([member()], WEEK, {}, {})
+    activity = build_activity(member(), WEEK, ChatStats(), [])
     assert activity.chat == ChatStats()
     assert activity.gains == Gains()
     assert not activity.active

@@ -15,7 +15,7 @@ from domain.metrics import (
     metric_label,
     resolve_metric,
 )
-from domain.report import day_periods, period_label, week_heatmap, xp_per_period
+from domain.report import day_periods, period_label, week_heatmap
 
 KNOWN = ["overall", "attack", "chambers_of_xeric", "theatre_of_blood", "tombs_of_amascut"]
 KNOWN += ["the_corrupted_gauntlet", "nex", "zulrah", "vorkath", "doom_of_mokhaiotl"]
@@ -119,12 +119,12 @@ def test_notable_broadcasts_rank_drops_by_value_and_keep_pets_and_99s() -> None:
     assert [p.display_name for p in notable.level_99s] == ["D"]
 
 
-def test_day_periods_are_24_hours_ending_at_as_of_labelled_by_local_date() -> None:
+def test_day_periods_are_clan_days_ending_at_as_of_labelled_by_local_date() -> None:
+    tz = ZoneInfo("America/New_York")
     as_of = datetime(2025, 12, 24, 5, tzinfo=UTC)  # local midnight in New York
-    periods = day_periods(as_of, 3)
+    periods = day_periods(as_of, 3, tz)
     assert periods[-1] == (as_of - timedelta(days=1), as_of)
     assert periods[0][0] == as_of - timedelta(days=3)
-    tz = ZoneInfo("America/New_York")
     assert [period_label(end, tz) for _, end in periods] == [
         date(2025, 12, 21),
         date(2025, 12, 22),
@@ -132,14 +132,17 @@ def test_day_periods_are_24_hours_ending_at_as_of_labelled_by_local_date() -> No
     ]
 
 
-def test_xp_per_period_sums_each_members_rise_and_skips_untracked_bounds() -> None:
-    assert xp_per_period({1: [100, 150, 150, 400], 2: [None, 10, 30, 20], 3: []}) == [50, 20, 250]
-
-
-def test_xp_per_period_is_none_where_nobody_was_tracked_and_zero_where_nobody_gained() -> None:
-    got = xp_per_period({1: [None, None, 500, 500, 700], 2: [None, None, None, 90, 90]})
-    assert got == [None, None, 0, 200]
-    assert xp_per_period({}) == []
+def test_a_clan_day_across_a_daylight_saving_change_is_23_or_25_hours() -> None:
+    tz = ZoneInfo("Europe/London")
+    # Clocks went forward on 2025-03-30 and back on 2025-10-26 (01:00 UTC both times).
+    spring = datetime(2025, 3, 31, 8, tzinfo=UTC)  # 09:00 local on the 31st
+    autumn = datetime(2025, 10, 26, 9, tzinfo=UTC)  # 09:00 GMT on the 26th
+    ((start, end),) = day_periods(spring, 1, tz)
+    assert (end - start, start) == (timedelta(hours=24), datetime(2025, 3, 30, 8, tzinfo=UTC))
+    ((start, end),) = day_periods(datetime(2025, 3, 30, 8, tzinfo=UTC), 1, tz)
+    assert end - start == timedelta(hours=23)  # 09:00 GMT on the 29th to 09:00 BST
+    ((start, end),) = day_periods(autumn, 1, tz)
+    assert end - start == timedelta(hours=25)  # 09:00 BST on the 26th to 09:00 GMT
 
 
 def test_week_heatmap_buckets_utc_hours_into_local_weekday_and_hour() -> None:

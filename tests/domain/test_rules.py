@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from domain.activity import ChatStats, Gains, MemberActivity, MemberInfo, Window, parse_window
+from domain.membership import RosterEventIn, build_timeline
 from domain.ranks import RankConfig, RankTier, order_roles
 from domain.rules import (
     ANY_RANK,
@@ -73,20 +74,38 @@ def act(
     broadcasts: dict[str, int] | None = None,
     per_metric: dict[str, float] | None = None,
 ) -> MemberActivity:
-    info = MemberInfo(
-        member_id=member_id,
-        rsn_key=name.lower(),
-        display_name=name,
-        role=role,
-        joined_at=ago(joined),
-        left_at=ago(left),
-        first_tracked_at=None,
-        last_changed_at=None,
-        role_since=ago(rank_since),
-    )
+    info = member(member_id, name, role, joined=joined, left=left, rank_since=rank_since)
     chat = ChatStats(lines, broadcasts or {}, ago(last_chat))
     gains = Gains(xp=xp, per_metric=per_metric or ({"overall": xp} if xp else {}))
-    return MemberActivity(info, window, chat, gains, ago(last_progress))
+    progress = ago(last_progress)
+    # A progress time inside the window stands for a counted step showing progress there.
+    return MemberActivity(info, window, chat, gains, progress, window.contains(progress))
+
+
+def member(
+    member_id: int,
+    name: str,
+    role: str | None,
+    *,
+    joined: float | None = 365,
+    left: float | None = None,
+    rank_since: float | None = None,
+) -> MemberInfo:
+    """A member who joined ``joined`` days ago (as ``role``, unless they got it
+    ``rank_since`` days ago) and left ``left`` days ago; no join date: never a member."""
+    events = []
+    if joined is not None:
+        joined_at = AS_OF - timedelta(days=joined)
+        events.append(RosterEventIn("joined", joined_at, role if rank_since is None else None, 1))
+        if rank_since is not None:
+            events.append(
+                RosterEventIn("role_changed", AS_OF - timedelta(days=rank_since), role, 2)
+            )
+        if left is not None:
+            events.append(RosterEventIn("left", AS_OF - timedelta(days=left), None, 3))
+    return MemberInfo(
+        member_id, name.lower(), name, role, build_timeline(events, current_rank=role)
+    )
 
 
 def names(findings: list[Finding]) -> list[str]:
@@ -472,12 +491,12 @@ def test_rung_rejects_negative_tenure_and_normalises_rank_names() -> None:
 
 def test_unmatched_names_most_seen_then_most_recent_then_key() -> None:
     entries = [
-        UnmatchedFinding("guest b", "Guest B", 3, datetime(2025, 12, 1, tzinfo=UTC)),
-        UnmatchedFinding("old name", "Old Name", 10, None),
-        UnmatchedFinding("guest a", "Guest A", 3, datetime(2025, 12, 1, tzinfo=UTC)),
-        UnmatchedFinding("recent", "Recent", 3, datetime(2025, 12, 20, tzinfo=UTC)),
-        UnmatchedFinding("unknown", "Unknown", 3, None),
-        UnmatchedFinding("once", "Once", 1, None),
+        UnmatchedFinding("guest b", "Guest B", 2, 1, datetime(2025, 12, 1, tzinfo=UTC)),
+        UnmatchedFinding("old name", "Old Name", 10, 0, None),
+        UnmatchedFinding("guest a", "Guest A", 3, 0, datetime(2025, 12, 1, tzinfo=UTC)),
+        UnmatchedFinding("recent", "Recent", 0, 3, datetime(2025, 12, 20, tzinfo=UTC)),
+        UnmatchedFinding("unknown", "Unknown", 3, 0, None),
+        UnmatchedFinding("once", "Once", 1, 0, None),
     ]
     ordered = [e.rsn_key for e in unmatched(entries)]
     assert ordered == ["old name", "recent", "guest a", "guest b", "unknown", "once"]

@@ -18,16 +18,18 @@ from bot.usecases.reports.loader import (
     load,
     parse_windows,
     rule_settings_from,
+    xp_per_day,
 )
 from domain.activity import (
     MemberActivity,
+    Window,
     is_boss_metric,
     top_n,
 )
 from domain.broadcasts import DROP_TYPES, Notable, notable_broadcasts
 from domain.metrics import metric_label
 from domain.relay import BroadcastType
-from domain.report import DAY, day_periods, period_label, week_heatmap, xp_per_period
+from domain.report import DAY, day_periods, period_label, week_heatmap
 from domain.rules import (
     DEFAULT_INACTIVE_WINDOW,
     Finding,
@@ -51,11 +53,16 @@ from storage.repositories.reports import (
 class Pulse:
     """The day in four numbers, with the 7-day average to compare chat against."""
 
+    #: Every counted chat line of the day (members, guests and departed members).
     chat_lines: int
     chat_lines_avg_7d: float
+    #: Members as of the day's end with a counted chat line in the day ("N of M chatted").
     active_chatters: int
+    #: The XP the members as of the day's end gained in it (the trend's last day).
     xp_gained: int
     members: int
+    #: Of ``chat_lines``, those from guests and departed members (shown apart).
+    guest_lines: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ class Attention:
 
 @dataclass(frozen=True, slots=True)
 class DailyReport:
-    """The daily report of the 24 hours ``[start, as_of)`` (see :mod:`domain.report`)."""
+    """The daily report of the clan day ``[start, as_of)`` (see :mod:`domain.report`)."""
 
     clan_name: str
     as_of: datetime
@@ -121,18 +128,23 @@ async def daily_report(
     tz: tzinfo,
     settings: RuleSettings | None = None,
 ) -> DailyReport:
-    """Build the daily report for the 24 hours before ``as_of``.
+    """Build the daily report for the clan day ending at ``as_of`` (docs/metrics.md).
 
     Pulse (chat lines vs the average of the 7 days before, active chatters, XP gained), top
     chatters / XP / boss kills, notable broadcasts (biggest drops by coin value, pets, 99s),
     roster changes, the attention section (purge list over 60d, alerts 7d vs 30d, promotions
     over 30d, unmatched names) and the data of the two charts: the 24 × 7 chat heatmap of the
-    last 28 days and 14 days of (local date, chat lines, XP gained). Thresholds come from
+    last 28 days and 14 clan days of (local date, chat lines, XP gained), whose XP uses the
+    same counted steps as the pulse, so the two agree. Thresholds come from
     ``settings`` or the clan's ``settings["rules"]``.
     """
-    windows = parse_windows(["1d", "7d", "30d", DEFAULT_INACTIVE_WINDOW], as_of)
+    periods = day_periods(as_of, TREND_DAYS, tz)
+    start = periods[-1][0]
+    windows = [
+        Window("1d", start, as_of),
+        *parse_windows(["7d", "30d", DEFAULT_INACTIVE_WINDOW], as_of),
+    ]
     day, week, month, purge = range(4)
-    periods = day_periods(as_of, TREND_DAYS)
     async with app.db.read() as session:
         data = await load(
             session,
@@ -140,41 +152,41 @@ async def daily_report(
             windows,
             as_of,
             metrics=RAIDS,
-            counted=3,  # 1d, 7d, 30d; the 60d purge window is presence-only
+            counted=3,  # the day, 7d, 30d; the 60d purge window is presence-only
             full_metrics_windows=1,  # the day's top boss kills need every boss
             # The day and 30d lists rank lines, XP and kills; alerts (7d) and the purge
             # list (60d) ask whether a quiet member had a presence broadcast.
             broadcasts=("none", "quiet", "none", "quiet"),
         )
+        everyone = await repo.member_infos(session, clan_id)
         trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
-        bounds = await repo.xp_at(session, clan_id, [*(s for s, _ in periods), as_of])
+        trend_xp = await xp_per_day(session, clan_id, periods, everyone)
         hours = await repo.chat_lines_per_hour(session, clan_id, as_of - HEATMAP_DAYS * DAY, as_of)
-        broadcasts = await repo.broadcast_lines(
-            session, clan_id, as_of - DAY, as_of, _NOTABLE_TYPES
-        )
-        roster = await repo.roster_events(session, clan_id, as_of - DAY, as_of)
+        broadcasts = await repo.broadcast_lines(session, clan_id, start, as_of, _NOTABLE_TYPES)
+        roster = await repo.roster_events(session, clan_id, start, as_of)
         names = await repo.unmatched_names(session, clan_id)
     rules = settings if settings is not None else rule_settings_from(data.clan.settings)
     ranks = data.ranks()
     today = data.activities(day)
     acts_7d, acts_30d = data.activities(week), data.activities(month)
-    trend_xp = xp_per_period(bounds)
     trend = tuple(
-        TrendDay(period_label(end, tz), start, end, lines, xp)
-        for (start, end), lines, xp in zip(periods, trend_lines, trend_xp, strict=True)
+        TrendDay(period_label(end, tz), begin, end, lines, xp)
+        for (begin, end), lines, xp in zip(periods, trend_lines, trend_xp, strict=True)
     )
     previous = trend_lines[-8:-1]
+    member_lines = sum(a.chat.lines for a in today)
     pulse = Pulse(
         chat_lines=trend_lines[-1],
         chat_lines_avg_7d=round(sum(previous) / len(previous), 1) if previous else 0.0,
         active_chatters=sum(1 for a in today if a.chat.lines > 0),
         xp_gained=sum(a.gains.xp for a in today),
         members=len(data.members),
+        guest_lines=max(0, trend_lines[-1] - member_lines),
     )
     return DailyReport(
         clan_name=data.clan.name,
         as_of=as_of,
-        start=as_of - DAY,
+        start=start,
         timezone=str(tz),
         pulse=pulse,
         top_chatters=_top(today, lambda a: a.chat.lines),

@@ -122,6 +122,7 @@ def daily_report_dict(report: DailyReport, *, top: int = 5) -> dict[str, Any]:
             "chat_lines": report.pulse.chat_lines,
             "chat_lines_avg_7d": report.pulse.chat_lines_avg_7d,
             "active_chatters": report.pulse.active_chatters,
+            "guest_lines": report.pulse.guest_lines,
             "xp_gained": report.pulse.xp_gained,
             "members": report.pulse.members,
         },
@@ -164,7 +165,12 @@ def daily_report_dict(report: DailyReport, *, top: int = 5) -> dict[str, Any]:
             "unmatched": {
                 "count": len(attention.unmatched),
                 "top": [
-                    {"name": u.display_name, "count": u.count, "last_seen": iso_utc(u.last_seen)}
+                    {
+                        "name": u.display_name,
+                        "chat_lines": u.lines,
+                        "broadcasts": u.broadcasts,
+                        "last_seen": iso_utc(u.last_seen),
+                    }
                     for u in attention.unmatched[:top]
                 ],
             },
@@ -214,6 +220,7 @@ def daily_report_text(report: DailyReport, tz: tzinfo, *, top: int = 3) -> str:
         "",
         f"Chat: {p.chat_lines:,} lines (7-day average {p.chat_lines_avg_7d:,.1f}), "
         f"{p.active_chatters} of {p.members} members chatted",
+        f"  of them from guests and departed members: {p.guest_lines:,} lines",
         f"XP gained: {p.xp_gained:,}",
         "",
         *_ranked_lines("Top chatters", report.top_chatters, "lines"),
@@ -249,7 +256,8 @@ def daily_report_text(report: DailyReport, tz: tzinfo, *, top: int = 3) -> str:
         out.extend(f"    - {f.display_name}: {f.reason}" for f in found[:top])
     out.append(f"  Unmatched names: {len(a.unmatched)}")
     out.extend(
-        f"    - {u.display_name} ({u.count} lines, last {_seen(u.last_seen, report.as_of)})"
+        f"    - {u.display_name} ({u.lines} chat lines, {u.broadcasts} broadcasts, "
+        f"last {_seen(u.last_seen, report.as_of)})"
         for u in a.unmatched[:top]
     )
     out.extend(["", "Last 14 days (date: chat lines, XP gained):"])

@@ -63,7 +63,7 @@ async def findings(
             clan_id,
             parsed,
             as_of,
-            # Progress is XP/EHP/EHB or WOM's lastChangedAt; promotions also tag raid KC.
+            # Progress is read from stored steps (every metric); promotions tag raid KC.
             metrics=RAIDS if kind == "promotions" else None,
             counted=0 if kind == "inactive" else None,
             broadcasts=FINDINGS_BROADCASTS[kind],

@@ -9,23 +9,22 @@ from bot.usecases.context import App
 from bot.usecases.reports.loader import (
     ReportInputError,
     clan_facts,
+    gains_in,
+    member_lines,
     parse_windows,
 )
 from domain.activity import (
     NO_CHAT,
     NO_GAINS,
     ChatStats,
+    Gains,
     MemberActivity,
     Window,
-    compute_gains,
     top_n,
 )
 from domain.metrics import CHAT_METRIC, XP_METRIC, metric_choices, metric_label, resolve_metric
 from domain.names import name_key
 from storage.repositories import reports as repo
-from storage.repositories.reports import (
-    SnapshotWindow,
-)
 
 # ---------------------------------------------------------------------------------------------
 # Leaderboards and autocomplete
@@ -96,33 +95,26 @@ async def leaderboard(
         except ValueError as exc:
             raise ReportInputError(str(exc)) from None
         await clan_facts(session, clan_id)
-        members = await repo.members_as_of(session, clan_id, as_of)
+        everyone = await repo.member_infos(session, clan_id)
+        members = [m for m in everyone if m.is_member(as_of)]
+        lines: dict[int, int] = {}
+        gains: dict[int, Gains] = {}
         if name == CHAT_METRIC:
-            lines = await repo.chat_lines_per_member(session, clan_id, [(window.start, window.end)])
-            activities = [
-                MemberActivity(
-                    m, window, ChatStats(lines=lines.get(m.member_id, [0])[0]), NO_GAINS, None
-                )
-                for m in members
-            ]
+            (lines,) = await member_lines(session, clan_id, [window], members)
         else:
-            points = await repo.snapshot_endpoints(
-                session,
-                clan_id,
-                [SnapshotWindow(window.start, window.end)],
-                metrics=None if name in (XP_METRIC, "ehp", "ehb") else name,
-            )
-            # Only the gain is ranked: last progress is not worked out.
-            activities = [
-                MemberActivity(
-                    m,
-                    window,
-                    NO_CHAT,
-                    compute_gains(points.get(m.member_id, ()), window, joined_at=m.joined_at),
-                    None,
-                )
-                for m in members
-            ]
+            per_metric = None if name in (XP_METRIC, "ehp", "ehb") else [name]
+            (gains,), _ = await gains_in(session, clan_id, [window], members, metrics=per_metric)
+    # Only the figure is ranked: last progress is not worked out.
+    activities = [
+        MemberActivity(
+            m,
+            window,
+            ChatStats(lines=lines[m.member_id]) if m.member_id in lines else NO_CHAT,
+            gains.get(m.member_id, NO_GAINS),
+            None,
+        )
+        for m in members
+    ]
     best = top_n(
         activities,
         max(0, limit),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,15 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.usecases.context import App
 from domain.activity import (
     NO_CHAT,
+    NO_GAINS,
     RAID_METRICS,
     ChatStats,
+    Gains,
     MemberActivity,
     MemberInfo,
-    SnapshotPoint,
     Window,
-    compute_gains,
     last_progress_at,
     parse_window,
+    window_gains,
+    window_progress,
 )
 from domain.ranks import RankConfig, RankTier
 from domain.rules import (
@@ -43,12 +45,7 @@ from domain.rules import (
 )
 from storage.repositories import reports as repo
 from storage.repositories.clans import get_clan_by_group
-from storage.repositories.reports import (
-    ALL_METRICS,
-    ClanFacts,
-    MetricsSpec,
-    SnapshotWindow,
-)
+from storage.repositories.reports import ClanFacts
 
 FindingsKind = Literal["inactive", "audit", "alerts", "promotions"]
 FINDINGS_KINDS: tuple[FindingsKind, ...] = ("inactive", "audit", "alerts", "promotions")
@@ -171,91 +168,79 @@ def parse_windows(labels: Sequence[str], as_of: datetime) -> list[Window]:
     return list(windows.values())
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """Everything the activity model needs for some windows, loaded in a few queries.
+#: Which per-metric gains :func:`load` reads: none, some metrics by name, or every metric.
+ALL_METRICS = "*"
+MetricsSpec = str | Sequence[str] | None
 
-    ``snapshots[i]`` are the endpoints of window ``i`` (windows may share one mapping).
-    ``broadcasts[i]`` holds what ``_load`` was asked to read for window ``i`` (see
-    :data:`BroadcastNeed`): with ``quiet`` or ``none`` a member missing from it may still
-    have had broadcasts.
+
+@dataclass
+class Loaded:
+    """Everything the activity model needs for some windows, read in a few queries.
+
+    ``members`` are the members as of ``as_of`` (docs/metrics.md, "Members"). Per window:
+    ``lines`` (counted chat lines while a member; presence-only windows hold 1 or 0),
+    ``broadcasts`` (what was asked for, see :data:`BroadcastNeed`), ``gains`` and ``stepped``
+    (counted steps, see "Progress"). Per distinct window end: ``last_chat`` (latest counted
+    chat line while a member, before it) and ``latest_progress``.
     """
 
     clan: ClanFacts
+    as_of: datetime
     members: list[MemberInfo]
     windows: list[Window]
-    lines: dict[int, list[int]]
+    lines: list[dict[int, int]]
     broadcasts: list[dict[int, dict[str, int]]]
+    gains: list[dict[int, Gains]]
+    stepped: list[dict[int, bool]]
     last_chat: dict[datetime, dict[int, datetime]]
-    snapshots: list[dict[int, list[SnapshotPoint]]]
-    _progress: dict[tuple[int, datetime, int], datetime | None] = field(default_factory=dict)
+    latest_progress: dict[datetime, dict[int, datetime]]
     _activities: dict[int, list[MemberActivity]] = field(default_factory=dict)
 
     def chat(self, index: int, member_id: int) -> ChatStats:
         window = self.windows[index]
-        last = self.last_chat[window.end].get(member_id)
-        lines = self.lines.get(member_id)
-        if index < len(lines or ()):
-            count = lines[index] if lines else 0
-        else:
-            # Presence-only window (see _load): 1 when they chatted in it at all.
-            count = int(last is not None and last >= window.start)
+        count = self.lines[index].get(member_id, 0)
         by_type = self.broadcasts[index].get(member_id)
+        last = self.last_chat[window.end].get(member_id)
         if count == 0 and by_type is None and last is None:
             return NO_CHAT
         return ChatStats(lines=count, broadcasts_by_type=by_type or {}, last_chat_at=last)
 
-    def points(self, index: int, member_id: int) -> list[SnapshotPoint]:
-        return self.snapshots[index].get(member_id, [])
+    def progress(self, index: int, member: MemberInfo) -> datetime | None:
+        """Last progress of ``member`` as of window ``index``'s end."""
+        end = self.windows[index].end
+        latest = self.latest_progress[end].get(member.member_id)
+        return last_progress_at(latest, member.last_changed_at, end)
 
-    def progress(
-        self, index: int, member: MemberInfo, end: datetime | None = None
-    ) -> datetime | None:
-        """Last progress of ``member`` up to ``end`` (window ``index``'s end by default) from
-        that window's snapshots, computed once per member, end and snapshot mapping (it does
-        not depend on the window start)."""
-        end = self.windows[index].end if end is None else end
-        key = (member.member_id, end, id(self.snapshots[index]))
-        found = self._progress.get(key, _MISSING)
-        if found is _MISSING:
-            points = self.points(index, member.member_id)
-            found = last_progress_at(points, end, member.last_changed_at)
-            self._progress[key] = found
-        return found  # type: ignore[return-value]
+    def activity(self, index: int, member: MemberInfo) -> MemberActivity:
+        mid = member.member_id
+        return MemberActivity(
+            member=member,
+            window=self.windows[index],
+            chat=self.chat(index, mid),
+            gains=self.gains[index].get(mid, NO_GAINS),
+            last_progress_at=self.progress(index, member),
+            stepped=self.stepped[index].get(mid, False),
+        )
 
     def activities(self, index: int) -> list[MemberActivity]:
-        """:func:`domain.activity.build_activity` for every member (built once per window)."""
+        """Every member's activity in window ``index`` (built once per window)."""
         built = self._activities.get(index)
         if built is None:
-            window = self.windows[index]
-            snapshots = self.snapshots[index]
-            built = [
-                MemberActivity(
-                    member=m,
-                    window=window,
-                    chat=self.chat(index, m.member_id),
-                    gains=compute_gains(
-                        snapshots.get(m.member_id, ()), window, joined_at=m.joined_at
-                    ),
-                    last_progress_at=self.progress(index, m),
-                )
-                for m in self.members
-            ]
+            built = [self.activity(index, m) for m in self.members]
             self._activities[index] = built
         return built
 
     async def read_quiet_broadcasts(self, session: AsyncSession, index: int) -> None:
         """Read window ``index``'s broadcasts of its quiet members (no chat line, no progress)
         and rebuild their activities with them: a presence broadcast makes them active."""
-        window = self.windows[index]
         acts = self.activities(index)
-        quiet = [a.member_id for a in acts if not a.active]
+        quiet = [a.member for a in acts if not a.active]
         if not quiet:
             return
-        (found,) = await repo.broadcasts_per_member(
-            session, self.clan.id, [(window.start, window.end)], member_ids=quiet
+        self.broadcasts[index] = await _broadcasts(
+            session, self.clan.id, self.windows[index], quiet
         )
-        self.broadcasts[index] = found
+        found = self.broadcasts[index]
         self._activities[index] = [
             dataclasses.replace(a, chat=self.chat(index, a.member_id))
             if a.member_id in found
@@ -267,14 +252,149 @@ class Loaded:
         return rank_config_from(self.clan)
 
 
-_MISSING = object()
-
-
 async def clan_facts(session: AsyncSession, clan_id: int) -> ClanFacts:
     clan = await repo.clan_facts(session, clan_id)
     if clan is None:
         raise ClanNotSyncedError("this clan has no data yet: run `clanstats sync --once` first")
     return clan
+
+
+def _whole(member: MemberInfo, window: Window) -> bool:
+    """True when the member was in the clan for all of ``window`` (the common case)."""
+    return member.timeline.member_intervals(window.start, window.end) == [
+        (window.start, window.end)
+    ]
+
+
+def _spans(members: Sequence[MemberInfo], window: Window) -> list[tuple[int, datetime, datetime]]:
+    """The in-clan stretches of ``window`` of the members not in the clan for all of it."""
+    return [
+        (m.member_id, start, end)
+        for m in members
+        if not _whole(m, window)
+        for start, end in m.timeline.member_intervals(window.start, window.end)
+    ]
+
+
+async def member_lines(
+    session: AsyncSession, clan_id: int, windows: Sequence[Window], members: Sequence[MemberInfo]
+) -> list[dict[int, int]]:
+    """Counted chat lines per member and window, only while a member."""
+    if not windows:
+        return []
+    ids = [m.member_id for m in members]
+    counts = await repo.chat_lines_per_member(
+        session, clan_id, [(w.start, w.end) for w in windows], ids
+    )
+    out: list[dict[int, int]] = []
+    for index, window in enumerate(windows):
+        per = {mid: found[index] for mid, found in counts.items() if found[index]}
+        partial = [m for m in members if not _whole(m, window)]
+        for m in partial:
+            per.pop(m.member_id, None)
+        spans = _spans(partial, window)
+        for (mid, _, _), n in zip(
+            spans, await repo.chat_lines_in_spans(session, clan_id, spans), strict=True
+        ):
+            if n:
+                per[mid] = per.get(mid, 0) + n
+        out.append(per)
+    return out
+
+
+async def _broadcasts(
+    session: AsyncSession, clan_id: int, window: Window, members: Sequence[MemberInfo]
+) -> dict[int, dict[str, int]]:
+    """Counted broadcasts per member by type in ``window``, only while a member."""
+    whole = [m for m in members if _whole(m, window)]
+    (found,) = await repo.broadcasts_per_member(
+        session, clan_id, [(window.start, window.end)], member_ids=[m.member_id for m in whole]
+    )
+    spans = _spans([m for m in members if not _whole(m, window)], window)
+    for (mid, _, _), by_type in zip(
+        spans, await repo.broadcasts_in_spans(session, clan_id, spans), strict=True
+    ):
+        if by_type:
+            mine = found.setdefault(mid, {})
+            for kind, count in by_type.items():
+                mine[kind] = mine.get(kind, 0) + count
+    return found
+
+
+async def _last_chat(
+    session: AsyncSession, clan_id: int, before: datetime, members: Sequence[MemberInfo]
+) -> dict[int, datetime]:
+    """Each member's latest counted chat line before ``before`` posted while a member."""
+    found = await repo.last_chat_per_member(
+        session, clan_id, before, [m.member_id for m in members]
+    )
+    for m in members:
+        last = found.get(m.member_id)
+        if last is not None and not m.timeline.is_member(last):
+            spans = m.timeline.member_intervals(_EPOCH, before)
+            moment = await repo.last_chat_in_spans(session, clan_id, m.member_id, spans)
+            if moment is None:
+                found.pop(m.member_id)
+            else:
+                found[m.member_id] = moment
+    return found
+
+
+async def gains_in(
+    session: AsyncSession,
+    clan_id: int,
+    windows: Sequence[Window],
+    members: Sequence[MemberInfo],
+    *,
+    metrics: MetricsSpec = None,
+) -> tuple[list[dict[int, Gains]], list[dict[int, bool]]]:
+    """Each member's gains and whether a counted step shows progress, per window.
+
+    Sums of stored steps are read per member and window; they are the answer for a member in
+    one membership period through all of them (nearly everyone). The steps of the others are
+    read one by one and counted as docs/metrics.md says. ``metrics`` adds per-metric gains:
+    some metrics by name, or every metric (:data:`ALL_METRICS`: read step by step).
+    """
+    by_id = {m.member_id: m for m in members}
+    ids = list(by_id)
+    every = metrics == ALL_METRICS
+    names: tuple[str, ...] = ()
+    if metrics is not None and not every:
+        names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    totals = await repo.step_totals(session, clan_id, [(w.start, w.end) for w in windows], ids)
+    gains: list[dict[int, Gains]] = []
+    stepped: list[dict[int, bool]] = []
+    for window, per in zip(windows, totals, strict=True):
+        named = await repo.metric_totals(session, clan_id, window.start, window.end, names, ids)
+        one_by_one = [
+            mid
+            for mid, t in per.items()
+            if every
+            or t.first_previous_at is None
+            or not by_id[mid].timeline.covers(t.first_previous_at, t.last_taken_at)
+        ]
+        steps = await repo.steps_of(
+            session, one_by_one, window.start, window.end, per_metric=metrics is not None
+        )
+        mine: dict[int, Gains] = {}
+        moved: dict[int, bool] = {}
+        for mid, t in per.items():
+            if mid in steps or mid in one_by_one:
+                timeline = by_id[mid].timeline
+                found = window_gains(steps.get(mid, []), window, timeline)
+                if names:
+                    kept = {k: v for k, v in found.per_metric.items() if k in names}
+                    found = dataclasses.replace(found, per_metric=kept)
+                moved[mid] = window_progress(steps.get(mid, []), window, timeline)
+            else:
+                extra = named.get(mid, {})
+                found = Gains(t.xp, t.ehp, t.ehb, t.boss_kills, t.clues, extra)
+                moved[mid] = t.progress
+            if found.any:
+                mine[mid] = found
+        gains.append(mine)
+        stepped.append(moved)
+    return gains, stepped
 
 
 async def load(
@@ -284,60 +404,113 @@ async def load(
     as_of: datetime,
     *,
     member_ids: Sequence[int] | None = None,
-    metrics: MetricsSpec = ALL_METRICS,
+    metrics: MetricsSpec = None,
     counted: int | None = None,
     full_metrics_windows: int = 0,
     broadcasts: Sequence[BroadcastNeed] | None = None,
+    include_departed: bool = False,
 ) -> Loaded:
-    """Load members, chat, broadcasts and snapshot endpoints for ``windows``.
+    """Load members as of ``as_of`` and their chat, broadcasts and gains for ``windows``.
 
     Only the first ``counted`` windows (all by default) get real chat line counts; the others
-    are *presence-only*: 1 line when the member's last line falls inside, else 0. The purge
-    rule only asks "did they chat at all?", and that is one index seek per member instead of
-    counting a 60-day range. ``metrics`` is what the snapshot endpoints load (see
-    :func:`storage.repositories.reports.snapshot_endpoints`); the first
-    ``full_metrics_windows`` windows get every metric whatever ``metrics`` says.
-    ``broadcasts`` says per window what to read (:data:`BroadcastNeed`; ``all`` by default).
+    are *presence-only*: 1 line when the member's last line falls inside, else 0 (the purge
+    rule only asks "did they chat at all?"). ``metrics`` says which per-metric gains to read
+    (the first ``full_metrics_windows`` windows get every metric). ``broadcasts`` says per
+    window what to read (:data:`BroadcastNeed`; ``all`` by default). ``include_departed``
+    keeps the given ``member_ids`` even when not members as of ``as_of`` (a profile).
     """
     clan = await clan_facts(session, clan_id)
-    members = await repo.members_as_of(session, clan_id, as_of, member_ids=member_ids)
+    everyone = await repo.member_infos(session, clan_id, member_ids=member_ids)
+    members = [m for m in everyone if include_departed or m.is_member(as_of)]
     if member_ids is None and not members:
         raise ClanNotSyncedError(
             "no members stored for this clan: run `clanstats sync --once` first"
         )
-    ids = [m.member_id for m in members] if member_ids is not None else None
-    if ids is not None and not ids:
-        ids = list(member_ids or ())
     needs = list(broadcasts) if broadcasts is not None else ["all"] * len(windows)
-    spans = [(w.start, w.end) for w in windows]
     n_counted = len(windows) if counted is None else counted
-    lines = await repo.chat_lines_per_member(session, clan_id, spans[:n_counted], ids)
-    wanted = [i for i, need in enumerate(needs) if need == "all"]
-    found = await repo.broadcasts_per_member(
-        session, clan_id, [spans[i] for i in wanted], member_ids=ids
-    )
-    by_window: list[dict[int, dict[str, int]]] = [{} for _ in windows]
-    for i, counts in zip(wanted, found, strict=True):
-        by_window[i] = counts
-    last_chat = {
-        end: await repo.last_chat_per_member(session, clan_id, end, ids)
-        for end in sorted({w.end for w in windows} | {as_of})
-    }
-    spec = [SnapshotWindow(w.start, w.end) for w in windows]
-    shared = await repo.snapshot_endpoints(
-        session, clan_id, spec[full_metrics_windows:] or spec, ids, metrics=metrics
-    )
-    snapshots = [shared] * len(windows)
-    if full_metrics_windows:
-        full = await repo.snapshot_endpoints(
-            session, clan_id, spec[:full_metrics_windows], ids, metrics=ALL_METRICS
+    lines = await member_lines(session, clan_id, windows[:n_counted], members)
+    ends = sorted({w.end for w in windows} | {as_of})
+    last_chat = {end: await _last_chat(session, clan_id, end, members) for end in ends}
+    for window in windows[n_counted:]:
+        last = last_chat[window.end]
+        lines.append({mid: 1 for mid, at in last.items() if window.contains(at)})
+    by_window: list[dict[int, dict[str, int]]] = []
+    for window, need in zip(windows, needs, strict=True):
+        by_window.append(
+            await _broadcasts(session, clan_id, window, members) if need == "all" else {}
         )
-        snapshots[:full_metrics_windows] = [full] * full_metrics_windows
-    data = Loaded(clan, members, list(windows), lines, by_window, last_chat, snapshots)
+    gains: list[dict[int, Gains]] = []
+    stepped: list[dict[int, bool]] = []
+    if full_metrics_windows:
+        g, st = await gains_in(
+            session, clan_id, windows[:full_metrics_windows], members, metrics=ALL_METRICS
+        )
+        gains += g
+        stepped += st
+    g, st = await gains_in(
+        session, clan_id, windows[full_metrics_windows:], members, metrics=metrics
+    )
+    gains += g
+    stepped += st
+    ids = [m.member_id for m in members]
+    latest = {end: await repo.latest_progress(session, clan_id, end, ids) for end in ends}
+    data = Loaded(
+        clan, as_of, members, list(windows), lines, by_window, gains, stepped, last_chat, latest
+    )
     for index, need in enumerate(needs):
         if need == "quiet":
             await data.read_quiet_broadcasts(session, index)
     return data
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def xp_per_day(
+    session: AsyncSession,
+    clan_id: int,
+    periods: Sequence[tuple[datetime, datetime]],
+    everyone: Sequence[MemberInfo],
+) -> list[int | None]:
+    """The XP gained in each period by the members as of its end: their counted steps in it
+    (docs/metrics.md, "The daily report"). A period none of those members was tracked in
+    before it began has no figure (None), which is not the same as nobody gaining XP."""
+    if not periods:
+        return []
+    by_id = {m.member_id: m for m in everyone}
+    totals = await repo.step_totals(session, clan_id, periods)
+    tracked = await repo.first_snapshot_before(session, clan_id, [start for start, _ in periods])
+    one_by_one: set[int] = set()
+    for (_, end), per in zip(periods, totals, strict=True):
+        for mid, t in per.items():
+            member = by_id.get(mid)
+            if member is None or not member.is_member(end):
+                continue
+            if t.first_previous_at is None or not member.timeline.covers(
+                t.first_previous_at, t.last_taken_at
+            ):
+                one_by_one.add(mid)
+    steps = await repo.steps_of(
+        session, sorted(one_by_one), periods[0][0], periods[-1][1], per_metric=False
+    )
+    out: list[int | None] = []
+    for (start, end), per, seen in zip(periods, totals, tracked, strict=True):
+        members = {m.member_id: m for m in everyone if m.is_member(end)}
+        if not seen & members.keys():
+            out.append(None)
+            continue
+        window = Window("day", start, end)
+        xp = 0
+        for mid, t in per.items():
+            member = members.get(mid)
+            if member is None:
+                continue
+            if mid in one_by_one:
+                xp += window_gains(steps.get(mid, []), window, member.timeline).xp
+            else:
+                xp += t.xp
+        out.append(xp)
+    return out
 
 
 async def configured_clan_id(app: App, group_id: int | None) -> int:

@@ -11,7 +11,7 @@ from bot.usecases.reports.loader import (
     load,
     parse_windows,
 )
-from storage.repositories import reports as repo
+from domain.activity import last_progress_at
 
 # ---------------------------------------------------------------------------------------------
 # Member rows (exports, member lists)
@@ -41,20 +41,17 @@ async def member_rows(
 ) -> list[MemberRow]:
     """Every member in the clan at ``as_of`` with messages, broadcasts and gains per window.
 
-    ``messages`` counts in-game chat lines only. Ordered by rank (highest first), then name.
+    ``messages`` counts in-game chat lines only; everything counts only while a member
+    (docs/metrics.md). Ordered by rank (highest first), then name.
     Raises :class:`ReportInputError` for a bad window, :class:`ClanNotSyncedError` when the
     clan has no members stored.
     """
     parsed = parse_windows(windows, as_of)
     async with app.db.read() as session:
-        data = await load(session, clan_id, parsed, as_of, broadcasts=["none"] * len(parsed))
-        broadcasts = await repo.broadcast_counts_per_member(
-            session, clan_id, [(w.start, w.end) for w in parsed]
-        )
+        data = await load(session, clan_id, parsed, as_of)
     per_window = [data.activities(i) for i in range(len(parsed))]
     ranks = data.ranks()
     labels = [w.label for w in parsed]
-    no_broadcasts = [0] * len(parsed)
     rows: list[MemberRow] = []
     for position, member in enumerate(data.members):
         acts = [acts[position] for acts in per_window]
@@ -64,12 +61,10 @@ async def member_rows(
                 member_id=member.member_id,
                 rsn=member.rsn_key,
                 display_name=member.display_name,
-                role=member.role,
-                joined_at=member.joined_at,
+                role=member.role_at(as_of) or member.role,
+                joined_at=member.joined_at(as_of),
                 messages={a.window.label: a.chat.lines for a in acts},
-                broadcasts=dict(
-                    zip(labels, broadcasts.get(member.member_id, no_broadcasts), strict=True)
-                ),
+                broadcasts={a.window.label: a.chat.broadcasts for a in acts},
                 xp_gained={label: g.xp for label, g in zip(labels, gains, strict=True)},
                 ehp_gained={label: round(g.ehp, 4) for label, g in zip(labels, gains, strict=True)},
                 ehb_gained={label: round(g.ehb, 4) for label, g in zip(labels, gains, strict=True)},
@@ -77,7 +72,11 @@ async def member_rows(
                     label: g.boss_kills for label, g in zip(labels, gains, strict=True)
                 },
                 last_chat_at=data.last_chat[as_of].get(member.member_id),
-                last_progress_at=data.progress(0, member, as_of),
+                last_progress_at=last_progress_at(
+                    data.latest_progress[as_of].get(member.member_id),
+                    member.last_changed_at,
+                    as_of,
+                ),
             )
         )
     rows.sort(key=lambda r: (ranks.sort_key(r.role), r.display_name.casefold(), r.member_id))

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     case,
     cast,
     func,
     select,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -295,3 +297,73 @@ async def broadcast_lines(
         .order_by(RelayMessage.posted_at)
     )
     return [BroadcastLine(mid, name, kind, text, at) for mid, name, kind, text, at in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting inside membership periods
+
+
+#: ``(member id, start, end)``: a stretch ``[start, end)`` of one member's time in the clan.
+Span = tuple[int, datetime, datetime]
+
+
+async def chat_lines_in_spans(
+    session: AsyncSession, clan_id: int, spans: Sequence[Span]
+) -> list[int]:
+    """Counted chat lines credited to each span's member inside the span, in order (for
+    members whose windows only partly fall in their membership periods: few)."""
+    out: list[int] = []
+    for member_id, start, end in spans:
+        count = await session.scalar(
+            select(func.count()).where(
+                RelayMessage.clan_id == clan_id,
+                RelayMessage.member_id == member_id,
+                counted(CHAT),
+                RelayMessage.posted_at >= start,
+                RelayMessage.posted_at < end,
+            )
+        )
+        out.append(int(count or 0))
+    return out
+
+
+async def broadcasts_in_spans(
+    session: AsyncSession, clan_id: int, spans: Sequence[Span]
+) -> list[dict[str, int]]:
+    """Counted broadcasts about each span's member inside the span, by type, in order."""
+    out: list[dict[str, int]] = []
+    for member_id, start, end in spans:
+        rows = await session.execute(
+            select(RelayMessage.broadcast_type, func.count())
+            .where(
+                RelayMessage.clan_id == clan_id,
+                RelayMessage.member_id == member_id,
+                counted(BROADCAST),
+                RelayMessage.posted_at >= start,
+                RelayMessage.posted_at < end,
+            )
+            .group_by(RelayMessage.broadcast_type)
+        )
+        out.append({kind or "unknown": int(count) for kind, count in rows})
+    return out
+
+
+async def last_chat_in_spans(
+    session: AsyncSession, clan_id: int, member_id: int, spans: Sequence[tuple[datetime, datetime]]
+) -> datetime | None:
+    """A member's latest counted chat line inside any of ``spans`` (their time in the clan)."""
+    latest: datetime | None = None
+    for start, end in spans:
+        found = await session.scalar(
+            select(type_coerce(func.max(RelayMessage.posted_at), String)).where(
+                RelayMessage.clan_id == clan_id,
+                RelayMessage.member_id == member_id,
+                counted(CHAT),
+                RelayMessage.posted_at >= start,
+                RelayMessage.posted_at < end,
+            )
+        )
+        moment = utc(found)
+        if moment is not None and (latest is None or moment > latest):
+            latest = moment
+    return latest

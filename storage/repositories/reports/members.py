@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,21 +10,19 @@ from typing import Any
 
 from sqlalchemy import (
     String,
-    case,
-    func,
     select,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.activity import MemberInfo
+from domain.membership import TIMELINE_KINDS, RosterEventIn, build_timeline
 from domain.rules import UnmatchedFinding
 from storage.models import (
     Clan,
     Member,
     MemberAlias,
     MemberEvent,
-    Snapshot,
     UnmatchedName,
 )
 from storage.repositories.reports._common import utc
@@ -50,91 +49,63 @@ async def clan_facts(session: AsyncSession, clan_id: int) -> ClanFacts | None:
     return ClanFacts(clan.id, clan.name, tuple(clan.role_order or ()), dict(clan.settings or {}))
 
 
-async def members_as_of(
-    session: AsyncSession,
-    clan_id: int,
-    as_of: datetime,
-    *,
-    member_ids: Sequence[int] | None = None,
+async def member_infos(
+    session: AsyncSession, clan_id: int, *, member_ids: Sequence[int] | None = None
 ) -> list[MemberInfo]:
-    """Members in the clan at ``as_of`` (joined by then, not left), with first snapshot time
-    (only for members without a join date: the only ones whose tenure needs it) and when they
-    got their current rank (latest role change up to ``as_of``); only those of ``member_ids``
-    when given. Ordered by id."""
-    first_snapshot = (
-        select(Snapshot.taken_at)
-        .where(Snapshot.member_id == Member.id)
-        .order_by(Snapshot.taken_at)
-        .limit(1)
-        .scalar_subquery()
-    )
-    since_query = (
-        select(MemberEvent.member_id, type_coerce(func.max(MemberEvent.occurred_at), String))
-        .where(
-            MemberEvent.clan_id == clan_id,
-            MemberEvent.kind == "role_changed",
-            MemberEvent.occurred_at <= as_of,
-            MemberEvent.member_id.is_not(None),
-        )
-        .group_by(MemberEvent.member_id)
-    )
-    query = (
-        select(
-            Member.id,
-            Member.rsn_key,
-            Member.display_name,
-            Member.role,
-            type_coerce(Member.joined_at, String),
-            type_coerce(Member.left_at, String),
-            # Only read where it is used: MemberInfo.member_since() without a join date.
-            type_coerce(case((Member.joined_at.is_(None), first_snapshot)), String),
-            type_coerce(Member.last_changed_at, String),
-        )
-        .where(Member.clan_id == clan_id)
-        .where((Member.joined_at.is_(None)) | (Member.joined_at <= as_of))
-        .order_by(Member.id)
+    """Every member the clan ever had (or those of ``member_ids``), each with their timeline
+    in the clan (periods and ranks, from their roster events), ordered by id.
+
+    Who was a member *as of* a moment is the caller's question: ``info.is_member(as_of)``.
+    """
+    query = select(
+        Member.id,
+        Member.rsn_key,
+        Member.display_name,
+        Member.role,
+        type_coerce(Member.joined_at, String),
+        type_coerce(Member.left_at, String),
+        type_coerce(Member.last_changed_at, String),
+    ).where(Member.clan_id == clan_id)
+    events = select(
+        MemberEvent.member_id,
+        MemberEvent.kind,
+        type_coerce(MemberEvent.occurred_at, String),
+        MemberEvent.new_value,
+        MemberEvent.id,
+    ).where(
+        MemberEvent.clan_id == clan_id,
+        MemberEvent.kind.in_(sorted(TIMELINE_KINDS)),
+        MemberEvent.member_id.is_not(None),
     )
     if member_ids is not None:
         wanted = list(member_ids)
-        since_query = since_query.where(MemberEvent.member_id.in_(wanted))
         query = query.where(Member.id.in_(wanted))
-    since_rows = (await session.execute(since_query)).all()
-    role_since = {int(mid): utc(at) for mid, at in since_rows if mid is not None}
+        events = events.where(MemberEvent.member_id.in_(wanted))
+    by_member: dict[int, list[RosterEventIn]] = defaultdict(list)
+    for mid, kind, at, new, order in (await session.execute(events)).all():
+        moment = utc(at)
+        if mid is not None and moment is not None:
+            by_member[int(mid)].append(RosterEventIn(kind, moment, new, int(order)))
     out: list[MemberInfo] = []
-    for mid, rsn_key, display_name, role, joined, left, first, changed in (
-        await session.execute(query)
+    for mid, key, name, role, joined, left, changed in (
+        await session.execute(query.order_by(Member.id))
     ).all():
-        info = MemberInfo(
-            member_id=mid,
-            rsn_key=rsn_key,
-            display_name=display_name,
-            role=role,
-            joined_at=utc(joined),
-            left_at=utc(left),
-            first_tracked_at=utc(first),
-            last_changed_at=utc(changed),
-            role_since=role_since.get(mid),
+        timeline = build_timeline(
+            by_member.get(mid, ()),
+            current_rank=role,
+            fallback_joined_at=utc(joined),
+            fallback_left_at=utc(left),
         )
-        if not info.has_left(as_of):
-            out.append(info)
+        out.append(MemberInfo(mid, key, name, role, timeline, utc(changed)))
     return out
 
 
-async def member_info(session: AsyncSession, member_id: int) -> MemberInfo:
-    """One member as stored, whether or not in the clan now (a profile of someone who left)."""
-    m = await session.get(Member, member_id)
-    if m is None:
+async def member_info(session: AsyncSession, clan_id: int, member_id: int) -> MemberInfo:
+    """One member with their timeline, whether or not in the clan now."""
+    found = await member_infos(session, clan_id, member_ids=[member_id])
+    if not found:
         raise LookupError(f"no member {member_id}")
-    return MemberInfo(
-        member_id=m.id,
-        rsn_key=m.rsn_key,
-        display_name=m.display_name,
-        role=m.role,
-        joined_at=m.joined_at,
-        left_at=m.left_at,
-        first_tracked_at=None,
-        last_changed_at=m.last_changed_at,
-    )
+    return found[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,10 +248,14 @@ async def unmatched_names(session: AsyncSession, clan_id: int) -> list[Unmatched
         select(
             UnmatchedName.rsn_key,
             UnmatchedName.display_name,
-            UnmatchedName.count,
+            UnmatchedName.lines,
+            UnmatchedName.broadcasts,
             UnmatchedName.last_seen,
         )
         .where(UnmatchedName.clan_id == clan_id)
-        .order_by(UnmatchedName.count.desc(), UnmatchedName.rsn_key)
+        .order_by((UnmatchedName.lines + UnmatchedName.broadcasts).desc(), UnmatchedName.rsn_key)
     )
-    return [UnmatchedFinding(key, name, int(count), last) for key, name, count, last in rows]
+    return [
+        UnmatchedFinding(key, name, int(lines), int(broadcasts), last)
+        for key, name, lines, broadcasts, last in rows
+    ]

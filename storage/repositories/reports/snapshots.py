@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import operator
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,19 +13,16 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     String,
+    and_,
     case,
     func,
-    null,
     select,
     type_coerce,
-    union,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.activity import SnapshotPoint
+from domain.activity import NO_GAINS, Gains, SnapshotPoint, Step
 from storage.models import (
     Member,
     Snapshot,
@@ -34,125 +30,208 @@ from storage.models import (
 from storage.repositories.reports._common import from_text
 
 # ---------------------------------------------------------------------------------------------
-# Snapshots
+# Steps: what each snapshot gained over the one before it (stored with the snapshot)
 
 
 @dataclass(frozen=True, slots=True)
-class SnapshotWindow:
-    """A window as :func:`snapshot_endpoints` needs it."""
+class StepTotals:
+    """A member's steps taken in one window, added up as if every one of them counted.
 
-    start: datetime
-    end: datetime
+    They do count when the member was in one membership period from ``first_previous_at``
+    to ``last_taken_at`` (the caller checks with the member's timeline); otherwise the caller
+    adds up the member's steps one by one (:func:`steps_of`).
+    """
 
-
-#: ``metrics`` argument of :func:`snapshot_endpoints`: load every metric.
-ALL_METRICS = "*"
-#: What :func:`snapshot_endpoints` loads besides XP/EHP/EHB: every metric, some by name
-#: (extracted in SQL), or none.
-MetricsSpec = str | Sequence[str] | None
-
-
-def _seek(*conditions: ColumnElement[bool], newest: bool, skip: int = 0) -> ColumnElement[Any]:
-    """The id of a member's snapshot matching ``conditions``: one ``(member_id, taken_at)``
-    index seek, correlated to the enclosing ``members`` row."""
-    order = Snapshot.taken_at.desc() if newest else Snapshot.taken_at
-    query = select(Snapshot.id).where(Snapshot.member_id == Member.id, *conditions)
-    return query.order_by(order).offset(skip).limit(1).scalar_subquery()
+    xp: int
+    ehp: float
+    ehb: float
+    boss_kills: int
+    clues: int
+    progress: bool
+    first_previous_at: datetime | None
+    last_taken_at: datetime
 
 
-async def snapshot_endpoints(
+async def step_totals(
     session: AsyncSession,
     clan_id: int,
-    windows: Sequence[SnapshotWindow],
+    windows: Sequence[tuple[datetime, datetime]],
     member_ids: Sequence[int] | None = None,
-    *,
-    metrics: MetricsSpec = ALL_METRICS,
-) -> dict[int, list[SnapshotPoint]]:
-    """Per member, just the snapshots gains and last progress need for ``windows``, oldest first.
-
-    For each window its baseline as :func:`domain.activity.compute_gains` picks it (the first
-    snapshot at or after joining for a member who joined inside the window, else the latest
-    ``≤ start``, else the first one after ``start``); for each window end the latest snapshot
-    ``≤ end``, and the one before it with XP/EHP/EHB only (whether the latest one was
-    progress). Each is one index seek: at most ``windows + 2`` snapshots per member are read.
-
-    ``metrics``: :data:`ALL_METRICS` loads every metric (JSON parsing is most of the cost),
-    a sequence of names only those (extracted in SQL), None none.
-    """
-    picks: list[ColumnElement[Any]] = []
-    for w in windows:
-        joined_inside = Member.joined_at > w.start
-        picks.append(
-            case(
-                (
-                    joined_inside,
-                    _seek(
-                        Snapshot.taken_at > w.start,
-                        Snapshot.taken_at >= Member.joined_at,
-                        newest=False,
-                    ),
-                ),
-                else_=func.coalesce(
-                    _seek(Snapshot.taken_at <= w.start, newest=True),
-                    _seek(Snapshot.taken_at > w.start, newest=False),
-                ),
-            )
+) -> list[dict[int, StepTotals]]:
+    """Per window ``[start, end)``, each member's steps taken in it, added up (members
+    without a step left out). Steps of a member's first snapshot (nothing before it) are not
+    read: they gain nothing. Every window in ONE index-only scan of the steps index over
+    their union."""
+    if not windows:
+        return []
+    s = Snapshot
+    low = min(start for start, _ in windows)
+    high = max(end for _, end in windows)
+    columns: list[ColumnElement[Any]] = []
+    for start, end in windows:
+        inside = and_(s.taken_at >= start, s.taken_at < end)
+        columns += [
+            func.sum(case((inside, s.xp_gained), else_=0)),
+            func.sum(case((inside, s.ehp_gained), else_=0.0)),
+            func.sum(case((inside, s.ehb_gained), else_=0.0)),
+            func.sum(case((inside, s.boss_kills_gained), else_=0)),
+            func.sum(case((inside, s.clues_gained), else_=0)),
+            func.max(case((and_(inside, s.progress), 1), else_=0)),
+            type_coerce(func.min(case((inside, s.previous_taken_at))), String),
+            type_coerce(func.max(case((inside, s.taken_at))), String),
+        ]
+    query = (
+        select(s.member_id, *columns)
+        .where(
+            s.clan_id == clan_id,
+            s.taken_at >= low,
+            s.taken_at < high,
+            s.previous_taken_at.is_not(None),
         )
-    ends = sorted({w.end for w in windows})
-    picks.extend(_seek(Snapshot.taken_at <= end, newest=True) for end in ends)
-    n_full = len(picks)
-    picks.extend(_seek(Snapshot.taken_at <= end, newest=True, skip=1) for end in ends)
-    members = select(*(pick.label(f"p{i}") for i, pick in enumerate(picks))).where(
-        Member.clan_id == clan_id
+        .group_by(s.member_id)
     )
     if member_ids is not None:
-        members = members.where(Member.id.in_(list(member_ids)))
-    # One statement: every member's picked ids (seeks run once), unpivoted, then their rows.
-    picked = members.cte("picked")
-    # NULL picks (no such snapshot) are left out: ``NOT IN`` a set holding NULL is never true.
-    full_ids = union(
-        *(select(picked.c[f"p{i}"]).where(picked.c[f"p{i}"].is_not(None)) for i in range(n_full))
-    )
-    light_ids = union(*(select(picked.c[f"p{i}"]) for i in range(n_full, len(picks))))
-    extra, names = _metric_columns(metrics)
-    light_extra = [null() for _ in extra]
-    base = (
-        Snapshot.member_id,
-        type_coerce(Snapshot.taken_at, String),
-        Snapshot.overall_xp,
-        Snapshot.ehp,
-        Snapshot.ehb,
-    )
-    full_ids_cte = full_ids.cte("full_ids")
-    query: CompoundSelect[Any] = union_all(
-        select(*base, *extra).where(Snapshot.id.in_(select(full_ids_cte.c[0]))),
-        select(*base, *light_extra).where(
-            Snapshot.id.in_(light_ids), Snapshot.id.not_in(select(full_ids_cte.c[0]))
-        ),
-    )
-    out: dict[int, list[SnapshotPoint]] = defaultdict(list)
-    rows = (await session.execute(query)).all()  # one fetch: iterating costs a call per row
-    if metrics == ALL_METRICS:
-        for member_id, taken_at, xp, ehp, ehb, raw in rows:
-            # A view of a dict nobody else holds: SnapshotPoint keeps it without a copy.
-            full = MappingProxyType(_metrics_json(raw))
-            out[member_id].append(SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, full))
-    elif names:
-        for member_id, taken_at, xp, ehp, ehb, *values in rows:
-            some = {n: v for n, v in zip(names, values, strict=True) if v is not None}
-            out[member_id].append(
-                SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, MappingProxyType(some))
+        query = query.where(s.member_id.in_(list(member_ids)))
+    out: list[dict[int, StepTotals]] = [{} for _ in windows]
+    for row in (await session.execute(query)).all():
+        member_id = int(row[0])
+        for i in range(len(windows)):
+            xp, ehp, ehb, kills, clues, progress, first, last = row[1 + 8 * i : 9 + 8 * i]
+            if last is None:
+                continue  # no step of theirs in this window
+            out[i][member_id] = StepTotals(
+                int(xp or 0),
+                float(ehp or 0.0),
+                float(ehb or 0.0),
+                int(kills or 0),
+                int(clues or 0),
+                bool(progress),
+                _moment(first),
+                _timestamp(last),
             )
-    else:
-        for member_id, taken_at, xp, ehp, ehb in rows:
-            out[member_id].append(SnapshotPoint(_timestamp(taken_at), xp, ehp, ehb, _NO_METRICS))
-    for points in out.values():
-        if len(points) > 1:
-            points.sort(key=_TAKEN_AT)
+    return out
+
+
+async def metric_totals(
+    session: AsyncSession,
+    clan_id: int,
+    start: datetime,
+    end: datetime,
+    metrics: Sequence[str],
+    member_ids: Sequence[int] | None = None,
+) -> dict[int, dict[str, float]]:
+    """Each member's gains of the named metrics in ``[start, end)``, from their steps'
+    ``gained`` (read in SQL, one name at a time), added up as :func:`step_totals` does;
+    members and metrics with nothing gained are left out."""
+    if not metrics:
+        return {}
+    s = Snapshot
+    sums = [func.sum(func.coalesce(s.gained[name].as_float(), 0.0)) for name in metrics]
+    query = (
+        select(s.member_id, *sums)
+        .where(
+            s.clan_id == clan_id,
+            s.taken_at >= start,
+            s.taken_at < end,
+            s.previous_taken_at.is_not(None),
+        )
+        .group_by(s.member_id)
+    )
+    if member_ids is not None:
+        query = query.where(s.member_id.in_(list(member_ids)))
+    out: dict[int, dict[str, float]] = {}
+    for member_id, *values in (await session.execute(query)).all():
+        found = {n: float(v) for n, v in zip(metrics, values, strict=True) if v}
+        if found:
+            out[int(member_id)] = found
+    return out
+
+
+async def steps_of(
+    session: AsyncSession,
+    member_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    *,
+    per_metric: bool = True,
+) -> dict[int, list[Step]]:
+    """Each member's steps taken in ``[start, end)``, oldest first, one by one (for members
+    whose steps do not all count, and for per-metric detail)."""
+    if not member_ids:
+        return {}
+    s = Snapshot
+    columns: list[Any] = [
+        s.member_id,
+        type_coerce(s.taken_at, String),
+        type_coerce(s.previous_taken_at, String),
+        s.xp_gained,
+        s.ehp_gained,
+        s.ehb_gained,
+        s.boss_kills_gained,
+        s.clues_gained,
+        s.progress,
+    ]
+    if per_metric:
+        columns.append(type_coerce(s.gained, String))
+    rows = (
+        await session.execute(
+            select(*columns)
+            .where(s.member_id.in_(list(member_ids)), s.taken_at >= start, s.taken_at < end)
+            .order_by(s.member_id, s.taken_at)
+        )
+    ).all()
+    out: dict[int, list[Step]] = defaultdict(list)
+    for member_id, taken, previous, xp, ehp, ehb, kills, clues, progress, *raw in rows:
+        gained = MappingProxyType(_metrics_json(raw[0])) if raw else _NO_METRICS
+        gains = (
+            Gains(int(xp), float(ehp), float(ehb), int(kills), int(clues), gained)
+            if xp or ehp or ehb or gained
+            else NO_GAINS
+        )
+        out[int(member_id)].append(
+            Step(_timestamp(taken), _moment(previous), gains, bool(progress))
+        )
     return dict(out)
 
 
-_TAKEN_AT = operator.attrgetter("taken_at")
+async def latest_progress(
+    session: AsyncSession, clan_id: int, before: datetime, member_ids: Sequence[int] | None = None
+) -> dict[int, datetime]:
+    """Each member's latest snapshot before ``before`` that shows progress (one index seek
+    per member; snapshots are stored only on change, so few are passed over)."""
+    latest = (
+        select(type_coerce(Snapshot.taken_at, String))
+        .where(
+            Snapshot.member_id == Member.id,
+            Snapshot.taken_at < before,
+            Snapshot.progress.is_(True),
+        )
+        .order_by(Snapshot.taken_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(Member.id, latest).where(Member.clan_id == clan_id)
+    if member_ids is not None:
+        query = query.where(Member.id.in_(list(member_ids)))
+    rows = (await session.execute(query)).all()
+    return {int(mid): _timestamp(at) for mid, at in rows if at is not None}
+
+
+async def first_snapshot_before(
+    session: AsyncSession, clan_id: int, moments: Sequence[datetime]
+) -> list[set[int]]:
+    """For each moment, the members with a snapshot taken before it."""
+    first = (
+        select(Snapshot.member_id, func.min(Snapshot.taken_at).label("first"))
+        .where(Snapshot.clan_id == clan_id)
+        .group_by(Snapshot.member_id)
+    )
+    rows = [(int(mid), at) for mid, at in (await session.execute(first)).all()]
+    return [{mid for mid, at in rows if at is not None and at < moment} for moment in moments]
+
+
+def _moment(value: Any) -> datetime | None:
+    return None if value is None else _timestamp(value)
 
 
 def _metrics_json(raw: Any) -> dict[str, Any]:
@@ -169,16 +248,6 @@ def _metrics_json(raw: Any) -> dict[str, Any]:
 
 
 _NO_METRICS: Mapping[str, Any] = {}
-
-
-def _metric_columns(metrics: MetricsSpec) -> tuple[list[ColumnElement[Any]], tuple[str, ...]]:
-    """The columns :func:`snapshot_endpoints` reads for ``metrics`` besides XP/EHP/EHB."""
-    if metrics == ALL_METRICS:
-        return [type_coerce(Snapshot.metrics, String)], ()
-    if metrics is None:
-        return [], ()
-    names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
-    return [Snapshot.metrics[name].as_float() for name in names], names
 
 
 def _timestamp(value: Any) -> datetime:
@@ -205,23 +274,6 @@ async def latest_snapshot(
         )
     ).first()
     return None if row is None else SnapshotPoint(row[0], row[1], row[2], row[3], row[4] or {})
-
-
-async def xp_at(
-    session: AsyncSession, clan_id: int, moments: Sequence[datetime]
-) -> dict[int, list[int | None]]:
-    """Per member, total XP of their latest snapshot before each moment (None before their
-    first snapshot): one index seek per member and moment, integers only."""
-    seeks = [
-        select(Snapshot.overall_xp)
-        .where(Snapshot.member_id == Member.id, Snapshot.taken_at < moment)
-        .order_by(Snapshot.taken_at.desc())
-        .limit(1)
-        .scalar_subquery()
-        for moment in moments
-    ]
-    rows = (await session.execute(select(Member.id, *seeks).where(Member.clan_id == clan_id))).all()
-    return {int(row[0]): [None if v is None else int(v) for v in row[1:]] for row in rows}
 
 
 async def metric_names(session: AsyncSession, clan_id: int) -> list[str]:
