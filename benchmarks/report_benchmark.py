@@ -42,6 +42,12 @@ from bot.usecases.reports import (  # noqa: E402
     player_profile,
     unmatched,
 )
+from domain.activity import (  # noqa: E402
+    NO_TOTALS,
+    SKILL_METRICS,
+    SnapshotPoint,
+    snapshot_step,
+)
 from storage.engine import Database  # noqa: E402
 from storage.migrate import head_revision, upgrade  # noqa: E402
 
@@ -75,7 +81,7 @@ FARMED += ["the_corrupted_gauntlet", "nex"]
 #: Hiscores list a boss from this many kills; below it WOM stores -1 (unranked).
 BOSS_RANK_MIN = 5
 #: Bump when the generated data changes, so a cached database of the old shape is not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 6
 TARGET_REPORT_MS = 500.0
 TARGET_QUERY_MS = 100.0
 CHUNK = 200_000
@@ -120,7 +126,7 @@ def generate(path: Path, members: int, lines: int, days: int, seed: int) -> None
     con.execute("PRAGMA synchronous=OFF")
     indexes = con.execute(
         "SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
-        "AND tbl_name IN ('relay_messages', 'snapshots')"
+        "AND tbl_name IN ('relay_messages', 'snapshots', 'snapshot_gains')"
     ).fetchall()
     for name, _sql in indexes:
         con.execute(f'DROP INDEX "{name}"')
@@ -145,6 +151,10 @@ def generate(path: Path, members: int, lines: int, days: int, seed: int) -> None
         for d, h in zip(join_days, rng.integers(0, 24, size=members), strict=True)
     ]
     left = rng.random(members) < 0.03
+    left_at = [
+        _one_ts(END - timedelta(days=int(rng.integers(1, 60)))) if left[i] else None
+        for i in range(members)
+    ]
     # Activity: 15% dormant; the rest Zipf-like.
     dormant = rng.random(members) < 0.15
     weight = 1.0 / np.arange(1, members + 1) ** 0.8
@@ -170,7 +180,7 @@ def generate(path: Path, members: int, lines: int, days: int, seed: int) -> None
                 names[i],
                 ROLE_ORDER[int(roles[i])],
                 _one_ts(joined[i]),
-                _one_ts(END - timedelta(days=int(rng.integers(1, 60)))) if left[i] else None,
+                left_at[i],
                 _one_ts(last_changed[i]),
                 _one_ts(last_changed[i]),
                 created,
@@ -188,7 +198,12 @@ def generate(path: Path, members: int, lines: int, days: int, seed: int) -> None
         aliases.append((1, i + 1, old.lower(), old, when))
         events.append((1, i + 1, "renamed", when, "wom_name_change", old, names[i], f"r{i}"))
     for i in range(members):
-        when = _one_ts(END - timedelta(days=int(rng.integers(0, days))))
+        # Joined as bronze, got their rank some time after (never before joining).
+        joined_days = (END - joined[i]).days
+        when = _one_ts(END - timedelta(days=int(rng.integers(0, max(1, joined_days)))))
+        events.append(
+            (1, i + 1, "joined", _one_ts(joined[i]), "wom_activity", None, "bronze", f"j{i}")
+        )
         events.append(
             (
                 1,
@@ -201,7 +216,9 @@ def generate(path: Path, members: int, lines: int, days: int, seed: int) -> None
                 f"c{i}",
             )
         )
-        events.append((1, i + 1, "joined", _one_ts(joined[i]), "wom_activity", None, None, f"j{i}"))
+    for i in range(members):
+        if left[i]:
+            events.append((1, i + 1, "left", left_at[i], "wom_activity", None, None, f"l{i}"))
     con.executemany(
         "INSERT INTO member_aliases (clan_id, member_id, rsn_key, display_name, changed_at,"
         " source) VALUES (?, ?, ?, ?, ?, 'wom_name_change')",
@@ -213,13 +230,14 @@ def generate(path: Path, members: int, lines: int, days: int, seed: int) -> None
         events,
     )
     con.executemany(
-        "INSERT INTO unmatched_names (clan_id, rsn_key, display_name, count, first_seen,"
-        " last_seen) VALUES (1, ?, ?, ?, ?, ?)",
+        "INSERT INTO unmatched_names (clan_id, rsn_key, display_name, lines, broadcasts,"
+        " first_seen, last_seen) VALUES (1, ?, ?, ?, ?, ?, ?)",
         [
             (
                 f"guest {i}",
                 f"Guest {i}",
                 int(rng.integers(1, 500)),
+                int(rng.integers(0, 50)),
                 created,
                 _one_ts(END - timedelta(hours=int(rng.integers(1, 2000)))),
             )
@@ -354,9 +372,17 @@ def _snapshots(
     daily_xp = rng.integers(50_000, 3_000_000, size=members) * (~dormant)
     snap_sql = (
         "INSERT INTO snapshots (clan_id, member_id, taken_at, overall_xp, ehp, ehb, metrics,"
-        " source) VALUES (1, ?, ?, ?, ?, ?, ?, 'wom')"
+        " source, previous_taken_at, xp_gained, ehp_gained, ehb_gained, boss_kills_gained,"
+        " clues_gained, raid_kills_gained, gained, progress, total_xp, total_ehp, total_ehb,"
+        " total_boss_kills, total_clues, total_raid_kills, total_progress_steps) VALUES (1, ?,"
+        " ?, ?, ?, ?, ?, 'wom', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    gain_sql = (
+        "INSERT INTO snapshot_gains (clan_id, member_id, taken_at, previous_taken_at, metric,"
+        " gained) VALUES (1, ?, ?, ?, ?, ?)"
     )
     snap_rows: list[tuple[Any, ...]] = []
+    gain_rows: list[tuple[Any, ...]] = []
     for m in range(members):
         minute = int(rng.integers(0, 1440))
         xp0 = int(base_xp[m])
@@ -369,6 +395,8 @@ def _snapshots(
             rng.random(len(activities)) < 0.5, rng.integers(1, 5_000, len(activities)), -1
         )
         fixed = {name: int(v) for name, v in zip(activities, scores, strict=True)}
+        previous: SnapshotPoint | None = None
+        totals = NO_TOTALS
         for d in range(days):
             taken = start + timedelta(days=d, minutes=minute)
             if taken > END:
@@ -386,13 +414,49 @@ def _snapshots(
             metrics.update(fixed)
             metrics["ehp"] = round(xp / 250_000, 3)
             metrics["ehb"] = round(boss_total / 30, 3)
+            # The step over the day before, as the sync stores it with every snapshot.
+            point = SnapshotPoint(taken, xp, metrics["ehp"], metrics["ehb"], metrics)
+            step = snapshot_step(previous, point)
+            previous = point
+            totals = totals.after(step)
+            if step.previous_at is not None:
+                gain_rows.extend(
+                    (m + 1, _one_ts(taken), _one_ts(step.previous_at), name, value)
+                    for name, value in step.gains.per_metric.items()
+                    if name not in SKILL_METRICS
+                )
             snap_rows.append(
-                (m + 1, _one_ts(taken), xp, metrics["ehp"], metrics["ehb"], json.dumps(metrics))
+                (
+                    m + 1,
+                    _one_ts(taken),
+                    xp,
+                    metrics["ehp"],
+                    metrics["ehb"],
+                    json.dumps(metrics),
+                    None if step.previous_at is None else _one_ts(step.previous_at),
+                    step.gains.xp,
+                    step.gains.ehp,
+                    step.gains.ehb,
+                    step.gains.boss_kills,
+                    step.gains.clues,
+                    step.gains.raid_kills,
+                    json.dumps(dict(step.gains.per_metric)),
+                    1 if step.progress else 0,
+                    totals.xp,
+                    totals.ehp,
+                    totals.ehb,
+                    totals.boss_kills,
+                    totals.clues,
+                    totals.raid_kills,
+                    totals.progress_steps,
+                )
             )
         if len(snap_rows) >= CHUNK:
             con.executemany(snap_sql, snap_rows)
-            snap_rows = []
+            con.executemany(gain_sql, gain_rows)
+            snap_rows, gain_rows = [], []
     con.executemany(snap_sql, snap_rows)
+    con.executemany(gain_sql, gain_rows)
 
 
 async def _timed(call: Callable[[], Awaitable[Any]], runs: int) -> tuple[float, Any]:

@@ -327,7 +327,8 @@ def _parse_date(text: str, label: str) -> date:
 class Gains:
     """What a member gained in a window; every figure is ≥ 0.
 
-    ``per_metric`` holds only the metrics that went up, by WOM name.
+    ``per_metric`` holds only the metrics that went up, by WOM name (when it was asked for:
+    the totals are kept whatever). ``raid_kills`` adds up every raid (:data:`RAID_METRICS`).
     """
 
     xp: int = 0
@@ -336,6 +337,7 @@ class Gains:
     boss_kills: int = 0
     clues: int = 0
     per_metric: Mapping[str, float] = field(default_factory=dict)
+    raid_kills: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "per_metric", _read_only(self.per_metric))
@@ -343,7 +345,14 @@ class Gains:
     @property
     def any(self) -> bool:
         """True when anything at all went up."""
-        return self.xp > 0 or self.ehp > 0 or self.ehb > 0 or bool(self.per_metric)
+        return (
+            self.xp > 0
+            or self.ehp > 0
+            or self.ehb > 0
+            or self.boss_kills > 0
+            or self.clues > 0
+            or bool(self.per_metric)
+        )
 
     def sum_of(self, metrics: Iterable[str]) -> float:
         """Total gain over the named metrics (e.g. :data:`RAID_METRICS`)."""
@@ -415,8 +424,41 @@ def snapshot_step(previous: SnapshotPoint | None, current: SnapshotPoint) -> Ste
             boss_kills=int(boss_kills),
             clues=int(per_metric.get(CLUE_METRIC, 0)),
             per_metric=MappingProxyType(dict(sorted(per_metric.items()))),
+            raid_kills=int(sum(per_metric.get(name, 0) for name in RAID_METRICS)),
         )
     return Step(current.taken_at, previous.taken_at, gains, progress)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningTotals:
+    """A member's steps added up from their first snapshot to one of their snapshots, every
+    step whatever the membership (stored with each snapshot, so the steps of a window are
+    the difference of two running totals)."""
+
+    xp: int = 0
+    ehp: float = 0.0
+    ehb: float = 0.0
+    boss_kills: int = 0
+    clues: int = 0
+    raid_kills: int = 0
+    #: How many steps showed progress.
+    progress_steps: int = 0
+
+    def after(self, step: Step) -> RunningTotals:
+        """These totals with one more step added."""
+        g = step.gains
+        return RunningTotals(
+            self.xp + g.xp,
+            self.ehp + g.ehp,
+            self.ehb + g.ehb,
+            self.boss_kills + g.boss_kills,
+            self.clues + g.clues,
+            self.raid_kills + g.raid_kills,
+            self.progress_steps + (1 if step.progress else 0),
+        )
+
+
+NO_TOTALS = RunningTotals()
 
 
 def snapshot_steps(points: Iterable[SnapshotPoint]) -> list[Step]:
@@ -435,7 +477,7 @@ def step_counts(step: Step, timeline: Timeline) -> bool:
 
 def add_gains(parts: Iterable[Gains]) -> Gains:
     """Several gains added up (per metric too)."""
-    xp, ehp, ehb, kills, clues = 0, 0.0, 0.0, 0, 0
+    xp, ehp, ehb, kills, clues, raids = 0, 0.0, 0.0, 0, 0, 0
     per_metric: dict[str, float] = {}
     for part in parts:
         if part is NO_GAINS:
@@ -445,11 +487,13 @@ def add_gains(parts: Iterable[Gains]) -> Gains:
         ehb += part.ehb
         kills += part.boss_kills
         clues += part.clues
+        raids += part.raid_kills
         for name, value in part.per_metric.items():
             per_metric[name] = per_metric.get(name, 0.0) + value
-    if not (xp or ehp or ehb or per_metric):
+    if not (xp or ehp or ehb or kills or clues or per_metric):
         return NO_GAINS
-    return Gains(xp, ehp, ehb, kills, clues, MappingProxyType(dict(sorted(per_metric.items()))))
+    ordered = MappingProxyType(dict(sorted(per_metric.items())))
+    return Gains(xp, ehp, ehb, kills, clues, ordered, raids)
 
 
 def window_gains(steps: Iterable[Step], window: Window, timeline: Timeline) -> Gains:

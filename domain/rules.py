@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from domain.activity import RAID_METRICS, MemberActivity, median, whole_days
+from domain.activity import MemberActivity, median, whole_days
 from domain.ranks import RankConfig, RankTier, pretty_rank, role_key
 
 Number = float | int | str
@@ -444,7 +444,7 @@ def member_tags(
         lines = activity.chat.lines
         if pillar_cutoff is not None and lines > 0 and lines >= pillar_cutoff:
             found.append(TAG_SOCIAL_PILLAR)
-        if activity.gains.sum_of(RAID_METRICS) >= max(1, settings.carry_min_raid_kc):
+        if activity.gains.raid_kills >= max(1, settings.carry_min_raid_kc):
             found.append(TAG_CARRY_POTENTIAL)
         if found:
             tags[activity.member_id] = tuple(found)

@@ -171,27 +171,29 @@ class Snapshot(Base):
 
     The ``*_gained``, ``gained`` and ``progress`` columns are the *step* this snapshot makes
     over the member's snapshot before it (taken at ``previous_taken_at``; NULL for their first
-    one), as :func:`domain.activity.snapshot_step` defines it: reports add steps up instead of
-    re-reading every metric of every snapshot.
+    one), as :func:`domain.activity.snapshot_step` defines it; the ``total_*`` columns add up
+    the member's steps to this one (:class:`domain.activity.RunningTotals`). Reports take the
+    difference of two running totals instead of re-reading every snapshot of a window.
     """
 
     __tablename__ = "snapshots"
     __table_args__ = (
         UniqueConstraint("member_id", "taken_at"),
         Index("ix_snapshots_clan_taken", "clan_id", "taken_at"),
-        # Window sums of steps read only this index (no table row per snapshot).
+        # A member's running totals at a moment: one seek that reads only this index.
         Index(
-            "ix_snapshots_clan_steps",
-            "clan_id",
-            "taken_at",
+            "ix_snapshots_member_totals",
             "member_id",
+            "taken_at",
             "previous_taken_at",
-            "xp_gained",
-            "ehp_gained",
-            "ehb_gained",
-            "boss_kills_gained",
-            "clues_gained",
             "progress",
+            "total_xp",
+            "total_ehp",
+            "total_ehb",
+            "total_boss_kills",
+            "total_clues",
+            "total_raid_kills",
+            "total_progress_steps",
         ),
     )
 
@@ -210,9 +212,45 @@ class Snapshot(Base):
     ehb_gained: Mapped[float] = mapped_column(Float, default=0.0)
     boss_kills_gained: Mapped[int] = mapped_column(BigInteger, default=0)
     clues_gained: Mapped[int] = mapped_column(Integer, default=0)
+    raid_kills_gained: Mapped[int] = mapped_column(Integer, default=0)
+    total_xp: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_ehp: Mapped[float] = mapped_column(Float, default=0.0)
+    total_ehb: Mapped[float] = mapped_column(Float, default=0.0)
+    total_boss_kills: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_clues: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_raid_kills: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_progress_steps: Mapped[int] = mapped_column(Integer, default=0)
     #: Metric name → gained in this step (only the metrics that went up).
     gained: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SnapshotGain(Base):
+    """One boss or activity metric a snapshot's step gained (skills' XP stays in
+    ``snapshots.gained`` only): leaderboards of a boss and raid totals read a range of this
+    table's index instead of every snapshot's JSON."""
+
+    __tablename__ = "snapshot_gains"
+    __table_args__ = (
+        UniqueConstraint("member_id", "taken_at", "metric"),
+        Index(
+            "ix_snapshot_gains_clan_metric",
+            "clan_id",
+            "metric",
+            "taken_at",
+            "member_id",
+            "previous_taken_at",
+            "gained",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime]
+    previous_taken_at: Mapped[datetime]
+    metric: Mapped[str] = mapped_column(String(64))
+    gained: Mapped[float] = mapped_column(Float)
 
 
 #: Relay rows that count (not a repeat relay, not deleted), as a partial index predicate.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.adapters.wom import WomApi
 from storage.engine import Database
@@ -26,6 +27,9 @@ class App:
     db: Database
     wom: WomApi
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: What use cases keep between calls while the data behind it has not changed (each
+    #: entry checks that itself): e.g. a clan's members and their timelines.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()

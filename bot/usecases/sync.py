@@ -473,7 +473,7 @@ async def _fetch_stats(
         if player.last_changed_at is None:
             continue  # never updated on WOM: nothing to fetch
         newest = latest.get(ids.get(player.id, -1))
-        if newest is not None and player.last_changed_at <= newest.taken_at:
+        if newest is not None and player.last_changed_at <= newest.point.taken_at:
             continue
         try:
             details = await wom.get_player(player.username)
@@ -499,16 +499,17 @@ async def _store_stats(app: App, report: SyncReport, snapshots: Sequence[WomSnap
                 continue
             prev = latest.get(member_id)
             point = SnapshotPoint(snap.taken_at, snap.overall_xp, snap.ehp, snap.ehb, snap.metrics)
-            if prev is not None and (
-                prev.overall_xp == point.overall_xp
-                and prev.ehp == point.ehp
-                and prev.ehb == point.ehb
-                and prev.metrics == point.metrics
+            held = prev.point if prev is not None else None
+            if held is not None and (
+                held.overall_xp == point.overall_xp
+                and held.ehp == point.ehp
+                and held.ehb == point.ehb
+                and held.metrics == point.metrics
             ):
                 continue  # nothing changed: a snapshot is stored only when something did
-            if prev is not None and snap.taken_at < prev.taken_at:
+            if held is not None and snap.taken_at < held.taken_at:
                 continue  # older than what we hold: never rewrite history backwards
-            if prev is not None and snap.taken_at == prev.taken_at:
+            if held is not None and snap.taken_at == held.taken_at:
                 # The same measurement with new values (a metric WOM just added): it
                 # replaces the stored one, so its step is over the snapshot before that.
                 prev = await snapshot_before(session, member_id, snap.taken_at)

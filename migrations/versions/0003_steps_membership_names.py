@@ -8,6 +8,7 @@ Create Date: 2026-12-01 15:18:19.005017
   (docs/metrics.md, "Progress"), computed here for the snapshots already stored;
 - member_events: every member gets the join (and leave) events their membership periods are
   read from; members stored before this revision had none for their first roster;
+- snapshot_gains: each step's boss and activity gains, one row a metric (leaderboards);
 - unmatched_names: chat lines and broadcasts counted apart (``count`` was both).
 """
 
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
-from domain.activity import SnapshotPoint, snapshot_step
+from domain.activity import NO_TOTALS, SKILL_METRICS, SnapshotPoint, snapshot_step
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -30,6 +31,7 @@ _UTC = storage.models.UtcDateTime(timezone=True)
 _SNAPSHOTS = sa.table(
     "snapshots",
     sa.column("id", sa.BigInteger()),
+    sa.column("clan_id", sa.BigInteger()),
     sa.column("member_id", sa.BigInteger()),
     sa.column("taken_at", _UTC),
     sa.column("overall_xp", sa.BigInteger()),
@@ -42,8 +44,34 @@ _SNAPSHOTS = sa.table(
     sa.column("ehb_gained", sa.Float()),
     sa.column("boss_kills_gained", sa.BigInteger()),
     sa.column("clues_gained", sa.Integer()),
+    sa.column("raid_kills_gained", sa.Integer()),
     sa.column("gained", sa.JSON()),
     sa.column("progress", sa.Boolean()),
+    sa.column("total_xp", sa.BigInteger()),
+    sa.column("total_ehp", sa.Float()),
+    sa.column("total_ehb", sa.Float()),
+    sa.column("total_boss_kills", sa.BigInteger()),
+    sa.column("total_clues", sa.BigInteger()),
+    sa.column("total_raid_kills", sa.BigInteger()),
+    sa.column("total_progress_steps", sa.Integer()),
+)
+_TOTALS = (
+    "total_xp",
+    "total_ehp",
+    "total_ehb",
+    "total_boss_kills",
+    "total_clues",
+    "total_raid_kills",
+    "total_progress_steps",
+)
+_GAINS = sa.table(
+    "snapshot_gains",
+    sa.column("clan_id", sa.BigInteger()),
+    sa.column("member_id", sa.BigInteger()),
+    sa.column("taken_at", _UTC),
+    sa.column("previous_taken_at", _UTC),
+    sa.column("metric", sa.String()),
+    sa.column("gained", sa.Float()),
 )
 _MEMBERS = sa.table(
     "members",
@@ -79,6 +107,14 @@ def upgrade() -> None:
             ("ehb_gained", sa.Float()),
             ("boss_kills_gained", sa.BigInteger()),
             ("clues_gained", sa.Integer()),
+            ("raid_kills_gained", sa.Integer()),
+            ("total_xp", sa.BigInteger()),
+            ("total_ehp", sa.Float()),
+            ("total_ehb", sa.Float()),
+            ("total_boss_kills", sa.BigInteger()),
+            ("total_clues", sa.BigInteger()),
+            ("total_raid_kills", sa.BigInteger()),
+            ("total_progress_steps", sa.Integer()),
         ):
             batch_op.add_column(sa.Column(name, kind, nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("gained", sa.JSON(), nullable=False, server_default="{}"))
@@ -86,19 +122,45 @@ def upgrade() -> None:
             sa.Column("progress", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.create_index(
-            "ix_snapshots_clan_steps",
-            [
-                "clan_id",
-                "taken_at",
-                "member_id",
-                "previous_taken_at",
-                "xp_gained",
-                "ehp_gained",
-                "ehb_gained",
-                "boss_kills_gained",
-                "clues_gained",
-                "progress",
-            ],
+            "ix_snapshots_member_totals",
+            ["member_id", "taken_at", "previous_taken_at", "progress", *_TOTALS],
+            unique=False,
+        )
+    op.create_table(
+        "snapshot_gains",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("clan_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("taken_at", _UTC, nullable=False),
+        sa.Column("previous_taken_at", _UTC, nullable=False),
+        sa.Column("metric", sa.String(length=64), nullable=False),
+        sa.Column("gained", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["clan_id"],
+            ["clans.id"],
+            name=op.f("fk_snapshot_gains_clan_id_clans"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_snapshot_gains_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_snapshot_gains")),
+        sa.UniqueConstraint(
+            "member_id",
+            "taken_at",
+            "metric",
+            name=op.f("uq_snapshot_gains_member_id_taken_at_metric"),
+        ),
+    )
+    with op.batch_alter_table("snapshot_gains", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_snapshot_gains_clan_metric",
+            ["clan_id", "metric", "taken_at", "member_id", "previous_taken_at", "gained"],
             unique=False,
         )
     with op.batch_alter_table("unmatched_names", schema=None) as batch_op:
@@ -121,8 +183,10 @@ def upgrade() -> None:
             "ehb_gained",
             "boss_kills_gained",
             "clues_gained",
+            "raid_kills_gained",
             "gained",
             "progress",
+            *_TOTALS,
         ):
             batch_op.alter_column(name, server_default=None)
     with op.batch_alter_table("unmatched_names", schema=None) as batch_op:
@@ -133,7 +197,6 @@ def upgrade() -> None:
 def _fill_steps(bind: sa.Connection) -> None:
     """Every stored snapshot's step over the member's snapshot before it."""
     s = _SNAPSHOTS
-    member_ids = bind.execute(sa.select(s.c.member_id).distinct()).scalars().all()
     update = (
         s.update()
         .where(s.c.id == sa.bindparam("b_id"))
@@ -144,13 +207,19 @@ def _fill_steps(bind: sa.Connection) -> None:
             ehb_gained=sa.bindparam("b_ehb"),
             boss_kills_gained=sa.bindparam("b_kills"),
             clues_gained=sa.bindparam("b_clues"),
+            raid_kills_gained=sa.bindparam("b_raids"),
             gained=sa.bindparam("b_gained"),
             progress=sa.bindparam("b_progress"),
+            **{name: sa.bindparam(f"b_{name}") for name in _TOTALS},
         )
     )
     pending: list[dict[str, Any]] = []
-    for member_id in member_ids:  # one member at a time: memory stays small
+    side: list[dict[str, Any]] = []
+    for member_id, clan_id in bind.execute(
+        sa.select(s.c.member_id, s.c.clan_id).distinct()
+    ).all():  # one member at a time: memory stays small
         before: SnapshotPoint | None = None
+        totals = NO_TOTALS
         for row_id, taken_at, xp, ehp, ehb, metrics in bind.execute(
             sa.select(s.c.id, s.c.taken_at, s.c.overall_xp, s.c.ehp, s.c.ehb, s.c.metrics)
             .where(s.c.member_id == member_id)
@@ -159,6 +228,7 @@ def _fill_steps(bind: sa.Connection) -> None:
             point = SnapshotPoint(taken_at, xp, ehp, ehb, metrics or {})
             step = snapshot_step(before, point)
             before = point
+            totals = totals.after(step)
             pending.append(
                 {
                     "b_id": row_id,
@@ -168,15 +238,41 @@ def _fill_steps(bind: sa.Connection) -> None:
                     "b_ehb": step.gains.ehb,
                     "b_kills": step.gains.boss_kills,
                     "b_clues": step.gains.clues,
+                    "b_raids": step.gains.raid_kills,
                     "b_gained": dict(step.gains.per_metric),
                     "b_progress": step.progress,
+                    "b_total_xp": totals.xp,
+                    "b_total_ehp": totals.ehp,
+                    "b_total_ehb": totals.ehb,
+                    "b_total_boss_kills": totals.boss_kills,
+                    "b_total_clues": totals.clues,
+                    "b_total_raid_kills": totals.raid_kills,
+                    "b_total_progress_steps": totals.progress_steps,
                 }
             )
+            if step.previous_at is not None:
+                side.extend(
+                    {
+                        "clan_id": clan_id,
+                        "member_id": member_id,
+                        "taken_at": taken_at,
+                        "previous_taken_at": step.previous_at,
+                        "metric": name,
+                        "gained": value,
+                    }
+                    for name, value in step.gains.per_metric.items()
+                    if name not in SKILL_METRICS
+                )
             if len(pending) >= _BATCH:
                 bind.execute(update, pending)
                 pending = []
+            if len(side) >= _BATCH:
+                bind.execute(_GAINS.insert(), side)
+                side = []
     if pending:
         bind.execute(update, pending)
+    if side:
+        bind.execute(_GAINS.insert(), side)
 
 
 def _fill_membership_events(bind: sa.Connection) -> None:
@@ -250,11 +346,16 @@ def downgrade() -> None:
         batch_op.drop_column("broadcasts")
         batch_op.drop_column("lines")
     op.execute("DELETE FROM member_events WHERE source = 'migration'")
+    with op.batch_alter_table("snapshot_gains", schema=None) as batch_op:
+        batch_op.drop_index("ix_snapshot_gains_clan_metric")
+    op.drop_table("snapshot_gains")
     with op.batch_alter_table("snapshots", schema=None) as batch_op:
-        batch_op.drop_index("ix_snapshots_clan_steps")
+        batch_op.drop_index("ix_snapshots_member_totals")
         for name in (
+            *_TOTALS,
             "progress",
             "gained",
+            "raid_kills_gained",
             "clues_gained",
             "boss_kills_gained",
             "ehb_gained",

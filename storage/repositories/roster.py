@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NotRequired, TypedDict
 
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.activity import SnapshotPoint, snapshot_step
+from domain.activity import (
+    NO_TOTALS,
+    SKILL_METRICS,
+    RunningTotals,
+    SnapshotPoint,
+    snapshot_step,
+)
 from storage.bulk import dialect_insert, insert_ignore, upsert
-from storage.models import Member, MemberAlias, MemberEvent, Snapshot
+from storage.models import Member, MemberAlias, MemberEvent, Snapshot, SnapshotGain
 
 
 class MemberValues(TypedDict):
@@ -76,20 +83,38 @@ class SnapshotValues(TypedDict):
     ehb_gained: float
     boss_kills_gained: int
     clues_gained: int
+    raid_kills_gained: int
     gained: dict[str, float]
+    total_xp: int
+    total_ehp: float
+    total_ehb: float
+    total_boss_kills: int
+    total_clues: int
+    total_raid_kills: int
+    total_progress_steps: int
     progress: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """A stored snapshot with the member's running totals up to it."""
+
+    point: SnapshotPoint
+    totals: RunningTotals = NO_TOTALS
 
 
 def snapshot_row(
     clan_id: int,
     member_id: int,
     point: SnapshotPoint,
-    previous: SnapshotPoint | None,
+    previous: StoredSnapshot | None,
     source: str = "wom",
 ) -> SnapshotValues:
     """A snapshot to store, with the step it makes over the member's ``previous`` snapshot
-    (None: their first), as :func:`domain.activity.snapshot_step` defines it."""
-    step = snapshot_step(previous, point)
+    (None: their first), as :func:`domain.activity.snapshot_step` defines it, and the
+    member's running totals with that step added."""
+    step = snapshot_step(previous.point if previous is not None else None, point)
+    totals = (previous.totals if previous is not None else NO_TOTALS).after(step)
     return {
         "clan_id": clan_id,
         "member_id": member_id,
@@ -105,8 +130,16 @@ def snapshot_row(
         "ehb_gained": step.gains.ehb,
         "boss_kills_gained": step.gains.boss_kills,
         "clues_gained": step.gains.clues,
+        "raid_kills_gained": step.gains.raid_kills,
         "gained": dict(step.gains.per_metric),
         "progress": step.progress,
+        "total_xp": totals.xp,
+        "total_ehp": totals.ehp,
+        "total_ehb": totals.ehb,
+        "total_boss_kills": totals.boss_kills,
+        "total_clues": totals.clues,
+        "total_raid_kills": totals.raid_kills,
+        "total_progress_steps": totals.progress_steps,
     }
 
 
@@ -207,7 +240,7 @@ async def mark_announced(session: AsyncSession, event_ids: Sequence[int], at: da
         )
 
 
-async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, SnapshotPoint]:
+async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, StoredSnapshot]:
     """Each member's newest snapshot."""
     newest = (
         select(Snapshot.member_id, func.max(Snapshot.taken_at).label("taken_at"))
@@ -221,15 +254,40 @@ async def latest_snapshots(session: AsyncSession, clan_id: int) -> dict[int, Sna
             and_(Snapshot.member_id == newest.c.member_id, Snapshot.taken_at == newest.c.taken_at),
         )
     )
-    return {
-        s.member_id: SnapshotPoint(s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics))
-        for s in rows.scalars()
-    }
+    return {s.member_id: _stored(s) for s in rows.scalars()}
+
+
+def totals_of(row: SnapshotValues) -> RunningTotals:
+    """The running totals a snapshot row to store carries."""
+    return RunningTotals(
+        row["total_xp"],
+        row["total_ehp"],
+        row["total_ehb"],
+        row["total_boss_kills"],
+        row["total_clues"],
+        row["total_raid_kills"],
+        row["total_progress_steps"],
+    )
+
+
+def _stored(s: Snapshot) -> StoredSnapshot:
+    return StoredSnapshot(
+        SnapshotPoint(s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics)),
+        RunningTotals(
+            s.total_xp,
+            s.total_ehp,
+            s.total_ehb,
+            s.total_boss_kills,
+            s.total_clues,
+            s.total_raid_kills,
+            s.total_progress_steps,
+        ),
+    )
 
 
 async def snapshot_before(
     session: AsyncSession, member_id: int, moment: datetime
-) -> SnapshotPoint | None:
+) -> StoredSnapshot | None:
     """A member's latest snapshot taken before ``moment``."""
     s = (
         await session.execute(
@@ -239,14 +297,14 @@ async def snapshot_before(
             .limit(1)
         )
     ).scalar_one_or_none()
-    if s is None:
-        return None
-    return SnapshotPoint(s.taken_at, s.overall_xp, s.ehp, s.ehb, dict(s.metrics))
+    return None if s is None else _stored(s)
 
 
 async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues]) -> int:
     """Store snapshots; one measured at the same moment as a stored one replaces its values
-    (and its step)."""
+    (and its step). Each step's boss and activity gains also go to ``snapshot_gains``."""
+    if not rows:
+        return 0
     written = await upsert(
         session,
         Snapshot,
@@ -264,8 +322,39 @@ async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues])
             "ehb_gained",
             "boss_kills_gained",
             "clues_gained",
+            "raid_kills_gained",
             "gained",
             "progress",
+            "total_xp",
+            "total_ehp",
+            "total_ehb",
+            "total_boss_kills",
+            "total_clues",
+            "total_raid_kills",
+            "total_progress_steps",
         ],
     )
+    for row in rows:  # a replaced snapshot's old gains go first
+        await session.execute(
+            delete(SnapshotGain).where(
+                SnapshotGain.member_id == row["member_id"],
+                SnapshotGain.taken_at == row["taken_at"],
+            )
+        )
+    side = [
+        {
+            "clan_id": row["clan_id"],
+            "member_id": row["member_id"],
+            "taken_at": row["taken_at"],
+            "previous_taken_at": row["previous_taken_at"],
+            "metric": name,
+            "gained": value,
+        }
+        for row in rows
+        if row["previous_taken_at"] is not None
+        for name, value in row["gained"].items()
+        if name not in SKILL_METRICS
+    ]
+    if side:
+        await session.execute(insert(SnapshotGain), side)
     return len(written)

@@ -32,10 +32,15 @@ from storage.models import (
     MemberAlias,
     MemberEvent,
     RelayMessage,
-    Snapshot,
     UnmatchedName,
 )
-from storage.repositories.roster import snapshot_row
+from storage.repositories.roster import (
+    SnapshotValues,
+    StoredSnapshot,
+    snapshot_row,
+    store_snapshots,
+    totals_of,
+)
 
 AS_OF = datetime(2025, 12, 23, 20, 0, tzinfo=UTC)
 ROLES = ["owner", "deputy_owner", "general", "captain", "sergeant", "corporal", "recruit"]
@@ -114,16 +119,17 @@ class Builder:
         )
 
 
-def with_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_steps(rows: list[dict[str, Any]]) -> list[SnapshotValues]:
     """The rows with each snapshot's step over the member's one before it, as stored."""
-    out: list[dict[str, Any]] = []
-    previous: dict[int, SnapshotPoint] = {}
+    out: list[SnapshotValues] = []
+    previous: dict[int, StoredSnapshot] = {}
     for row in sorted(rows, key=lambda r: (r["member_id"], r["taken_at"])):
         point = SnapshotPoint(
             row["taken_at"], row["overall_xp"], row["ehp"], row["ehb"], row["metrics"]
         )
-        out.append(dict(snapshot_row(1, row["member_id"], point, previous.get(row["member_id"]))))
-        previous[row["member_id"]] = point
+        stored = snapshot_row(1, row["member_id"], point, previous.get(row["member_id"]))
+        out.append(stored)
+        previous[row["member_id"]] = StoredSnapshot(point, totals_of(stored))
     return out
 
 
@@ -257,7 +263,7 @@ async def _seed(app: App) -> None:
             ],
         )
         await session.execute(insert(RelayMessage), b.relay)
-        await session.execute(insert(Snapshot), with_steps(b.snapshots))
+        await store_snapshots(session, with_steps(b.snapshots))
         await session.execute(
             insert(UnmatchedName).values(
                 clan_id=1,

@@ -142,7 +142,7 @@ async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None
             assert total.last_taken_at == max(s.taken_at for s in mine)
             assert total.first_previous_at == min(s.previous_at for s in mine if s.previous_at)
     # Bob's Vorkath: 2 kills a day, 7 daily steps in the week
-    assert vorkath[2] == {"vorkath": 14.0}
+    assert vorkath[2].gained == {"vorkath": 14.0}
     assert 1 not in vorkath  # Alice's Vorkath never moved
 
 

@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from domain.activity import ChatStats, Gains, MemberActivity, MemberInfo, Window, parse_window
+from domain.activity import (
+    RAID_METRICS,
+    ChatStats,
+    Gains,
+    MemberActivity,
+    MemberInfo,
+    Window,
+    parse_window,
+)
 from domain.membership import RosterEventIn, build_timeline
 from domain.ranks import RankConfig, RankTier, order_roles
 from domain.rules import (
@@ -76,7 +84,9 @@ def act(
 ) -> MemberActivity:
     info = member(member_id, name, role, joined=joined, left=left, rank_since=rank_since)
     chat = ChatStats(lines, broadcasts or {}, ago(last_chat))
-    gains = Gains(xp=xp, per_metric=per_metric or ({"overall": xp} if xp else {}))
+    metrics = per_metric or ({"overall": xp} if xp else {})
+    raids = int(sum(v for name, v in metrics.items() if name in RAID_METRICS))
+    gains = Gains(xp=xp, per_metric=metrics, raid_kills=raids)
     progress = ago(last_progress)
     # A progress time inside the window stands for a counted step showing progress there.
     return MemberActivity(info, window, chat, gains, progress, window.contains(progress))

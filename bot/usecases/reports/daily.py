@@ -12,7 +12,6 @@ from typing import Any
 from bot.usecases.context import App
 from bot.usecases.reports.loader import (
     HEATMAP_DAYS,
-    RAIDS,
     TOP_COUNT,
     TREND_DAYS,
     load,
@@ -21,10 +20,12 @@ from bot.usecases.reports.loader import (
     xp_per_day,
 )
 from domain.activity import (
+    Gains,
     MemberActivity,
     Window,
     is_boss_metric,
     top_n,
+    window_gains,
 )
 from domain.broadcasts import DROP_TYPES, Notable, notable_broadcasts
 from domain.metrics import metric_label
@@ -151,23 +152,38 @@ async def daily_report(
             clan_id,
             windows,
             as_of,
-            metrics=RAIDS,
+            memo=app.memo,
             counted=3,  # the day, 7d, 30d; the 60d purge window is presence-only
-            full_metrics_windows=1,  # the day's top boss kills need every boss
             # The day and 30d lists rank lines, XP and kills; alerts (7d) and the purge
             # list (60d) ask whether a quiet member had a presence broadcast.
             broadcasts=("none", "quiet", "none", "quiet"),
         )
-        everyone = await repo.member_infos(session, clan_id)
+        everyone = data.everyone
         trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
         trend_xp = await xp_per_day(session, clan_id, periods, everyone)
         hours = await repo.chat_lines_per_hour(session, clan_id, as_of - HEATMAP_DAYS * DAY, as_of)
         broadcasts = await repo.broadcast_lines(session, clan_id, start, as_of, _NOTABLE_TYPES)
         roster = await repo.roster_events(session, clan_id, start, as_of)
         names = await repo.unmatched_names(session, clan_id)
+        today = data.activities(day)
+        # The top boss of each of the day's top boss killers: their steps one by one.
+        killers = top_n(today, TOP_COUNT, key=lambda a: a.gains.boss_kills, name=_name)
+        day_steps = await repo.steps_of(
+            session, [a.member_id for a in killers], start, as_of, per_metric=True
+        )
+    top_bosses = tuple(
+        Ranked(
+            a.member_id,
+            a.display_name,
+            a.gains.boss_kills,
+            _top_boss(
+                window_gains(day_steps.get(a.member_id, []), windows[day], a.member.timeline)
+            ),
+        )
+        for a in killers
+    )
     rules = settings if settings is not None else rule_settings_from(data.clan.settings)
     ranks = data.ranks()
-    today = data.activities(day)
     acts_7d, acts_30d = data.activities(week), data.activities(month)
     trend = tuple(
         TrendDay(period_label(end, tz), begin, end, lines, xp)
@@ -191,7 +207,7 @@ async def daily_report(
         pulse=pulse,
         top_chatters=_top(today, lambda a: a.chat.lines),
         top_xp=_top(today, lambda a: a.gains.xp),
-        top_bosses=_top(today, lambda a: a.gains.boss_kills, detail=_top_boss),
+        top_bosses=top_bosses,
         notable=notable_broadcasts(broadcasts, limit=TOP_COUNT),
         roster_changes=tuple(roster),
         attention=Attention(
@@ -206,21 +222,18 @@ async def daily_report(
     )
 
 
-def _top_boss(activity: MemberActivity) -> str:
-    bosses = [(k, v) for k, v in activity.gains.per_metric.items() if is_boss_metric(k)]
+def _name(activity: MemberActivity) -> str:
+    return activity.display_name
+
+
+def _top_boss(gains: Gains) -> str:
+    bosses = [(k, v) for k, v in gains.per_metric.items() if is_boss_metric(k)]
     if not bosses:
         return ""
     name, kills = max(bosses, key=lambda item: (item[1], item[0]))
     return f"{metric_label(name)} +{kills:g}"
 
 
-def _top(
-    activities: Sequence[MemberActivity],
-    key: Any,
-    *,
-    detail: Any = None,
-) -> tuple[Ranked, ...]:
-    best = top_n(activities, TOP_COUNT, key=key, name=lambda a: a.display_name)
-    return tuple(
-        Ranked(a.member_id, a.display_name, key(a), detail(a) if detail else "") for a in best
-    )
+def _top(activities: Sequence[MemberActivity], key: Any) -> tuple[Ranked, ...]:
+    best = top_n(activities, TOP_COUNT, key=key, name=_name)
+    return tuple(Ranked(a.member_id, a.display_name, key(a)) for a in best)

@@ -10,7 +10,6 @@ from bot.usecases.reports.loader import (
     FINDINGS_BROADCASTS,
     FINDINGS_KINDS,
     FINDINGS_WINDOWS,
-    RAIDS,
     FindingsKind,
     Loaded,
     ReportInputError,
@@ -63,8 +62,7 @@ async def findings(
             clan_id,
             parsed,
             as_of,
-            # Progress is read from stored steps (every metric); promotions tag raid KC.
-            metrics=RAIDS if kind == "promotions" else None,
+            memo=app.memo,
             counted=0 if kind == "inactive" else None,
             broadcasts=FINDINGS_BROADCASTS[kind],
         )

@@ -9,8 +9,10 @@ from bot.usecases.context import App
 from bot.usecases.reports.loader import (
     ReportInputError,
     clan_facts,
+    clan_members,
     gains_in,
     member_lines,
+    metric_gains,
     parse_windows,
 )
 from domain.activity import (
@@ -95,15 +97,17 @@ async def leaderboard(
         except ValueError as exc:
             raise ReportInputError(str(exc)) from None
         await clan_facts(session, clan_id)
-        everyone = await repo.member_infos(session, clan_id)
+        everyone = await clan_members(session, clan_id, app.memo)
         members = [m for m in everyone if m.is_member(as_of)]
         lines: dict[int, int] = {}
         gains: dict[int, Gains] = {}
         if name == CHAT_METRIC:
             (lines,) = await member_lines(session, clan_id, [window], members)
+        elif name in (XP_METRIC, "ehp", "ehb"):
+            (gains,), _ = await gains_in(session, clan_id, [window], members)
         else:
-            per_metric = None if name in (XP_METRIC, "ehp", "ehb") else [name]
-            (gains,), _ = await gains_in(session, clan_id, [window], members, metrics=per_metric)
+            found = await metric_gains(session, clan_id, window, members, name)
+            gains = {mid: Gains(per_metric={name: value}) for mid, value in found.items()}
     # Only the figure is ranked: last progress is not worked out.
     activities = [
         MemberActivity(

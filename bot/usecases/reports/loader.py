@@ -15,7 +15,7 @@ Windows are labels understood by :func:`domain.activity.parse_window` (``7d``, `
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,7 +26,6 @@ from bot.usecases.context import App
 from domain.activity import (
     NO_CHAT,
     NO_GAINS,
-    RAID_METRICS,
     ChatStats,
     Gains,
     MemberActivity,
@@ -72,7 +71,6 @@ FINDINGS_BROADCASTS: Mapping[FindingsKind, tuple[BroadcastNeed, ...]] = {
     "alerts": ("quiet", "none"),
     "promotions": ("none",),
 }
-RAIDS: tuple[str, ...] = tuple(sorted(RAID_METRICS))
 DEFAULT_EXPORT_WINDOWS: tuple[str, ...] = ("7d", "30d")
 PROFILE_WINDOWS: tuple[str, ...] = ("7d", "30d")
 TREND_DAYS = 14
@@ -168,9 +166,8 @@ def parse_windows(labels: Sequence[str], as_of: datetime) -> list[Window]:
     return list(windows.values())
 
 
-#: Which per-metric gains :func:`load` reads: none, some metrics by name, or every metric.
-ALL_METRICS = "*"
-MetricsSpec = str | Sequence[str] | None
+#: Which per-metric gains :func:`load` reads: none, or some metrics by name.
+MetricsSpec = Sequence[str] | None
 
 
 @dataclass
@@ -187,13 +184,17 @@ class Loaded:
     clan: ClanFacts
     as_of: datetime
     members: list[MemberInfo]
+    #: Every member the clan ever had (``members`` are those of them as of ``as_of``).
+    everyone: list[MemberInfo]
     windows: list[Window]
     lines: list[dict[int, int]]
     broadcasts: list[dict[int, dict[str, int]]]
     gains: list[dict[int, Gains]]
     stepped: list[dict[int, bool]]
     last_chat: dict[datetime, dict[int, datetime]]
-    latest_progress: dict[datetime, dict[int, datetime]]
+    #: Per window end: each member's latest progress snapshot before it (taken at, and the
+    #: time of the snapshot before that).
+    latest_progress: dict[datetime, dict[int, tuple[datetime, datetime | None]]]
     _activities: dict[int, list[MemberActivity]] = field(default_factory=dict)
 
     def chat(self, index: int, member_id: int) -> ChatStats:
@@ -209,7 +210,7 @@ class Loaded:
         """Last progress of ``member`` as of window ``index``'s end."""
         end = self.windows[index].end
         latest = self.latest_progress[end].get(member.member_id)
-        return last_progress_at(latest, member.last_changed_at, end)
+        return last_progress_at(latest and latest[0], member.last_changed_at, end)
 
     def activity(self, index: int, member: MemberInfo) -> MemberActivity:
         mid = member.member_id
@@ -352,29 +353,28 @@ async def gains_in(
 
     Sums of stored steps are read per member and window; they are the answer for a member in
     one membership period through all of them (nearly everyone). The steps of the others are
-    read one by one and counted as docs/metrics.md says. ``metrics`` adds per-metric gains:
-    some metrics by name, or every metric (:data:`ALL_METRICS`: read step by step).
+    read one by one and counted as docs/metrics.md says. ``metrics`` adds the per-metric
+    gains of those metrics.
     """
     by_id = {m.member_id: m for m in members}
     ids = list(by_id)
-    every = metrics == ALL_METRICS
-    names: tuple[str, ...] = ()
-    if metrics is not None and not every:
-        names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    names = tuple(metrics or ())
     totals = await repo.step_totals(session, clan_id, [(w.start, w.end) for w in windows], ids)
     gains: list[dict[int, Gains]] = []
     stepped: list[dict[int, bool]] = []
     for window, per in zip(windows, totals, strict=True):
-        named = await repo.metric_totals(session, clan_id, window.start, window.end, names, ids)
+        found_named = await repo.metric_totals(
+            session, clan_id, window.start, window.end, names, ids
+        )
+        named = {mid: t.gained for mid, t in found_named.items()}
         one_by_one = [
             mid
             for mid, t in per.items()
-            if every
-            or t.first_previous_at is None
+            if t.first_previous_at is None
             or not by_id[mid].timeline.covers(t.first_previous_at, t.last_taken_at)
         ]
         steps = await repo.steps_of(
-            session, one_by_one, window.start, window.end, per_metric=metrics is not None
+            session, one_by_one, window.start, window.end, per_metric=bool(names)
         )
         mine: dict[int, Gains] = {}
         moved: dict[int, bool] = {}
@@ -388,7 +388,7 @@ async def gains_in(
                 moved[mid] = window_progress(steps.get(mid, []), window, timeline)
             else:
                 extra = named.get(mid, {})
-                found = Gains(t.xp, t.ehp, t.ehb, t.boss_kills, t.clues, extra)
+                found = Gains(t.xp, t.ehp, t.ehb, t.boss_kills, t.clues, extra, t.raid_kills)
                 moved[mid] = t.progress
             if found.any:
                 mine[mid] = found
@@ -397,30 +397,80 @@ async def gains_in(
     return gains, stepped
 
 
+async def metric_gains(
+    session: AsyncSession,
+    clan_id: int,
+    window: Window,
+    members: Sequence[MemberInfo],
+    metric: str,
+) -> dict[int, float]:
+    """Each member's gain of one metric in ``window`` (members with none left out): the
+    stored per-metric sums, or step by step for a member whose steps do not all count."""
+    by_id = {m.member_id: m for m in members}
+    totals = await repo.metric_totals(
+        session, clan_id, window.start, window.end, [metric], list(by_id)
+    )
+    out: dict[int, float] = {}
+    one_by_one: list[int] = []
+    for mid, t in totals.items():
+        first, last = t.first_previous_at, t.last_taken_at
+        if first is not None and last is not None and by_id[mid].timeline.covers(first, last):
+            out[mid] = t.gained.get(metric, 0.0)
+        else:
+            one_by_one.append(mid)
+    steps = await repo.steps_of(session, one_by_one, window.start, window.end)
+    for mid in one_by_one:
+        found = window_gains(steps.get(mid, []), window, by_id[mid].timeline)
+        if found.per_metric.get(metric):
+            out[mid] = found.per_metric[metric]
+    return {mid: value for mid, value in out.items() if value}
+
+
+async def clan_members(
+    session: AsyncSession, clan_id: int, memo: MutableMapping[Any, Any] | None = None
+) -> list[MemberInfo]:
+    """Every member the clan ever had, with their timelines; kept in ``memo`` (the app's)
+    until a member or roster event of the clan changes."""
+    if memo is None:
+        return await repo.member_infos(session, clan_id)
+    stamp = await repo.members_stamp(session, clan_id)
+    key = ("clan_members", clan_id)
+    kept = memo.get(key)
+    if kept is not None and kept[0] == stamp:
+        return list(kept[1])
+    found = await repo.member_infos(session, clan_id)
+    memo[key] = (stamp, tuple(found))
+    return found
+
+
 async def load(
     session: AsyncSession,
     clan_id: int,
     windows: Sequence[Window],
     as_of: datetime,
     *,
+    memo: MutableMapping[Any, Any] | None = None,
     member_ids: Sequence[int] | None = None,
     metrics: MetricsSpec = None,
     counted: int | None = None,
-    full_metrics_windows: int = 0,
     broadcasts: Sequence[BroadcastNeed] | None = None,
     include_departed: bool = False,
 ) -> Loaded:
     """Load members as of ``as_of`` and their chat, broadcasts and gains for ``windows``.
 
-    Only the first ``counted`` windows (all by default) get real chat line counts; the others
-    are *presence-only*: 1 line when the member's last line falls inside, else 0 (the purge
-    rule only asks "did they chat at all?"). ``metrics`` says which per-metric gains to read
-    (the first ``full_metrics_windows`` windows get every metric). ``broadcasts`` says per
+    Only the first ``counted`` windows (all by default) get real chat line counts and gains;
+    the others are *presence-only*: 1 line when the member's last line falls inside, else 0,
+    and no gains, only whether a counted step shows progress (the purge rule only asks "did
+    they chat or progress at all?"). ``metrics`` says which per-metric gains to read.
+    ``broadcasts`` says per
     window what to read (:data:`BroadcastNeed`; ``all`` by default). ``include_departed``
     keeps the given ``member_ids`` even when not members as of ``as_of`` (a profile).
     """
     clan = await clan_facts(session, clan_id)
-    everyone = await repo.member_infos(session, clan_id, member_ids=member_ids)
+    if member_ids is None:
+        everyone = await clan_members(session, clan_id, memo)
+    else:
+        everyone = await repo.member_infos(session, clan_id, member_ids=member_ids)
     members = [m for m in everyone if include_departed or m.is_member(as_of)]
     if member_ids is None and not members:
         raise ClanNotSyncedError(
@@ -439,23 +489,29 @@ async def load(
         by_window.append(
             await _broadcasts(session, clan_id, window, members) if need == "all" else {}
         )
-    gains: list[dict[int, Gains]] = []
-    stepped: list[dict[int, bool]] = []
-    if full_metrics_windows:
-        g, st = await gains_in(
-            session, clan_id, windows[:full_metrics_windows], members, metrics=ALL_METRICS
-        )
-        gains += g
-        stepped += st
-    g, st = await gains_in(
-        session, clan_id, windows[full_metrics_windows:], members, metrics=metrics
-    )
-    gains += g
-    stepped += st
     ids = [m.member_id for m in members]
     latest = {end: await repo.latest_progress(session, clan_id, end, ids) for end in ends}
+    gains: list[dict[int, Gains]] = []
+    stepped: list[dict[int, bool]] = []
+    if n_counted:
+        gains, stepped = await gains_in(
+            session, clan_id, windows[:n_counted], members, metrics=metrics
+        )
+    for window in windows[n_counted:]:
+        gains.append({})
+        stepped.append(await _stepped(session, window, members, latest[window.end]))
     data = Loaded(
-        clan, as_of, members, list(windows), lines, by_window, gains, stepped, last_chat, latest
+        clan,
+        as_of,
+        members,
+        everyone,
+        list(windows),
+        lines,
+        by_window,
+        gains,
+        stepped,
+        last_chat,
+        latest,
     )
     for index, need in enumerate(needs):
         if need == "quiet":
@@ -464,6 +520,34 @@ async def load(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def _stepped(
+    session: AsyncSession,
+    window: Window,
+    members: Sequence[MemberInfo],
+    latest: Mapping[int, tuple[datetime, datetime | None]],
+) -> dict[int, bool]:
+    """Whether a counted step of ``window`` shows progress, per member, from each member's
+    latest progress snapshot; a member whose latest one does not count is read step by step."""
+    out: dict[int, bool] = {}
+    unsure: list[MemberInfo] = []
+    for m in members:
+        found = latest.get(m.member_id)
+        if found is None or not window.contains(found[0]):
+            continue  # no progress at all in the window
+        taken, previous = found
+        if previous is not None and m.timeline.same_period(previous, taken):
+            out[m.member_id] = True
+        else:
+            unsure.append(m)
+    steps = await repo.steps_of(
+        session, [m.member_id for m in unsure], window.start, window.end, per_metric=False
+    )
+    for m in unsure:
+        if window_progress(steps.get(m.member_id, []), window, m.timeline):
+            out[m.member_id] = True
+    return out
 
 
 async def xp_per_day(

@@ -48,7 +48,7 @@ async def member_rows(
     """
     parsed = parse_windows(windows, as_of)
     async with app.db.read() as session:
-        data = await load(session, clan_id, parsed, as_of)
+        data = await load(session, clan_id, parsed, as_of, memo=app.memo)
     per_window = [data.activities(i) for i in range(len(parsed))]
     ranks = data.ranks()
     labels = [w.label for w in parsed]
@@ -73,7 +73,7 @@ async def member_rows(
                 },
                 last_chat_at=data.last_chat[as_of].get(member.member_id),
                 last_progress_at=last_progress_at(
-                    data.latest_progress[as_of].get(member.member_id),
+                    (data.latest_progress[as_of].get(member.member_id) or (None, None))[0],
                     member.last_changed_at,
                     as_of,
                 ),

@@ -40,12 +40,14 @@ from storage.repositories.reports.members import (
     find_member_by_key,
     member_info,
     member_infos,
+    members_stamp,
     name_history,
     names_starting_with,
     roster_events,
     unmatched_names,
 )
 from storage.repositories.reports.snapshots import (
+    MetricTotals,
     StepTotals,
     first_snapshot_before,
     latest_progress,
@@ -59,6 +61,7 @@ from storage.repositories.reports.snapshots import (
 __all__ = [
     "ClanFacts",
     "MemberRef",
+    "MetricTotals",
     "NameChange",
     "RosterEvent",
     "Span",
@@ -80,6 +83,7 @@ __all__ = [
     "latest_snapshot",
     "member_info",
     "member_infos",
+    "members_stamp",
     "metric_names",
     "metric_totals",
     "name_history",

@@ -14,8 +14,10 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -307,34 +309,48 @@ async def broadcast_lines(
 Span = tuple[int, datetime, datetime]
 
 
+_SPANS_PER_STATEMENT = 200
+
+
 async def chat_lines_in_spans(
     session: AsyncSession, clan_id: int, spans: Sequence[Span]
 ) -> list[int]:
     """Counted chat lines credited to each span's member inside the span, in order (for
-    members whose windows only partly fall in their membership periods: few)."""
+    members whose windows only partly fall in their membership periods): one statement of
+    index range counts for up to 200 spans."""
     out: list[int] = []
-    for member_id, start, end in spans:
-        count = await session.scalar(
-            select(func.count()).where(
+    for first in range(0, len(spans), _SPANS_PER_STATEMENT):
+        chunk = spans[first : first + _SPANS_PER_STATEMENT]
+        counts = [
+            select(func.count())
+            .where(
                 RelayMessage.clan_id == clan_id,
                 RelayMessage.member_id == member_id,
                 counted(CHAT),
                 RelayMessage.posted_at >= start,
                 RelayMessage.posted_at < end,
             )
-        )
-        out.append(int(count or 0))
+            .scalar_subquery()
+            for member_id, start, end in chunk
+        ]
+        row = (await session.execute(select(*counts))).one()
+        out.extend(int(v or 0) for v in row)
     return out
 
 
 async def broadcasts_in_spans(
     session: AsyncSession, clan_id: int, spans: Sequence[Span]
 ) -> list[dict[str, int]]:
-    """Counted broadcasts about each span's member inside the span, by type, in order."""
-    out: list[dict[str, int]] = []
-    for member_id, start, end in spans:
-        rows = await session.execute(
-            select(RelayMessage.broadcast_type, func.count())
+    """Counted broadcasts about each span's member inside the span, by type, in order (one
+    statement for up to 200 spans)."""
+    out: list[dict[str, int]] = [{} for _ in spans]
+    for first in range(0, len(spans), _SPANS_PER_STATEMENT):
+        parts = [
+            select(
+                literal(index).label("span"),
+                RelayMessage.broadcast_type.label("kind"),
+                func.count().label("n"),
+            )
             .where(
                 RelayMessage.clan_id == clan_id,
                 RelayMessage.member_id == member_id,
@@ -343,8 +359,14 @@ async def broadcasts_in_spans(
                 RelayMessage.posted_at < end,
             )
             .group_by(RelayMessage.broadcast_type)
-        )
-        out.append({kind or "unknown": int(count) for kind, count in rows})
+            for index, (member_id, start, end) in enumerate(
+                spans[first : first + _SPANS_PER_STATEMENT], start=first
+            )
+        ]
+        if not parts:
+            continue
+        for index, kind, count in (await session.execute(union_all(*parts))).all():
+            out[int(index)][kind or "unknown"] = int(count)
     return out
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     String,
+    func,
     select,
     type_coerce,
 )
@@ -98,6 +99,25 @@ async def member_infos(
         )
         out.append(MemberInfo(mid, key, name, role, timeline, utc(changed)))
     return out
+
+
+async def members_stamp(session: AsyncSession, clan_id: int) -> tuple[Any, ...]:
+    """What changes whenever a clan's members or their roster events change (new events,
+    a member added, a member row updated): a cache of :func:`member_infos` checks it."""
+    row = (
+        await session.execute(
+            select(
+                select(func.max(MemberEvent.id))
+                .where(MemberEvent.clan_id == clan_id)
+                .scalar_subquery(),
+                select(func.count(Member.id)).where(Member.clan_id == clan_id).scalar_subquery(),
+                select(type_coerce(func.max(Member.updated_at), String))
+                .where(Member.clan_id == clan_id)
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    return tuple(row)
 
 
 async def member_info(session: AsyncSession, clan_id: int, member_id: int) -> MemberInfo:

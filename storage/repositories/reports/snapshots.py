@@ -15,17 +15,21 @@ from sqlalchemy import (
     ColumnElement,
     String,
     and_,
-    case,
     func,
+    literal,
+    literal_column,
+    null,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.activity import NO_GAINS, Gains, SnapshotPoint, Step
+from domain.activity import NO_GAINS, SKILL_METRICS, Gains, SnapshotPoint, Step
 from storage.models import (
     Member,
     Snapshot,
+    SnapshotGain,
 )
 from storage.repositories.reports._common import from_text
 
@@ -47,9 +51,134 @@ class StepTotals:
     ehb: float
     boss_kills: int
     clues: int
+    raid_kills: int
     progress: bool
     first_previous_at: datetime | None
     last_taken_at: datetime
+
+    def plus(self, other: StepTotals) -> StepTotals:
+        """Both added up (steps of two stretches of time)."""
+        firsts = [t for t in (self.first_previous_at, other.first_previous_at) if t is not None]
+        return StepTotals(
+            self.xp + other.xp,
+            self.ehp + other.ehp,
+            self.ehb + other.ehb,
+            self.boss_kills + other.boss_kills,
+            self.clues + other.clues,
+            self.raid_kills + other.raid_kills,
+            self.progress or other.progress,
+            min(firsts, default=None),
+            max(self.last_taken_at, other.last_taken_at),
+        )
+
+
+_TOTAL_COLUMNS = (
+    Snapshot.total_xp,
+    Snapshot.total_ehp,
+    Snapshot.total_ehb,
+    Snapshot.total_boss_kills,
+    Snapshot.total_clues,
+    Snapshot.total_raid_kills,
+    Snapshot.total_progress_steps,
+)
+
+
+def _seek_taken(*conditions: ColumnElement[bool], newest: bool) -> ColumnElement[Any]:
+    """The ``taken_at`` of a member's snapshot matching ``conditions``: one index seek,
+    correlated to the enclosing ``members`` row."""
+    order = Snapshot.taken_at.desc() if newest else Snapshot.taken_at
+    return (
+        select(Snapshot.taken_at)
+        .where(Snapshot.member_id == Member.id, *conditions)
+        .order_by(order)
+        .limit(1)
+        .correlate(Member)
+        .scalar_subquery()
+    )
+
+
+_Totals = tuple[dict[int, datetime], dict[tuple[int, int], tuple[datetime, tuple[Any, ...]]]]
+
+
+async def _totals_joined(
+    session: AsyncSession, bounds: Sequence[datetime], wanted: Sequence[ColumnElement[bool]]
+) -> _Totals:
+    """Each member's first snapshot time, and their latest snapshot's time and running
+    totals before each bound: a seek per bound, joined on (member, time) so the totals come
+    from the covering index."""
+    s = Snapshot
+    parts: list[Any] = [
+        select(
+            literal(-1).label("bound"),
+            Member.id,
+            type_coerce(_seek_taken(newest=False), String),
+            *(null() for _ in _TOTAL_COLUMNS),
+        ).where(*wanted)
+    ]
+    for i, bound in enumerate(bounds):
+        latest = _seek_taken(s.taken_at < bound, newest=True)
+        parts.append(
+            select(literal(i), Member.id, type_coerce(s.taken_at, String), *_TOTAL_COLUMNS)
+            .select_from(Member)
+            .join(s, and_(s.member_id == Member.id, s.taken_at == latest))
+            .where(*wanted)
+        )
+    first: dict[int, datetime] = {}
+    at: dict[tuple[int, int], tuple[datetime, tuple[Any, ...]]] = {}
+    for index, member_id, taken, *totals in (await session.execute(union_all(*parts))).all():
+        if taken is None:
+            continue
+        if index < 0:
+            first[int(member_id)] = _timestamp(taken)
+        else:
+            at[(int(member_id), int(index))] = (_timestamp(taken), tuple(totals))
+    return first, at
+
+
+async def _totals_sqlite(
+    session: AsyncSession, bounds: Sequence[datetime], wanted: Sequence[ColumnElement[bool]]
+) -> _Totals:
+    """:func:`_totals_joined` on SQLite in one statement and one seek per member and bound:
+    each seek reads the time and the totals off the covering index as one text
+    (``taken|xp|ehp|…``), with no second lookup to join."""
+    s = Snapshot
+    bar: ColumnElement[str] = literal_column("'|'")
+    packed = type_coerce(s.taken_at, String).concat(bar)
+    for column in _TOTAL_COLUMNS:
+        packed = packed.concat(type_coerce(column, String)).concat(bar)
+
+    def seek(bound: datetime) -> ColumnElement[Any]:
+        return (
+            select(type_coerce(packed, String))
+            .where(s.member_id == Member.id, s.taken_at < bound)
+            .order_by(s.taken_at.desc())
+            .limit(1)
+            .correlate(Member)
+            .scalar_subquery()
+        )
+
+    query = select(
+        Member.id,
+        type_coerce(_seek_taken(newest=False), String),
+        *(seek(bound) for bound in bounds),
+    ).where(*wanted)
+    first: dict[int, datetime] = {}
+    at: dict[tuple[int, int], tuple[datetime, tuple[Any, ...]]] = {}
+    for member_id, began, *found in (await session.execute(query)).all():
+        if began is None:
+            continue
+        first[int(member_id)] = _timestamp(began)
+        for index, text in enumerate(found):
+            if text is not None:
+                taken, *values = text.split("|")[:-1]
+                totals = (
+                    int(values[0]),
+                    float(values[1]),
+                    float(values[2]),
+                    *(int(v) for v in values[3:]),
+                )
+                at[(int(member_id), index)] = (_timestamp(taken), totals)
+    return first, at
 
 
 async def step_totals(
@@ -59,57 +188,72 @@ async def step_totals(
     member_ids: Sequence[int] | None = None,
 ) -> list[dict[int, StepTotals]]:
     """Per window ``[start, end)``, each member's steps taken in it, added up (members
-    without a step left out). Steps of a member's first snapshot (nothing before it) are not
-    read: they gain nothing. Every window in ONE index-only scan of the steps index over
-    their union."""
+    with no snapshot in it left out).
+
+    The steps of a window are the difference of the member's running totals at its end and
+    at its start (:class:`domain.activity.RunningTotals`): per member one index seek for
+    each bound (its latest snapshot before it) and one for their first snapshot, whatever
+    the number of snapshots in between.
+    """
     if not windows:
         return []
-    s = Snapshot
-    low = min(start for start, _ in windows)
-    high = max(end for _, end in windows)
-    columns: list[ColumnElement[Any]] = []
-    for start, end in windows:
-        inside = and_(s.taken_at >= start, s.taken_at < end)
-        columns += [
-            func.sum(case((inside, s.xp_gained), else_=0)),
-            func.sum(case((inside, s.ehp_gained), else_=0.0)),
-            func.sum(case((inside, s.ehb_gained), else_=0.0)),
-            func.sum(case((inside, s.boss_kills_gained), else_=0)),
-            func.sum(case((inside, s.clues_gained), else_=0)),
-            func.max(case((and_(inside, s.progress), 1), else_=0)),
-            type_coerce(func.min(case((inside, s.previous_taken_at))), String),
-            type_coerce(func.max(case((inside, s.taken_at))), String),
-        ]
-    query = (
-        select(s.member_id, *columns)
-        .where(
-            s.clan_id == clan_id,
-            s.taken_at >= low,
-            s.taken_at < high,
-            s.previous_taken_at.is_not(None),
-        )
-        .group_by(s.member_id)
-    )
+    bounds = sorted({t for window in windows for t in window})
+    wanted = [Member.clan_id == clan_id]
     if member_ids is not None:
-        query = query.where(s.member_id.in_(list(member_ids)))
+        wanted.append(Member.id.in_(list(member_ids)))
+    if session.get_bind().dialect.name == "sqlite":
+        first, at = await _totals_sqlite(session, bounds, wanted)
+    else:
+        first, at = await _totals_joined(session, bounds, wanted)
+    position = {bound: i for i, bound in enumerate(bounds)}
     out: list[dict[int, StepTotals]] = [{} for _ in windows]
-    for row in (await session.execute(query)).all():
-        member_id = int(row[0])
-        for i in range(len(windows)):
-            xp, ehp, ehb, kills, clues, progress, first, last = row[1 + 8 * i : 9 + 8 * i]
+    for w, (start, end) in enumerate(windows):
+        for member_id, began in first.items():
+            last = at.get((member_id, position[end]))
             if last is None:
-                continue  # no step of theirs in this window
-            out[i][member_id] = StepTotals(
-                int(xp or 0),
-                float(ehp or 0.0),
-                float(ehb or 0.0),
-                int(kills or 0),
-                int(clues or 0),
-                bool(progress),
-                _moment(first),
-                _timestamp(last),
+                continue  # no snapshot before the end
+            before = at.get((member_id, position[start]))
+            if before is not None and before[0] == last[0]:
+                continue  # no snapshot inside the window
+            if before is None and last[0] == began:
+                continue  # only their first snapshot, which is no step
+            base = before[1] if before is not None else (0, 0.0, 0.0, 0, 0, 0, 0)
+            d = [b - a for a, b in zip(base, last[1], strict=True)]
+            out[w][member_id] = StepTotals(
+                int(d[0]),
+                float(d[1]),
+                float(d[2]),
+                int(d[3]),
+                int(d[4]),
+                int(d[5]),
+                d[6] > 0,
+                before[0] if before is not None else began,
+                last[0],
             )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class MetricTotals:
+    """A member's gains of some metrics in one window, added up as :class:`StepTotals` are
+    (they count when one membership period holds ``first_previous_at`` to ``last_taken_at``)."""
+
+    gained: dict[str, float]
+    first_previous_at: datetime | None
+    last_taken_at: datetime | None
+
+    def plus(self, name: str, value: float, first: datetime | None, last: datetime | None) -> None:
+        self.gained[name] = self.gained.get(name, 0.0) + value
+        object.__setattr__(self, "first_previous_at", _earliest(self.first_previous_at, first))
+        object.__setattr__(self, "last_taken_at", _latest(self.last_taken_at, last))
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 async def metric_totals(
@@ -119,31 +263,67 @@ async def metric_totals(
     end: datetime,
     metrics: Sequence[str],
     member_ids: Sequence[int] | None = None,
-) -> dict[int, dict[str, float]]:
-    """Each member's gains of the named metrics in ``[start, end)``, from their steps'
-    ``gained`` (read in SQL, one name at a time), added up as :func:`step_totals` does;
-    members and metrics with nothing gained are left out."""
-    if not metrics:
-        return {}
-    s = Snapshot
-    sums = [func.sum(func.coalesce(s.gained[name].as_float(), 0.0)) for name in metrics]
-    query = (
-        select(s.member_id, *sums)
-        .where(
-            s.clan_id == clan_id,
-            s.taken_at >= start,
-            s.taken_at < end,
-            s.previous_taken_at.is_not(None),
+) -> dict[int, MetricTotals]:
+    """Each member's gains of the named metrics in ``[start, end)``, added up as
+    :func:`step_totals` does; members with nothing gained are left out.
+
+    Bosses and activities are read from ``snapshot_gains`` (one index range a metric);
+    skills, whose XP only ``snapshots.gained`` keeps, from that JSON.
+    """
+    out: dict[int, MetricTotals] = {}
+
+    def add(mid: int, name: str, value: Any, first: Any, last: Any) -> None:
+        if value:
+            found = out.setdefault(mid, MetricTotals({}, None, None))
+            found.plus(name, float(value), _moment(first), _moment(last))
+
+    skills = [n for n in metrics if n in SKILL_METRICS]
+    others = [n for n in metrics if n not in SKILL_METRICS]
+    if others:
+        g = SnapshotGain
+        by_metric = (
+            select(
+                g.member_id,
+                g.metric,
+                func.sum(g.gained),
+                type_coerce(func.min(g.previous_taken_at), String),
+                type_coerce(func.max(g.taken_at), String),
+            )
+            .where(
+                g.clan_id == clan_id,
+                g.metric.in_(others),
+                g.taken_at >= start,
+                g.taken_at < end,
+            )
+            .group_by(g.member_id, g.metric)
         )
-        .group_by(s.member_id)
-    )
-    if member_ids is not None:
-        query = query.where(s.member_id.in_(list(member_ids)))
-    out: dict[int, dict[str, float]] = {}
-    for member_id, *values in (await session.execute(query)).all():
-        found = {n: float(v) for n, v in zip(metrics, values, strict=True) if v}
-        if found:
-            out[int(member_id)] = found
+        if member_ids is not None:
+            by_metric = by_metric.where(g.member_id.in_(list(member_ids)))
+        for member_id, name, total, first, last in (await session.execute(by_metric)).all():
+            add(int(member_id), name, total, first, last)
+    if skills:
+        s = Snapshot
+        sums = [func.sum(func.coalesce(s.gained[name].as_float(), 0.0)) for name in skills]
+        from_json = (
+            select(
+                s.member_id,
+                type_coerce(func.min(s.previous_taken_at), String),
+                type_coerce(func.max(s.taken_at), String),
+                *sums,
+            )
+            .where(
+                s.clan_id == clan_id,
+                s.taken_at >= start,
+                s.taken_at < end,
+                s.previous_taken_at.is_not(None),
+            )
+            .group_by(s.member_id)
+        )
+        if member_ids is not None:
+            from_json = from_json.where(s.member_id.in_(list(member_ids)))
+        for row in (await session.execute(from_json)).all():
+            for name, value in zip(skills, row[3:], strict=True):
+                add(int(row[0]), name, value, row[1], row[2])
     return out
 
 
@@ -169,6 +349,7 @@ async def steps_of(
         s.ehb_gained,
         s.boss_kills_gained,
         s.clues_gained,
+        s.raid_kills_gained,
         s.progress,
     ]
     if per_metric:
@@ -181,11 +362,11 @@ async def steps_of(
         )
     ).all()
     out: dict[int, list[Step]] = defaultdict(list)
-    for member_id, taken, previous, xp, ehp, ehb, kills, clues, progress, *raw in rows:
+    for member_id, taken, previous, xp, ehp, ehb, kills, clues, raids, progress, *raw in rows:
         gained = MappingProxyType(_metrics_json(raw[0])) if raw else _NO_METRICS
         gains = (
-            Gains(int(xp), float(ehp), float(ehb), int(kills), int(clues), gained)
-            if xp or ehp or ehb or gained
+            Gains(int(xp), float(ehp), float(ehb), int(kills), int(clues), gained, int(raids))
+            if xp or ehp or ehb or kills or gained
             else NO_GAINS
         )
         out[int(member_id)].append(
@@ -196,38 +377,45 @@ async def steps_of(
 
 async def latest_progress(
     session: AsyncSession, clan_id: int, before: datetime, member_ids: Sequence[int] | None = None
-) -> dict[int, datetime]:
-    """Each member's latest snapshot before ``before`` that shows progress (one index seek
-    per member; snapshots are stored only on change, so few are passed over)."""
-    latest = (
-        select(type_coerce(Snapshot.taken_at, String))
-        .where(
-            Snapshot.member_id == Member.id,
-            Snapshot.taken_at < before,
-            Snapshot.progress.is_(True),
+) -> dict[int, tuple[datetime, datetime | None]]:
+    """Each member's latest snapshot before ``before`` that shows progress, as ``(taken at,
+    the time of the snapshot before it)``: one index seek per member (snapshots are stored
+    only on change, so few are passed over)."""
+    s = Snapshot
+    latest = _seek_taken(s.taken_at < before, s.progress.is_(True), newest=True)
+    query = (
+        select(
+            Member.id,
+            type_coerce(s.taken_at, String),
+            type_coerce(s.previous_taken_at, String),
         )
-        .order_by(Snapshot.taken_at.desc())
-        .limit(1)
-        .scalar_subquery()
+        .select_from(Member)
+        .join(s, and_(s.member_id == Member.id, s.taken_at == latest))
+        .where(Member.clan_id == clan_id)
     )
-    query = select(Member.id, latest).where(Member.clan_id == clan_id)
     if member_ids is not None:
         query = query.where(Member.id.in_(list(member_ids)))
     rows = (await session.execute(query)).all()
-    return {int(mid): _timestamp(at) for mid, at in rows if at is not None}
+    return {int(mid): (_timestamp(at), _moment(prev)) for mid, at, prev in rows}
 
 
 async def first_snapshot_before(
     session: AsyncSession, clan_id: int, moments: Sequence[datetime]
 ) -> list[set[int]]:
-    """For each moment, the members with a snapshot taken before it."""
-    first = (
-        select(Snapshot.member_id, func.min(Snapshot.taken_at).label("first"))
-        .where(Snapshot.clan_id == clan_id)
-        .group_by(Snapshot.member_id)
-    )
-    rows = [(int(mid), at) for mid, at in (await session.execute(first)).all()]
-    return [{mid for mid, at in rows if at is not None and at < moment} for moment in moments]
+    """For each moment, the members with a snapshot taken before it (one index seek for
+    each member's first snapshot)."""
+    rows = [
+        (int(mid), _timestamp(at))
+        for mid, at in (
+            await session.execute(
+                select(Member.id, type_coerce(_seek_taken(newest=False), String)).where(
+                    Member.clan_id == clan_id
+                )
+            )
+        ).all()
+        if at is not None
+    ]
+    return [{mid for mid, at in rows if at < moment} for moment in moments]
 
 
 def _moment(value: Any) -> datetime | None:
