@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli import demo, imports, maintenance, report, run, sync
+from bot.cli import clan, demo, imports, lookup, maintenance, report, run, sync
 from bot.core.runtime import tune_gc
 
 Handler = Callable[[argparse.Namespace], int]
@@ -24,6 +24,8 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     demo.register,
     imports.register,
     report.register,
+    clan.register,
+    lookup.register,
 )
 
 

@@ -9,10 +9,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logging import configure_logging
+from bot.usecases.reports import ClanNotSyncedError, ReportInputError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -33,6 +35,38 @@ def settings_or_exit(args: argparse.Namespace) -> Settings:
 def setup_logging(settings: Settings) -> None:
     """Structured logs on stderr, at the configured level and format, secrets scrubbed."""
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
+
+
+def report_settings(args: argparse.Namespace) -> Settings:
+    """Settings for a command that answers from stored data (exit 2 saying what is missing)."""
+    settings = settings_or_exit(args)
+    missing = settings.missing_for("report")
+    if missing:
+        print(f"clanstats {args.command} needs: " + ", ".join(missing), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    return settings
+
+
+def parse_as_of(text: str | None, now: datetime) -> datetime:
+    """``--as-of``: ISO-8601 (``2025-12-23T20:00:00Z``, an offset, or a date = its UTC
+    midnight); a time without offset is taken as UTC. ``now`` when not given."""
+    if text is None:
+        return now
+    try:
+        value = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ReportInputError(
+            f"--as-of {text!r} is not an ISO-8601 time: use e.g. 2025-12-23T20:00:00Z"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def report_failure(exc: Exception) -> int:
+    """Say what went wrong on stderr; exit 1 when the clan has no data yet, else 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    if isinstance(exc, ClanNotSyncedError):
+        return EXIT_FAILED
+    return EXIT_CONFIG
 
 
 def run_async(coro: Coroutine[Any, Any, int]) -> int:

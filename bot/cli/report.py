@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.app import open_app
-from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, run_async, settings_or_exit
-from bot.core.config import Settings
+from bot.cli.common import (
+    EXIT_OK,
+    parse_as_of,
+    report_failure,
+    report_settings,
+    run_async,
+)
 from bot.usecases.reports import (
     ClanNotSyncedError,
     MemberRow,
@@ -35,39 +40,9 @@ from bot.usecases.reports.exports import (
 )
 
 
-def parse_as_of(text: str | None, now: datetime) -> datetime:
-    """``--as-of``: ISO-8601 (``2025-12-23T20:00:00Z``, an offset, or a date = its UTC
-    midnight); a time without offset is taken as UTC. ``now`` when not given."""
-    if text is None:
-        return now
-    try:
-        value = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        raise ReportInputError(
-            f"--as-of {text!r} is not an ISO-8601 time: use e.g. 2025-12-23T20:00:00Z"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _prepare(args: argparse.Namespace) -> Settings:
-    settings = settings_or_exit(args)
-    missing = settings.missing_for("report")
-    if missing:
-        print(f"clanstats {args.command} needs: " + ", ".join(missing), file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG)
-    return settings
-
-
-def _fail(exc: Exception) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    if isinstance(exc, ClanNotSyncedError):
-        return EXIT_FAILED
-    return EXIT_CONFIG
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """``clanstats report``: the daily report of the 24 h before ``--as-of``, on stdout."""
-    settings = _prepare(args)
+    settings = report_settings(args)
 
     async def go() -> int:
         async with open_app(settings) as app:
@@ -76,7 +51,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 clan_id = await configured_clan_id(app, settings.wom_group_id)
                 report = await daily_report(app, clan_id, as_of, settings.tz)
             except (ReportInputError, ClanNotSyncedError) as exc:
-                return _fail(exc)
+                return report_failure(exc)
         if args.format == "json":
             sys.stdout.write(daily_report_json(report))
         else:
@@ -88,7 +63,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export_members(args: argparse.Namespace) -> int:
     """``clanstats export members``: member rows as JSON, CSV (stdout or file) or XLSX."""
-    settings = _prepare(args)
+    settings = report_settings(args)
     labels = [w.strip() for w in args.windows.split(",") if w.strip()]
     fetched: list[tuple[list[MemberRow], datetime]] = []
 
@@ -100,7 +75,7 @@ def cmd_export_members(args: argparse.Namespace) -> int:
                 clan_id = await configured_clan_id(app, settings.wom_group_id)
                 fetched.append((await member_rows(app, clan_id, labels, as_of), as_of))
             except (ReportInputError, ClanNotSyncedError) as exc:
-                return _fail(exc)
+                return report_failure(exc)
         return EXIT_OK
 
     code = run_async(go())

@@ -16,12 +16,14 @@ from typing import IO, Any
 
 from bot.adapters.tables import iso_utc, write_csv, write_xlsx
 from bot.usecases.reports.daily import DailyReport, Ranked
+from bot.usecases.reports.leaderboard import Leaderboard
 from bot.usecases.reports.members import MemberRow
-from domain.activity import whole_days
+from bot.usecases.reports.profile import PlayerProfile
+from domain.activity import Gains, whole_days
 from domain.metrics import metric_label
 from domain.ranks import pretty_rank
 from domain.report import WEEKDAYS
-from domain.rules import Finding
+from domain.rules import Finding, UnmatchedFinding
 
 #: Per-window fields of a member row, in column order.
 WINDOW_FIELDS: tuple[str, ...] = (
@@ -289,3 +291,154 @@ def default_xlsx_name(as_of: datetime) -> str:
     """``clanstats-members-2025-12-23.xlsx`` (UTC date of ``as_of``)."""
     day: date = as_of.astimezone(UTC).date()
     return f"clanstats-members-{day.isoformat()}.xlsx"
+
+
+# ---------------------------------------------------------------------------------------------
+# Officer answers, for the CLI twins of the slash commands
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def findings_json(kind: str, window: str, as_of: datetime, found: Sequence[Finding]) -> str:
+    """One officer list as JSON: what was asked and every finding with its numbers."""
+    return _json(
+        {
+            "list": kind,
+            "window": window,
+            "as_of": iso_utc(as_of),
+            "count": len(found),
+            "findings": [_finding_dict(f) for f in found],
+        }
+    )
+
+
+def findings_text(kind: str, window: str, as_of: datetime, found: Sequence[Finding]) -> str:
+    """One officer list as plain text, one line a finding."""
+    out = [f"{kind} ({window}, as of {iso_utc(as_of)}): {len(found)}"]
+    for f in found:
+        rank = f" ({pretty_rank(f.role)})" if f.role else ""
+        tags = f" [{', '.join(f.tags)}]" if f.tags else ""
+        out.append(f"  {f.display_name}{rank}: {f.reason}{tags}")
+    return "\n".join(out) + "\n"
+
+
+def unmatched_json(as_of: datetime, found: Sequence[UnmatchedFinding]) -> str:
+    """Unmatched relay names as JSON: chat lines and broadcasts apart."""
+    return _json(
+        {
+            "list": "unmatched",
+            "as_of": iso_utc(as_of),
+            "count": len(found),
+            "names": [
+                {
+                    "name": u.display_name,
+                    "key": u.rsn_key,
+                    "chat_lines": u.lines,
+                    "broadcasts": u.broadcasts,
+                    "last_seen": iso_utc(u.last_seen),
+                }
+                for u in found
+            ],
+        }
+    )
+
+
+def unmatched_text(as_of: datetime, found: Sequence[UnmatchedFinding]) -> str:
+    out = [f"unmatched names (as of {iso_utc(as_of)}): {len(found)}"]
+    out.extend(
+        f"  {u.display_name}: {u.lines} chat lines, {u.broadcasts} broadcasts, "
+        f"last {_seen(u.last_seen, as_of)}"
+        for u in found
+    )
+    return "\n".join(out) + "\n"
+
+
+def _gains_dict(gains: Gains) -> dict[str, Any]:
+    return {
+        "xp": gains.xp,
+        "ehp": round(gains.ehp, 4),
+        "ehb": round(gains.ehb, 4),
+        "boss_kills": gains.boss_kills,
+        "clues": gains.clues,
+    }
+
+
+def profile_dict(profile: PlayerProfile, as_of: datetime) -> dict[str, Any]:
+    """``/player`` as a JSON-ready object."""
+    return {
+        "as_of": iso_utc(as_of),
+        "rsn": profile.rsn,
+        "display_name": profile.display_name,
+        "matched_old_name": profile.matched_old_name,
+        "rank": profile.role,
+        "tier": profile.tier.value,
+        "joined_at": iso_utc(profile.joined_at),
+        "left_at": iso_utc(profile.left_at),
+        "days_in_clan": round(profile.days_in_clan, 2),
+        "stats_at": iso_utc(profile.stats_at),
+        "overall_xp": profile.overall_xp,
+        "ehp": profile.ehp,
+        "ehb": profile.ehb,
+        "top_bosses": [{"boss": name, "kills": kills} for name, kills in profile.top_bosses],
+        "gains": {label: _gains_dict(g) for label, g in profile.gains.items()},
+        "chat_lines": dict(profile.chat_lines),
+        "broadcasts": dict(profile.broadcasts),
+        "last_chat_at": iso_utc(profile.last_chat_at),
+        "last_progress_at": iso_utc(profile.last_progress_at),
+        "name_history": [
+            {"old": c.old_name, "new": c.new_name, "at": iso_utc(c.changed_at)}
+            for c in profile.name_history
+        ],
+    }
+
+
+def profile_json(profile: PlayerProfile, as_of: datetime) -> str:
+    return _json(profile_dict(profile, as_of))
+
+
+def profile_text(profile: PlayerProfile, as_of: datetime) -> str:
+    """``/player`` as plain text."""
+    p = profile
+    status = "in the clan" if p.left_at is None else f"left {iso_utc(p.left_at)}"
+    out = [
+        f"{p.display_name}" + (" (found by an earlier name)" if p.matched_old_name else ""),
+        f"  rank: {_rank(p.role)} ({p.tier.value}), {status}",
+        f"  joined: {iso_utc(p.joined_at) or 'unknown'}, {p.days_in_clan:,.0f} days in the clan",
+        f"  last chat: {_seen(p.last_chat_at, as_of)}, "
+        f"last progress: {_seen(p.last_progress_at, as_of)}",
+    ]
+    if p.overall_xp is not None:
+        out.append(f"  stats: {p.overall_xp:,} XP as of {iso_utc(p.stats_at)}")
+    for label, g in p.gains.items():
+        out.append(
+            f"  {label}: {g.xp:,} XP, {g.boss_kills:,} boss kills, "
+            f"{p.chat_lines.get(label, 0):,} chat lines, {p.broadcasts.get(label, 0):,} broadcasts"
+        )
+    for change in p.name_history:
+        out.append(f"  was {change.old_name} until {iso_utc(change.changed_at) or 'unknown'}")
+    return "\n".join(out) + "\n"
+
+
+def leaderboard_json(board: Leaderboard, as_of: datetime) -> str:
+    return _json(
+        {
+            "metric": board.metric,
+            "label": board.metric_label,
+            "window": board.window.label,
+            "as_of": iso_utc(as_of),
+            "entries": [
+                {"place": e.place, "display_name": e.display_name, "value": e.value}
+                for e in board.entries
+            ],
+        }
+    )
+
+
+def leaderboard_text(board: Leaderboard, as_of: datetime) -> str:
+    out = [f"{leaderboard_title(board.metric, board.window.label)}, as of {iso_utc(as_of)}"]
+    out.extend(f"  {e.place}. {e.display_name}: {_number(e.value)}" for e in board.entries)
+    if not board.entries:
+        out.append("  nobody gained anything")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,103 @@
+"""``clanstats clan …``: the officer answers of ``/clan`` without Discord, for scripts and
+for checking (the same use cases as the slash commands).
+
+Exit codes: 0 done, 1 the clan was never synced, 2 bad input (window, ``--as-of``) or
+configuration. Text or JSON on stdout only; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.app import open_app
+from bot.cli.common import (
+    EXIT_OK,
+    parse_as_of,
+    report_failure,
+    report_settings,
+    run_async,
+)
+from bot.usecases.reports import (
+    FINDINGS_KINDS,
+    FINDINGS_WINDOWS,
+    ClanNotSyncedError,
+    ReportInputError,
+    configured_clan_id,
+    findings,
+    unmatched,
+)
+from bot.usecases.reports.exports import (
+    findings_json,
+    findings_text,
+    unmatched_json,
+    unmatched_text,
+)
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    """``clanstats clan inactive|audit|alerts|promotions``: one officer list."""
+    settings = report_settings(args)
+
+    async def go() -> int:
+        async with open_app(settings) as app:
+            try:
+                as_of = parse_as_of(args.as_of, app.now())
+                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                found = await findings(app, clan_id, args.list, as_of, window=args.window)
+            except (ReportInputError, ClanNotSyncedError) as exc:
+                return report_failure(exc)
+        window = args.window or FINDINGS_WINDOWS[args.list]
+        render = findings_json if args.format == "json" else findings_text
+        sys.stdout.write(render(args.list, window, as_of, found))
+        return EXIT_OK
+
+    return run_async(go())
+
+
+def cmd_unmatched(args: argparse.Namespace) -> int:
+    """``clanstats clan unmatched``: relay names no member held."""
+    settings = report_settings(args)
+
+    async def go() -> int:
+        async with open_app(settings) as app:
+            try:
+                as_of = parse_as_of(args.as_of, app.now())
+                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                found = await unmatched(app, clan_id)
+            except (ReportInputError, ClanNotSyncedError) as exc:
+                return report_failure(exc)
+        render = unmatched_json if args.format == "json" else unmatched_text
+        sys.stdout.write(render(as_of, found))
+        return EXIT_OK
+
+    return run_async(go())
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of", default=None, help="the moment to answer for, ISO-8601 (default: now)"
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def register(sub: Any) -> None:
+    clan = sub.add_parser("clan", help="the officer answers of /clan, without Discord")
+    lists = clan.add_subparsers(dest="list", metavar="LIST", required=True)
+    help_of = {
+        "inactive": "purge candidates: no chat and no progress (60d)",
+        "audit": "staff against the clan median (30d)",
+        "alerts": "slumps, churn risk, silent grinders, idle chatters (7d vs 30d)",
+        "promotions": "who is due a promotion, and why (30d)",
+    }
+    for kind in FINDINGS_KINDS:
+        p = lists.add_parser(kind, help=help_of[kind])
+        _common(p)
+        p.add_argument(
+            "--window", default=None, help=f"another window (default {FINDINGS_WINDOWS[kind]})"
+        )
+        p.set_defaults(handler=cmd_findings)
+    p = lists.add_parser("unmatched", help="relay names no member held when they were posted")
+    _common(p)
+    p.set_defaults(handler=cmd_unmatched)
