@@ -7,6 +7,7 @@ arguments, so the same code serves a single-clan ``.env`` install and per-clan c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ class App:
     #: What use cases keep between calls while the data behind it has not changed (each
     #: entry checks that itself): e.g. a clan's members and their timelines.
     memo: dict[Any, Any] = field(default_factory=dict)
+    #: One WOM sync at a time in this process: a sync applies what it fetched against what
+    #: is stored, so two overlapping ones could apply older data over newer.
+    sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def now(self) -> datetime:
         return self.clock()

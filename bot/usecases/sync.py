@@ -8,7 +8,7 @@ scheduler, ``/sync`` and ``clanstats sync`` all run it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,8 +145,14 @@ async def run_sync(
     ``slot`` defaults to the current interval slot (scheduled runs); manual runs pass their own.
     The result's value is the :class:`SyncReport`.
     """
-    chosen = slot or interval_slot(app.now(), options.interval_minutes)
+    async with app.sync_lock:  # the startup catch-up, the schedule and /sync never overlap
+        chosen = slot or interval_slot(app.now(), options.interval_minutes)
+        return await run_job(app, SYNC_JOB, chosen, _sync_work(app, options))
 
+
+def _sync_work(
+    app: App, options: SyncOptions
+) -> Callable[[], Awaitable[tuple[dict[str, Any], SyncReport]]]:
     async def work() -> tuple[dict[str, Any], SyncReport]:
         report = await sync_clan(app, options)
         counts = report.counts()
@@ -157,7 +163,7 @@ async def run_sync(
         )
         return counts, report
 
-    return await run_job(app, SYNC_JOB, chosen, work)
+    return work
 
 
 async def sync_clan(
@@ -273,12 +279,15 @@ async def _apply_roster(
         await mark_left(session, clan.id, departed, now)
         ids = {pid: m.id for pid, m in (await members_by_player(session, clan.id)).items()}
 
-        covered: set[tuple[int, str]] = set()
+        # When WOM's own feeds last dated each (player, kind): a roster change they dated
+        # after the last sync that saw the player needs no event of ours.
+        covered: dict[tuple[int, str], datetime] = {}
+        renamed_to: set[tuple[int, str]] = set()  # (player, new name key) WOM's feed lists
         activity_events: list[EventValues] = []
         for act in activity:
             kind = _ACTIVITY_KIND.get(act.type, act.type)
             when = act.created_at or now
-            covered.add((act.player.id, kind))
+            _cover(covered, (act.player.id, kind), when)
             activity_events.append(
                 _event(
                     clan.id,
@@ -297,7 +306,7 @@ async def _apply_roster(
             member_id = ids.get(change.player_id)
             if member_id is None:
                 continue
-            covered.add((change.player_id, "renamed"))
+            renamed_to.add((change.player_id, name_key(clean_display_name(change.new_name))))
             alias = _alias(clan.id, member_id, change.old_name, change.resolved_at)
             aliases.append(alias)
             report.touched_keys.update({alias["rsn_key"], entries_key(entries, change.player_id)})
@@ -306,18 +315,22 @@ async def _apply_roster(
                 if change.id is not None
                 else (f"{change.player_id}:{change.old_name}:{change.new_name}")
             )
-            rename_events.append(
-                _event(
-                    clan.id,
-                    member_id,
-                    "renamed",
-                    change.resolved_at or now,
-                    "wom_name_change",
-                    change.old_name,
-                    change.new_name,
-                    f"wom:name_change:{ref}",
-                )
+            event = _event(
+                clan.id,
+                member_id,
+                "renamed",
+                change.resolved_at or now,
+                "wom_name_change",
+                change.old_name,
+                change.new_name,
+                f"wom:name_change:{ref}",
             )
+            known = stored.get(change.player_id)
+            if known is not None and name_key(known.display_name) == name_key(change.new_name):
+                # An earlier roster showed the new name already (and it was announced then):
+                # WOM's feed only dates it now.
+                event["announced_at"] = now
+            rename_events.append(event)
         first_sync = not stored
         diff_events: list[EventValues] = []
         for c in diff.changes:
@@ -327,6 +340,9 @@ async def _apply_roster(
                 # by WOM (in-game join date, else when added to the group), not announced.
                 report.imported += 1
                 entry = entries[pid]
+                report.touched_keys.add(entry.rsn_key)
+                if (pid, "joined") in covered:
+                    continue  # WOM's activity feed dated it already
                 joined = _event(
                     clan.id,
                     ids.get(pid),
@@ -339,7 +355,6 @@ async def _apply_roster(
                 )
                 joined["announced_at"] = now
                 diff_events.append(joined)
-                report.touched_keys.add(entry.rsn_key)
                 continue
             setattr(report, c.kind, getattr(report, c.kind) + 1)
             when = now
@@ -354,8 +369,12 @@ async def _apply_roster(
                 when = last_seen if last_seen is not None and last_seen < now else now
                 aliases.append(_alias(clan.id, old.id, old.display_name, when, "roster_diff"))
                 report.touched_keys.update({old.rsn_key, entries[pid].rsn_key})
-            if (pid, "joined" if c.kind == "rejoined" else c.kind) in covered:
-                continue  # WOM's own feed already told us, with the real time
+            if c.kind == "renamed" and (pid, entries[pid].rsn_key) in renamed_to:
+                continue  # WOM's name-change feed already told us, with the real time
+            dated = covered.get((pid, "joined" if c.kind == "rejoined" else c.kind))
+            last_sync = seen_before[pid][0] if pid in seen_before else None
+            if dated is not None and (last_sync is None or dated > last_sync):
+                continue  # WOM's activity feed already told us, with the real time
             diff_events.append(
                 _event(
                     clan.id,
@@ -389,6 +408,11 @@ async def _apply_roster(
         role_changed=report.role_changed,
         renamed=report.renamed,
     )
+
+
+def _cover(covered: dict[tuple[int, str], datetime], key: tuple[int, str], at: datetime) -> None:
+    if key not in covered or covered[key] < at:
+        covered[key] = at
 
 
 def _event(

@@ -44,18 +44,32 @@ class RecordedPayloads:
             raise KeyError(f"no recording {fixture!r}; have {sorted(self._recordings)}")
         self.fixture = fixture
 
-    def rename_player(self, player_id: int, new_display_name: str, resolved_at: datetime) -> None:
-        """Rename a member in the roster and record an approved name change."""
+    def rename_player(
+        self,
+        player_id: int,
+        new_display_name: str,
+        resolved_at: datetime,
+        *,
+        in_feed: bool = True,
+    ) -> None:
+        """Rename a member in the roster and, unless ``in_feed`` is false, record an approved
+        name change (WOM lists some renames late, or never: the roster shows them first)."""
         member = self._original_member(player_id)
         old = self._renames[player_id][1] if player_id in self._renames else None
         old_name = old or member["player"]["displayName"]
         self._renames[player_id] = (old_name, new_display_name, resolved_at)
+        if in_feed:
+            self.publish_rename(player_id)
+
+    def publish_rename(self, player_id: int) -> None:
+        """List the member's latest rename in the name-change feed (after ``in_feed=False``)."""
+        old_name, new_name, resolved_at = self._renames[player_id]
         self._name_changes.append(
             {
                 "id": 900_000 + len(self._name_changes) + 1,
                 "playerId": player_id,
                 "oldName": old_name,
-                "newName": new_display_name,
+                "newName": new_name,
                 "status": "approved",
                 "reviewContext": None,
                 "resolvedAt": iso(resolved_at),
