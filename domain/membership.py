@@ -191,9 +191,11 @@ def build_timeline(
                 open_since = event.at
                 marks.append(_RankMark(event.at, event.new_value, len(periods)))
         elif event.kind in LEAVE_KINDS:
-            if open_since is not None:
+            if open_since is not None and event.at > open_since:
                 periods.append(Period(open_since, event.at))
-                open_since = None
+            elif open_since is not None:  # left the moment they joined: no time in the clan
+                marks = [m for m in marks if m.period != len(periods)]
+            open_since = None
         elif open_since is not None:  # a rank change while in the clan
             marks.append(_RankMark(event.at, event.new_value, len(periods)))
     if open_since is not None:
