@@ -44,6 +44,7 @@ def report_settings(args: argparse.Namespace) -> Settings:
     if missing:
         print(f"clanstats {args.command} needs: " + ", ".join(missing), file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)
+    setup_logging(settings)  # on stderr: stdout carries the answer alone
     return settings
 
 

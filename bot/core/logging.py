@@ -91,12 +91,12 @@ def configure_logging(
 ) -> None:
     """Route structlog and every stdlib logger through one formatter on ``stream``."""
     register_secrets(secrets)
-    stream = stream or sys.stderr
-    use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
+    tty = (stream or sys.stderr).isatty()
+    use_json = fmt == "json" or (fmt == "auto" and not tty)
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        else structlog.dev.ConsoleRenderer(colors=tty)
     )
     shared = _shared_processors()
     structlog.configure(
@@ -117,7 +117,7 @@ def configure_logging(
         final.append(structlog.processors.format_exc_info)
     final.append(renderer)
     formatter = _RedactingFormatter(foreign_pre_chain=shared, processors=final)
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -127,6 +127,18 @@ def configure_logging(
     for name, quiet in _QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(quiet, logging.getLevelName(level.upper())))
     logging.captureWarnings(True)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (it may be replaced
+    after logging is set up, as test harnesses and embedding programs do)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def context() -> MutableMapping[str, Any]:

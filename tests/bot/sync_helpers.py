@@ -21,6 +21,8 @@ from storage.models import Member, Snapshot
 FIXTURES = Path(__file__).resolve().parents[2] / "fakes" / "data" / "wom"
 MORNING = "2025-12-23T0901Z"
 EVENING = "2025-12-23T1935Z"
+#: The moment CLI tests ask about: just after the evening recording.
+AS_OF = "2025-12-23T20:00:00Z"
 #: What the sync needs to know of the recorded clan (the settings' defaults otherwise).
 SYNC = SyncOptions(group_id=11114)
 

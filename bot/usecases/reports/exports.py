@@ -199,6 +199,15 @@ def _local(value: datetime, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def _minute(value: datetime | None) -> str:
+    """A moment for people: ``2025-02-14 12:45 UTC`` (JSON keeps the full ISO time)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "unknown"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
@@ -220,9 +229,9 @@ def daily_report_text(report: DailyReport, tz: tzinfo, *, top: int = 3) -> str:
         f"Daily report: {report.clan_name}",
         f"{_local(report.start, tz)} → {_local(report.as_of, tz)} ({report.timezone})",
         "",
-        f"Chat: {p.chat_lines:,} lines (7-day average {p.chat_lines_avg_7d:,.1f}), "
+        f"Chat: {_count(p.chat_lines, 'line')} (7-day average {p.chat_lines_avg_7d:,.1f}), "
         f"{p.active_chatters} of {p.members} members chatted",
-        f"  of them from guests and departed members: {p.guest_lines:,} lines",
+        f"  of them from guests and departed members: {_count(p.guest_lines, 'line')}",
         f"XP gained: {p.xp_gained:,}",
         "",
         *_ranked_lines("Top chatters", report.top_chatters, "lines"),
@@ -401,23 +410,24 @@ def profile_json(profile: PlayerProfile, as_of: datetime) -> str:
 def profile_text(profile: PlayerProfile, as_of: datetime) -> str:
     """``/player`` as plain text."""
     p = profile
-    status = "in the clan" if p.left_at is None else f"left {iso_utc(p.left_at)}"
+    status = "in the clan" if p.left_at is None else f"left {_minute(p.left_at)}"
     out = [
         f"{p.display_name}" + (" (found by an earlier name)" if p.matched_old_name else ""),
         f"  rank: {_rank(p.role)} ({p.tier.value}), {status}",
-        f"  joined: {iso_utc(p.joined_at) or 'unknown'}, {p.days_in_clan:,.0f} days in the clan",
+        f"  joined: {_minute(p.joined_at)}, {p.days_in_clan:,.0f} days in the clan",
         f"  last chat: {_seen(p.last_chat_at, as_of)}, "
         f"last progress: {_seen(p.last_progress_at, as_of)}",
     ]
     if p.overall_xp is not None:
-        out.append(f"  stats: {p.overall_xp:,} XP as of {iso_utc(p.stats_at)}")
+        out.append(f"  stats: {p.overall_xp:,} XP as of {_minute(p.stats_at)}")
     for label, g in p.gains.items():
+        lines, broadcasts = p.chat_lines.get(label, 0), p.broadcasts.get(label, 0)
         out.append(
-            f"  {label}: {g.xp:,} XP, {g.boss_kills:,} boss kills, "
-            f"{p.chat_lines.get(label, 0):,} chat lines, {p.broadcasts.get(label, 0):,} broadcasts"
+            f"  {label}: {g.xp:,} XP, {_count(g.boss_kills, 'boss kill')}, "
+            f"{_count(lines, 'chat line')}, {_count(broadcasts, 'broadcast')}"
         )
     for change in p.name_history:
-        out.append(f"  was {change.old_name} until {iso_utc(change.changed_at) or 'unknown'}")
+        out.append(f"  was {change.old_name} until {_minute(change.changed_at)}")
     return "\n".join(out) + "\n"
 
 
