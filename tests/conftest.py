@@ -210,27 +210,60 @@ def _clean_clanstats_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
-# The end-to-end suite's running time, printed at the end of every run that includes it
-# (issue 3 asks that it passes in .ci/run in under a minute: this is where that is read off).
+# The end-to-end suite's running time. Every e2e test runs once on SQLite and once on
+# PostgreSQL; the 60 s budget (issue 3: the e2e suite passes in .ci/run in under a minute)
+# applies to the suite on each database on its own, setup and teardown included. A run whose
+# e2e tests on either database took longer fails, saying so; the total of both is bounded by
+# .ci/run's own 10 minutes.
 
-_E2E_PREFIX = "tests/e2e/"
-_e2e = {"seconds": 0.0, "tests": 0, "failed": 0}
+E2E_PREFIX = "tests/e2e/"
+E2E_BUDGET_S = 60.0
+E2E_DATABASES = ("sqlite", "postgresql")
+_e2e: dict[str, dict[str, float]] = {
+    db: {"seconds": 0.0, "tests": 0, "failed": 0} for db in (*E2E_DATABASES, "other")
+}
+
+
+def e2e_database(nodeid: str) -> str:
+    """Which database an e2e test ran on, from its parameter id (``test_x[postgresql]``)."""
+    params = nodeid.rpartition("[")[2].rstrip("]").split("-") if nodeid.endswith("]") else []
+    return next((db for db in E2E_DATABASES if db in params), "other")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if not report.nodeid.startswith(_E2E_PREFIX):
+    if not report.nodeid.startswith(E2E_PREFIX):
         return
-    _e2e["seconds"] += report.duration  # setup, call and teardown
+    tally = _e2e[e2e_database(report.nodeid)]
+    tally["seconds"] += report.duration  # setup, call and teardown
     if report.when == "call":
-        _e2e["tests"] += 1
+        tally["tests"] += 1
     if report.failed:
-        _e2e["failed"] += 1
+        tally["failed"] += 1
+
+
+def e2e_over_budget(
+    tallies: dict[str, dict[str, float]] | None = None, budget: float = E2E_BUDGET_S
+) -> list[str]:
+    """One line per database whose e2e tests took longer than the budget."""
+    return [
+        f"the e2e suite on {db} took {t['seconds']:.1f} s: over its {budget:.0f} s budget"
+        for db, t in (_e2e if tallies is None else tallies).items()
+        if t["seconds"] > budget
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _e2e["tests"]:
-        return
-    terminalreporter.write_line(
-        f"e2e suite ({_E2E_PREFIX}): {_e2e['tests']} tests, {_e2e['failed']} failed, "
-        f"{_e2e['seconds']:.1f} s with setup and teardown (target: under 60 s)"
-    )
+    for db, t in _e2e.items():
+        if not t["tests"]:
+            continue
+        terminalreporter.write_line(
+            f"e2e suite ({E2E_PREFIX}) on {db}: {t['tests']:.0f} tests, {t['failed']:.0f} failed, "
+            f"{t['seconds']:.1f} s with setup and teardown (budget: {E2E_BUDGET_S:.0f} s)"
+        )
+    for line in e2e_over_budget():
+        terminalreporter.write_line(line, red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if e2e_over_budget() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

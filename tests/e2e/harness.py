@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
 from bot.core.config import Settings
 from bot.runner import run_bot
 from fakes.world import ClanWorld
+from storage.engine import Database
+from storage.models import RelayMessage
 
 
 @dataclass
@@ -98,3 +102,25 @@ async def _wait_ready(world: ClanWorld, running: RunningBot, limit_s: float = 20
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(ready(), limit_s)
+
+
+async def stored_relay_rows(url: str) -> list[RelayMessage]:
+    """Every stored relay row, in insertion order (read through a database of its own)."""
+    db = Database.from_url(url)
+    try:
+        async with db.read() as s:
+            return list((await s.execute(select(RelayMessage).order_by(RelayMessage.id))).scalars())
+    finally:
+        await db.dispose()
+
+
+async def wait_relay_rows(url: str, count: int, limit_s: float = 20.0) -> list[RelayMessage]:
+    """Wait until at least ``count`` relay rows are stored; TimeoutError says how many were."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while True:
+        rows = await stored_relay_rows(url)
+        if len(rows) >= count:
+            return rows
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{len(rows)} of {count} relay rows stored after {limit_s}s")
+        await asyncio.sleep(0.1)
