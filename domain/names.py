@@ -54,4 +54,3 @@ def valid_name_key(raw: str) -> str:
 def clean_display_name(raw: str) -> str:
     """Return a display name as it should be shown: tags stripped, NBSP → space, trimmed."""
     return " ".join(strip_tags(raw).replace("\u00a0", " ").split())
-
