@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+import io
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
 from bot.core.config import Settings
+from bot.core.logging import configure_logging
 from bot.runner import run_bot
 from fakes.world import ClanWorld
 from storage.engine import Database
@@ -124,3 +127,41 @@ async def wait_relay_rows(url: str, count: int, limit_s: float = 20.0) -> list[R
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"{len(rows)} of {count} relay rows stored after {limit_s}s")
         await asyncio.sleep(0.1)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, limit_s: float = 20.0
+) -> None:
+    """Wait until the async ``check`` holds (polled); TimeoutError says what never happened."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{what}: not within {limit_s}s")
+        await asyncio.sleep(0.05)
+
+
+class LogLines:
+    """JSON log lines the bot wrote while captured."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+
+    def events(self, event: str, **fields: object) -> list[dict[str, object]]:
+        """Every line of ``event`` whose fields include ``fields``."""
+        lines = [json.loads(x) for x in self.buffer.getvalue().splitlines() if x.startswith("{")]
+        return [
+            line
+            for line in lines
+            if line.get("event") == event and all(line.get(k) == v for k, v in fields.items())
+        ]
+
+
+@contextmanager
+def captured_logs(level: str = "INFO") -> Iterator[LogLines]:
+    """Route the bot's logging (structlog and stdlib) to JSON lines in memory for the block."""
+    logs = LogLines()
+    configure_logging(level=level, fmt="json", stream=logs.buffer)
+    try:
+        yield logs
+    finally:
+        configure_logging(level="WARNING", fmt="console")

@@ -66,31 +66,56 @@ async def test_lines_posted_while_the_bot_was_down_are_backfilled_on_restart(
     assert sum(1 for r in rows if r.source == "backfill") >= 250  # the gap came from backfill
 
 
-async def test_a_dropped_websocket_mid_stream_loses_nothing(world: ClanWorld, db_url: str) -> None:
+async def test_a_dropped_websocket_reconnect_and_invalid_session_lose_nothing(
+    world: ClanWorld, db_url: str
+) -> None:
     start = datetime.now(UTC) - timedelta(hours=1)
+    discord = world.discord
+
+    async def post(first: int, label: str) -> None:
+        for i in range(first, first + 30):
+            await discord.post_message(
+                RELAY_CHANNEL_ID, **chat(i, "Jbwell", f"{label} {i}").post_kwargs(start)
+            )
+
     async with running_bot(world, db_url) as running:
-        for i in range(30):
-            await world.discord.post_message(
-                RELAY_CHANNEL_ID, **chat(i, "Jbwell", f"before {i}").post_kwargs(start)
-            )
-        await world.discord.drop_gateway(resume=False, abrupt=True)
-        for i in range(30, 60):  # posted while the bot is disconnected
-            await world.discord.post_message(
-                RELAY_CHANNEL_ID, **chat(i, "Jbwell", f"during {i}").post_kwargs(start)
-            )
-        await world.discord.wait_until_ready(timeout=20)
-        for i in range(60, 90):
-            await world.discord.post_message(
-                RELAY_CHANNEL_ID, **chat(i, "Jbwell", f"after {i}").post_kwargs(start)
-            )
-        rows = await wait_relay_rows(db_url, 90)
+        await post(0, "before")
+        await discord.drop_gateway(resume=False, abrupt=True)
+        await post(30, "during")  # posted while the bot is disconnected
+        await discord.wait_until_ready(timeout=20)
+        await post(60, "after")
+        await wait_relay_rows(db_url, 90)
+        # Discord asks the bot to reconnect (op 7): it resumes, missed events are replayed.
+        resumes = discord.resume_count
+        await discord.request_reconnect()
+        await post(90, "reconnect")
+        await discord.wait_for(lambda: discord.resume_count == resumes + 1, timeout=20)
+        # INVALID SESSION, resumable (op 9, d: true): the bot resumes again.
+        await discord.invalidate_session(resumable=True)
+        await post(120, "resumable")
+        await discord.wait_for(lambda: discord.resume_count == resumes + 2, timeout=20)
+        # INVALID SESSION, not resumable: a new session; what it missed comes by backfill.
+        identified = discord.identify_count
+        await discord.invalidate_session(resumable=False)
+        await post(150, "invalid")
+        await discord.wait_for(lambda: discord.identify_count == identified + 1, timeout=20)
+        await discord.wait_until_ready(timeout=20)
+        rows = await wait_relay_rows(db_url, 180)
         assert running.bot.is_ready()
-    assert sorted(r.text for r in rows) == sorted(
-        [f"before {i}" for i in range(30)]
-        + [f"during {i}" for i in range(30, 60)]
-        + [f"after {i}" for i in range(60, 90)]
-    )
-    assert len({r.message_id for r in rows}) == 90
+    expected = [
+        f"{label} {i}"
+        for label, first in (
+            ("before", 0),
+            ("during", 30),
+            ("after", 60),
+            ("reconnect", 90),
+            ("resumable", 120),
+            ("invalid", 150),
+        )
+        for i in range(first, first + 30)
+    ]
+    assert sorted(r.text for r in rows) == sorted(expected)
+    assert len({r.message_id for r in rows}) == 180
 
 
 async def test_edits_update_text_and_deletes_are_recorded_not_erased(
