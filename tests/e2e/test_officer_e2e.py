@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -51,12 +55,70 @@ async def _answer(interaction: FakeInteraction) -> SentMessage:
     return responses[-1]
 
 
+# The officer answers are checked against what the data says, worked out by hand from the
+# recorded WOM group (fakes/data/wom/group-11114-2025-12-23T1935Z.json) and the scripted day
+# (fakes/chat_script.py), on a clock pinned just after the recording.
+AS_OF = datetime(2025, 12, 23, 20, 0, tzinfo=UTC)
+# The day ends 200 minutes after it starts: all of it lies before AS_OF.
+DAY_START = AS_OF - timedelta(hours=4)
+# Members who chatted that day (Victor Locke chatted too, but is not in the WOM group) …
+CHATTED = {
+    "partymarty94",
+    "docofmed",
+    "vanvolter ii",
+    "hai ku",
+    "hi ku",
+    "jbwell",
+    "theforgegod",
+    "ll05",
+    "llo6",
+}
+# … and those a broadcast showed progressing (a drop, a 99, a log slot, a pet, a level).
+BROADCAST = {"docofmed", "jbwell", "sir gowi", "psilocyn", "ll05", "mtndck"}
+
+
+def _wom_members() -> dict[str, datetime | None]:
+    """Every member's name key and WOM's lastChangedAt (their last progress), from the file."""
+    path = Path(__file__).resolve().parents[2] / "fakes/data/wom/group-11114-2025-12-23T1935Z.json"
+    group = json.loads(path.read_text())
+    out: dict[str, datetime | None] = {}
+    for membership in group["memberships"]:
+        player = membership["player"]
+        changed = player["lastChangedAt"]
+        out[player["username"]] = datetime.fromisoformat(changed) if changed else None
+    return out
+
+
+def _idle_for(days: int) -> set[str]:
+    """Members with no chat, no broadcast and no WOM progress in the ``days`` before AS_OF."""
+    since = AS_OF - timedelta(days=days)
+    return {
+        name
+        for name, changed in _wom_members().items()
+        if name not in CHATTED | BROADCAST and (changed is None or changed < since)
+    }
+
+
+async def _csv_rows(world: ClanWorld, answer: SentMessage) -> list[dict[str, str]]:
+    """The full list behind a paged answer, from its CSV button."""
+    button = next(c for c in answer.custom_ids() if c.endswith(".csv"))
+    click = await world.discord.click_button(answer, button, OFFICER_USER_ID)
+    attached = (await click.wait_response(timeout=10)).attachments[0]
+    return list(csv.DictReader(io.StringIO(attached.data.decode())))
+
+
+def _key(name: str) -> str:
+    return name.lower()
+
+
 async def test_officer_commands_answer_officers_and_refuse_members(
     world: ClanWorld, db_url: str
 ) -> None:
-    async with running_bot(world, db_url) as running:
+    answers: dict[str, SentMessage] = {}
+    rows: dict[str, list[dict[str, str]]] = {}
+    async with running_bot(world, db_url, clock=lambda: AS_OF) as running:
         await _synced(running)
-        for _post, kwargs in day_posts(datetime.now(UTC) - timedelta(hours=3)):
+        for _post, kwargs in day_posts(DAY_START):
             await world.discord.post_message(RELAY_CHANNEL_ID, **kwargs)
         await wait_relay_rows(db_url, 20)  # 18 posts; the TrackScape post carries 3 embeds
         for sub in OFFICER_SUBCOMMANDS:
@@ -73,6 +135,9 @@ async def test_officer_commands_answer_officers_and_refuse_members(
             answer = await _answer(asked)
             assert answer.embeds, f"/clan {sub} gave no embed: {answer.content!r}"
             assert answer.ephemeral
+            answers[sub] = answer
+            if sub != "report":
+                rows[sub] = await _csv_rows(world, answer)
 
         public = await world.discord.invoke_slash(
             GUILD_ID,
@@ -113,6 +178,39 @@ async def test_officer_commands_answer_officers_and_refuse_members(
         )
         sorry = await _answer(unknown)
         assert "trace id" in sorry.content and sorry.ephemeral
+
+    # /clan report: the day in numbers. 11 chat lines (the whip relayed twice counts once),
+    # from the 9 members above and Victor Locke; one WOM sync, so no XP gained yet.
+    pulse, attention = answers["report"].embeds
+    assert pulse["title"] == "Nevr Lucky: daily report, Tue 23 Dec 2025"
+    assert pulse["description"].startswith("**11** chat lines")
+    assert "**9** of 303 members chatted · **0** XP gained" in pulse["description"]
+    fields = {f["name"]: f["value"] for f in pulse["fields"]}
+    assert fields["Top chatters"].splitlines()[0] == "1. **vanvolter ii** 2 lines"
+    for drop in ("Abyssal whip (1,456,814 coins)", "Butch at 194 kills", "Attack level 99"):
+        assert drop in fields["Notable"]
+    # /clan unmatched: the one name in the relay that is no member, with his chat line and
+    # the broadcast of his invitation.
+    assert [(r["name"], r["lines"]) for r in rows["unmatched"]] == [("Victor Locke", "2")]
+    assert "Unmatched relay names: 1" in {f["name"] for f in attention["fields"]}
+    # /clan inactive: no chat and no progress in 60 days: the two members WOM never saw
+    # progress from, and nobody else.
+    assert {_key(r["member"]) for r in rows["inactive"]} == _idle_for(60)
+    assert _idle_for(60) == {"sulkypeen", "cervixthumpr"}
+    assert answers["inactive"].embeds[0]["footer"]["text"].startswith("page 1/1 · 2 in all")
+    # /clan audit: every staff member; AWOL exactly when idle for the audit's 30 days.
+    staff = {_key(r["member"]): r for r in rows["audit"]}
+    awol = {name for name, r in staff.items() if r["finding"] == "officer_awol"}
+    assert awol == set(staff) & _idle_for(30)
+    assert "llo6" in staff and "llo6" not in awol  # a deputy owner who said good night
+    # /clan alerts: the leadership idle for 7 days (a slump), and no one else.
+    leadership = {name for name, r in staff.items() if r["tier"] == "leadership"}
+    slumps = {_key(r["member"]) for r in rows["alerts"] if r["finding"] == "leadership_slump"}
+    assert slumps == leadership & _idle_for(7)
+    assert {r["finding"] for r in rows["alerts"]} <= {"leadership_slump"}
+    # /clan promotions: promotions need activity over 30 days, and one sync holds no gains.
+    assert rows["promotions"] == []
+    assert answers["promotions"].embeds[0]["description"] == "Nobody is due a promotion yet."
 
 
 async def test_paging_works_for_the_invoker_and_is_refused_to_others(
