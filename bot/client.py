@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import App, build_app, utc_now
+from bot.channel_access import ChannelAccess
 from bot.core.config import Settings
 from bot.core.tasks import Tasks
 from bot.core.tracing import TRACE_KEY, new_trace_id, traced
@@ -156,6 +157,8 @@ class ClanStatsBot(commands.Bot):
         self._shutting_down = False
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
+        # Whether the configured channels let the bot do its work (shown in progress).
+        self.channel_access = ChannelAccess(self.get_channel, self.progress, self.dispatch)
         # Set once the startup WOM sync (if one was due) has run: reports wait for it so a
         # caught-up report never runs on a clan that has not been synced yet.
         self.startup_sync_done = asyncio.Event()

@@ -9,6 +9,7 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from bot.channel_access import Purpose
 from bot.core.config_check import live_config_problems
 from bot.usecases.status import StatusReport, build_status
 from cogs._checks import officer_only
@@ -46,9 +47,52 @@ class AdminCog(commands.Cog):
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
 
+    def check_channels(self) -> None:
+        """Check the bot may do its work in every configured channel the server has.
+
+        A channel the server lacks is the configuration check's to report (on_ready); one
+        the bot cannot use is reported once, and caught up on when fixed
+        (:class:`bot.channel_access.ChannelAccess`).
+        """
+        settings, access = self.bot.settings, self.bot.channel_access
+        wanted: list[tuple[Purpose, int | None]] = [
+            *(("relay", cid) for cid in settings.relay_channel_ids),
+            ("report", settings.report_channel_id),
+            ("announce", settings.announce_channel_id),
+        ]
+        for purpose, channel_id in wanted:
+            if channel_id is not None and self.bot.get_channel(channel_id) is not None:
+                access.check(purpose, channel_id)
+
+    # Discord tells the bot about every change that can change its permissions.
+    @commands.Cog.listener()
+    async def on_guild_channel_update(self, before: object, after: object) -> None:
+        self.check_channels()
+
+    @commands.Cog.listener()
+    async def on_guild_channel_create(self, channel: object) -> None:
+        self.check_channels()
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, before: object, after: object) -> None:
+        self.check_channels()
+
+    @commands.Cog.listener()
+    async def on_guild_role_create(self, role: object) -> None:
+        self.check_channels()
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: object) -> None:
+        self.check_channels()
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: object, after: object) -> None:
+        self.check_channels()  # the bot's own roles (with the members intent)
+
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Say loudly (log and /status) which configured ids the server does not have."""
+        """Say loudly (log and /status) which configured ids the server does not have, and
+        which configured channels the bot cannot do its work in."""
         guild = self.bot.get_guild(self.bot.settings.guild_id or 0)
         problems = live_config_problems(
             self.bot.settings,
@@ -62,6 +106,7 @@ class AdminCog(commands.Cog):
             self.bot.progress["configuration"] = "\n".join(problems)
         else:
             self.bot.progress.pop("configuration", None)
+        self.check_channels()
 
     @app_commands.command(
         name="status", description="What ClanStats has stored and how its jobs went"

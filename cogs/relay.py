@@ -14,6 +14,7 @@ import structlog
 from discord.ext import commands
 
 from bot.app import relay_config
+from bot.channel_access import Purpose
 from bot.core.tracing import traced
 from bot.usecases.backfill import BackfillProgress, backfill_channel
 from bot.usecases.harvest import (
@@ -190,6 +191,12 @@ class RelayCog(commands.Cog):
     async def on_resumed(self) -> None:
         self.start_backfill("resumed")
 
+    @commands.Cog.listener()
+    async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
+        # A relay channel the bot could not read: what was posted meanwhile is read now.
+        if purpose == "relay" and channel_id in self.channel_ids:
+            self.start_backfill("channel readable again")
+
     def start_backfill(self, reason: str) -> None:
         """Fill every relay channel's gap; a request during a run queues one more run."""
         if self._unloaded:
@@ -207,20 +214,29 @@ class RelayCog(commands.Cog):
         while True:
             self._backfill_again = False
             for channel_id in sorted(self.channel_ids):
+                # Without View Channel / Read Message History, Discord would answer 403 or
+                # an empty history: say so once and keep the cursor until it is fixed.
+                if self.bot.channel_access.check("relay", channel_id) is not None:
+                    continue
                 channel = self.bot.get_channel(channel_id)
                 if not isinstance(channel, discord.TextChannel | discord.Thread):
                     log.warning("backfill.channel_unavailable", channel_id=channel_id)
-                    self.bot.progress[f"backfill {channel_id}"] = "channel not found"
+                    self.bot.progress[f"backfill {channel_id}"] = "not a text channel"
                     continue
-                await backfill_channel(
-                    self.bot.app,
-                    self.clan_id,
-                    channel_id,
-                    functools.partial(_pages, channel),
-                    config=await clan_relay_config(self.bot.app, self.clan_id, self._base_config),
-                    backfill_days=self.bot.settings.backfill_days,
-                    on_progress=self._report,
-                )
+                try:
+                    await backfill_channel(
+                        self.bot.app,
+                        self.clan_id,
+                        channel_id,
+                        functools.partial(_pages, channel),
+                        config=await clan_relay_config(
+                            self.bot.app, self.clan_id, self._base_config
+                        ),
+                        backfill_days=self.bot.settings.backfill_days,
+                        on_progress=self._report,
+                    )
+                except discord.Forbidden as exc:
+                    self.bot.channel_access.refused("relay", channel_id, exc)
             if not self._backfill_again:
                 return
 

@@ -19,8 +19,9 @@ from apscheduler.triggers.cron import CronTrigger
 from discord.ext import commands
 
 from bot.adapters.charts import render_activity_chart
+from bot.channel_access import Purpose
 from bot.usecases import reports
-from bot.usecases.jobs import JobResult, ever_ran, run_job, slot_done
+from bot.usecases.jobs import JobResult, ever_ran, run_job, slot_done, slot_failed
 from cogs.officer._render import daily_report_embeds
 
 if TYPE_CHECKING:
@@ -87,6 +88,16 @@ class ReportsCog(commands.Cog):
     async def scheduled_report(self) -> None:
         await self.post_report(last_report_time(self.bot.app.now(), self.bot.settings))
 
+    @commands.Cog.listener()
+    async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
+        """The report channel is usable again: post the report that could not be posted."""
+        if purpose != "report" or channel_id != self.bot.settings.report_channel_id:
+            return
+        due = last_report_time(self.bot.app.now(), self.bot.settings)
+        if await slot_failed(self.bot.app, REPORT_JOB, self.slot(due)):
+            log.info("report.retry", slot=self.slot(due), reason="report channel usable again")
+            await self.post_report(due)
+
     async def post_report(self, scheduled: datetime) -> JobResult[None]:
         """Build and post the report for the 24 hours before ``scheduled``, once per day."""
         with contextlib.suppress(TimeoutError):
@@ -96,9 +107,13 @@ class ReportsCog(commands.Cog):
 
         async def work() -> tuple[dict[str, Any], None]:
             app, settings = self.bot.app, self.bot.settings
-            channel = self.bot.get_channel(settings.report_channel_id or 0)
+            channel_id = settings.report_channel_id or 0
+            # A channel the bot cannot post in fails this day's run with the reason (logged
+            # once, on /status); the day stays due and is posted when the channel is fixed.
+            self.bot.channel_access.require("report", channel_id)
+            channel = self.bot.get_channel(channel_id)
             if not isinstance(channel, discord.abc.Messageable):
-                raise LookupError(f"report channel {settings.report_channel_id} not found")
+                raise LookupError(f"report channel {channel_id} not found")
             clan_id = await reports.configured_clan_id(app, settings.wom_group_id)
             report = await reports.daily_report(app, clan_id, scheduled, settings.tz)
             png = render_activity_chart(
@@ -107,11 +122,15 @@ class ReportsCog(commands.Cog):
                 title=f"{report.clan_name}: clan activity",
                 timezone=report.timezone,
             )
-            await channel.send(
-                embeds=daily_report_embeds(report, settings.tz, chart=CHART_NAME),
-                file=discord.File(io.BytesIO(png), filename=CHART_NAME),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            try:
+                await channel.send(
+                    embeds=daily_report_embeds(report, settings.tz, chart=CHART_NAME),
+                    file=discord.File(io.BytesIO(png), filename=CHART_NAME),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.Forbidden as exc:
+                self.bot.channel_access.refused("report", channel_id, exc)
+                raise
             return {"chat_lines": report.pulse.chat_lines, "xp": report.pulse.xp_gained}, None
 
         return await run_job(self.bot.app, REPORT_JOB, self.slot(scheduled), work)

@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import sync_options
+from bot.channel_access import Purpose
 from bot.usecases.announce import RosterChangeLine, mark_changes_announced, pending_roster_changes
 from bot.usecases.jobs import JobResult, sync_due
 from bot.usecases.sync import SyncOptions, SyncReport, run_sync
@@ -73,6 +74,7 @@ class SyncCog(commands.Cog):
         # change is never posted twice.
         self._announcing = asyncio.Lock()
         self.options: SyncOptions = sync_options(bot.settings)
+        self._clan_id: int | None = None  # the clan announced for, once a sync has run
 
     async def cog_load(self) -> None:
         app = self.bot.app
@@ -102,11 +104,18 @@ class SyncCog(commands.Cog):
 
     async def announce(self, clan_id: int) -> None:
         """Post pending roster changes to the announce channel, once each."""
+        self._clan_id = clan_id
         channel_id = self.bot.settings.announce_channel_id
         if channel_id is None:
             return
         async with self._announcing:
             await self._announce(clan_id, channel_id)
+
+    @commands.Cog.listener()
+    async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
+        """The announce channel is usable again: post what waited (else the next sync does)."""
+        if purpose == "announce" and self._clan_id is not None:
+            await self.announce(self._clan_id)
 
     async def _announce(self, clan_id: int, channel_id: int) -> None:
         lines = await pending_roster_changes(self.bot.app, clan_id)
@@ -116,9 +125,17 @@ class SyncCog(commands.Cog):
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("sync.announce_channel_missing", channel_id=channel_id)
             return
-        await channel.send(
-            embed=render_changes(lines), allowed_mentions=discord.AllowedMentions.none()
-        )
+        # Unposted changes stay pending: a channel the bot cannot post in is logged once
+        # (and shown on /status), and they are announced once it is fixed.
+        if self.bot.channel_access.check("announce", channel_id) is not None:
+            return
+        try:
+            await channel.send(
+                embed=render_changes(lines), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden as exc:
+            self.bot.channel_access.refused("announce", channel_id, exc)
+            return
         await mark_changes_announced(self.bot.app, lines)
 
     @app_commands.command(

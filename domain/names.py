@@ -18,7 +18,6 @@ _DISCORD_EMOJI = re.compile(r"<a?:[A-Za-z0-9_~\-]+:\d+>")
 _GAME_TAG = re.compile(r"</?(?:img|col|shad|str|u|br|lt|gt)(?:=[^>]*)?>", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s_\-]+")
 _VALID_KEY = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
-_VALID_DISPLAY = re.compile(r"[A-Za-z0-9]+(?:[ _\-][A-Za-z0-9]+)*")
 
 
 class InvalidNameError(ValueError):
@@ -55,8 +54,3 @@ def valid_name_key(raw: str) -> str:
 def clean_display_name(raw: str) -> str:
     """Return a display name as it should be shown: tags stripped, NBSP → space, trimmed."""
     return " ".join(strip_tags(raw).replace("\u00a0", " ").split())
-
-
-def is_valid_display_name(raw: str) -> bool:
-    """True when ``raw`` (already cleaned) follows Jagex's display-name rules."""
-    return 0 < len(raw) <= MAX_NAME_LENGTH and _VALID_DISPLAY.fullmatch(raw) is not None

@@ -1,16 +1,25 @@
 """Shared fixtures: real databases (a SQLite file, a PostgreSQL server), migrated to head.
 
 PostgreSQL tests use a throw-away database on the server named by CLANSTATS_TEST_PG_URL
-(default: the local server's ``test`` database as ``postgres``); they are skipped, with the
-reason shown, when no server answers.
+(default: the local server's ``test`` database as ``postgres``). What happens when that server
+cannot be used depends on why (the header of every run says which case holds):
+
+* the server does not answer (connection refused, timed out, still starting up): locally
+  those tests are skipped, each with the reason; with ``CI`` set they fail, since CI must run
+  them;
+* anything else (a wrong password or user, a database name or host that does not exist, a
+  malformed URL) is a configuration mistake, and fails those tests wherever they run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,30 +29,119 @@ from storage.engine import Database
 from storage.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("CLANSTATS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_PROBE_TIMEOUT_S = 3.0
+
+# OSError numbers that mean "nobody answers there", as opposed to "there is no such place".
+_NOT_ANSWERING_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+}
 
 
-def _pg_available() -> str | None:
-    """None when PostgreSQL answers, else the reason it cannot be used."""
+def ci_is_set(environ: dict[str, str] | None = None) -> bool:
+    """True when the ``CI`` variable is set to anything but empty, ``0`` or ``false``."""
+    value = (os.environ if environ is None else environ).get("CI", "")
+    return value.strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class PgStatus:
+    """Whether the test PostgreSQL can be used and, when not, why and whether that may skip."""
+
+    url: str
+    problem: str | None = None
+    not_answering: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+
+def server_not_answering(exc: BaseException) -> bool:
+    """True for the failures that mean "no server answers", never for a misconfiguration.
+
+    Refused, reset, unreachable and timed-out connections, and a server still starting up,
+    are the server's absence. A host name that does not resolve (``socket.gaierror``), an
+    unknown database or user, a wrong password and a malformed URL are mistakes in the URL.
+    """
     import asyncpg
 
-    async def probe() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+    if isinstance(exc, socket.gaierror):
+        return False
+    if isinstance(exc, TimeoutError | ConnectionRefusedError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NOT_ANSWERING_ERRNOS:
+        return True
+    if isinstance(exc, OSError) and exc.errno is None and exc.args:
+        # asyncpg trying several addresses raises OSError("Multiple exceptions: ...").
+        return "Connect call failed" in str(exc) and "Name or service" not in str(exc)
+    return False
+
+
+def probe_postgres(url: str, timeout: float = PG_PROBE_TIMEOUT_S) -> PgStatus:
+    """Connect once to ``url`` and say whether it can be used, and if not, why."""
+    try:
+        shown = make_url(url).render_as_string()
+    except Exception as exc:  # not even a URL: a typo
+        return PgStatus(url, f"CLANSTATS_TEST_PG_URL {url!r} is not a database URL: {exc}")
+    import asyncpg
+
+    async def connect() -> None:
+        conn = await asyncpg.connect(url, timeout=timeout)
         await conn.close()
 
     try:
-        asyncio.run(probe())
-    except Exception as exc:  # any failure means: skip, and say why
-        return f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: {exc!r}"
-    return None
+        asyncio.run(connect())
+    except Exception as exc:
+        if server_not_answering(exc):
+            return PgStatus(
+                shown, f"PostgreSQL not answering at {shown}: {exc!r}", not_answering=True
+            )
+        return PgStatus(
+            shown,
+            f"PostgreSQL at {shown} cannot be used (a configuration mistake, not a missing "
+            f"server: check CLANSTATS_TEST_PG_URL): {exc!r}",
+        )
+    return PgStatus(shown)
 
 
-_PG_REASON: list[str | None] = []
+_PG_STATUS: list[PgStatus] = []
+
+
+def pg_status() -> PgStatus:
+    """The test server's status, probed once per run."""
+    if not _PG_STATUS:
+        _PG_STATUS.append(probe_postgres(PG_ADMIN_URL))
+    return _PG_STATUS[0]
 
 
 def pg_skip_reason() -> str | None:
-    if not _PG_REASON:
-        _PG_REASON.append(_pg_available())
-    return _PG_REASON[0]
+    """The reason PostgreSQL tests cannot run here, or None when they can."""
+    return pg_status().problem
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    status = pg_status()
+    if status.usable:
+        return f"PostgreSQL: {status.url} answers; its tests run"
+    if status.not_answering and not ci_is_set():
+        return f"{status.problem}: its tests are skipped (with CI set they would fail)"
+    return f"{status.problem}: its tests fail"
+
+
+def require_postgres() -> None:
+    """Skip (locally, server not answering) or fail (CI, or a misconfiguration) when unusable."""
+    status = pg_status()
+    if status.usable:
+        return
+    assert status.problem is not None
+    if status.not_answering and not ci_is_set():
+        pytest.skip(status.problem)
+    suffix = " (CI is set: PostgreSQL tests must run)" if status.not_answering else ""
+    pytest.fail(status.problem + suffix, pytrace=False)
 
 
 @pytest.fixture
@@ -54,9 +152,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     import asyncpg
 
     name = f"clanstats_t_{uuid.uuid4().hex[:12]}"
@@ -114,27 +210,63 @@ def _clean_clanstats_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
-# The end-to-end suite's running time, printed at the end of every run that includes it
-# (issue 3 asks that it passes in .ci/run in under a minute: this is where that is read off).
+# The end-to-end suite's running time. Every e2e test runs once on SQLite and once on
+# PostgreSQL. The 60 s of issue 3 ("the e2e suite passes in .ci/run in under a minute") was
+# measured on SQLite, the default deployment, and stays its budget; the same tests on
+# PostgreSQL are budgeted at 90 s, since each of them there also creates and drops a database
+# and every write crosses a socket. Both include setup and teardown, and are measured with
+# coverage on, as scripts/test runs them. A run whose e2e tests went over either budget
+# fails, saying so; the whole of .ci/run is bounded at 10 minutes.
 
-_E2E_PREFIX = "tests/e2e/"
-_e2e = {"seconds": 0.0, "tests": 0, "failed": 0}
+E2E_PREFIX = "tests/e2e/"
+E2E_BUDGET_S = {"sqlite": 60.0, "postgresql": 90.0, "other": 60.0}
+E2E_DATABASES = ("sqlite", "postgresql")
+_e2e: dict[str, dict[str, float]] = {
+    db: {"seconds": 0.0, "tests": 0, "failed": 0} for db in (*E2E_DATABASES, "other")
+}
+
+
+def e2e_database(nodeid: str) -> str:
+    """Which database an e2e test ran on, from its parameter id (``test_x[postgresql]``)."""
+    params = nodeid.rpartition("[")[2].rstrip("]").split("-") if nodeid.endswith("]") else []
+    return next((db for db in E2E_DATABASES if db in params), "other")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if not report.nodeid.startswith(_E2E_PREFIX):
+    if not report.nodeid.startswith(E2E_PREFIX):
         return
-    _e2e["seconds"] += report.duration  # setup, call and teardown
+    tally = _e2e[e2e_database(report.nodeid)]
+    tally["seconds"] += report.duration  # setup, call and teardown
     if report.when == "call":
-        _e2e["tests"] += 1
+        tally["tests"] += 1
     if report.failed:
-        _e2e["failed"] += 1
+        tally["failed"] += 1
+
+
+def e2e_over_budget(
+    tallies: dict[str, dict[str, float]] | None = None,
+    budgets: dict[str, float] = E2E_BUDGET_S,
+) -> list[str]:
+    """One line per database whose e2e tests took longer than its budget."""
+    return [
+        f"the e2e suite on {db} took {t['seconds']:.1f} s: over its {budgets[db]:.0f} s budget"
+        for db, t in (_e2e if tallies is None else tallies).items()
+        if t["seconds"] > budgets[db]
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _e2e["tests"]:
-        return
-    terminalreporter.write_line(
-        f"e2e suite ({_E2E_PREFIX}): {_e2e['tests']} tests, {_e2e['failed']} failed, "
-        f"{_e2e['seconds']:.1f} s with setup and teardown (target: under 60 s)"
-    )
+    for db, t in _e2e.items():
+        if not t["tests"]:
+            continue
+        terminalreporter.write_line(
+            f"e2e suite ({E2E_PREFIX}) on {db}: {t['tests']:.0f} tests, {t['failed']:.0f} failed, "
+            f"{t['seconds']:.1f} s with setup and teardown (budget: {E2E_BUDGET_S[db]:.0f} s)"
+        )
+    for line in e2e_over_budget():
+        terminalreporter.write_line(line, red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if e2e_over_budget() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

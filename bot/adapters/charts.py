@@ -10,8 +10,13 @@ import io
 import math
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+XP_LINE_LABEL = "XP gained"
 
 
 def render_activity_chart(
@@ -21,7 +26,21 @@ def render_activity_chart(
     title: str,
     timezone: str,
 ) -> bytes:
-    """PNG bytes: chat lines per weekday × hour (local time) and per day vs XP gained.
+    """PNG bytes of :func:`activity_figure`."""
+    fig = activity_figure(heatmap, trend, title=title, timezone=timezone)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def activity_figure(
+    heatmap: Sequence[Sequence[int]],
+    trend: Sequence[tuple[date, int, int | None]],
+    *,
+    title: str,
+    timezone: str,
+) -> Figure:
+    """The chart: chat lines per weekday × hour (local time) and per day vs XP gained.
 
     ``heatmap`` is 7 rows (Monday first) of 24 hourly counts; ``trend`` holds
     ``(day, chat lines, xp gained)`` oldest first, XP None on days nobody was tracked yet
@@ -64,13 +83,10 @@ def render_activity_chart(
     bottom.tick_params(axis="x", labelrotation=45)
     bottom.set_title(f"Last {len(trend)} days: chat vs XP gained", fontsize=11)
     right = bottom.twinx()
-    right.plot(days, xp, color="#dd8452", marker="o", linewidth=2, label="XP gained")
+    right.plot(days, xp, color="#dd8452", marker="o", linewidth=2, label=XP_LINE_LABEL)
     right.set_ylabel("XP gained (millions)", color="#dd8452")
     right.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.2f}M"))
     right.set_ylim(0, max([*known_xp, 0.1]) * 1.15)
     handles = bottom.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    bottom.legend(handles, ["chat lines", "XP gained"], loc="upper left")
-
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
+    bottom.legend(handles, ["chat lines", XP_LINE_LABEL], loc="upper left")
+    return fig

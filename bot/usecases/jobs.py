@@ -103,6 +103,13 @@ async def slot_done(app: App, job: str, slot: str) -> bool:
     return run.outcome == "ok" or run.started_at >= app.now() - STALE_RUN
 
 
+async def slot_failed(app: App, job: str, slot: str) -> bool:
+    """True when the last run of ``(job, slot)`` failed (so it may be run again)."""
+    async with app.db.read() as session:
+        run = await job_runs.get(session, job=job, slot=slot)
+    return run is not None and run.outcome == "failed"
+
+
 async def ever_ran(app: App, job: str) -> bool:
     async with app.db.read() as session:
         return await job_runs.latest(session, job) is not None

@@ -9,7 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from fakes.discord.messages import MessageStore, utc_now
-from fakes.discord.models import JSON, FakeChannel, FakeGuild, FakeUser, FakeWebhook, SentMessage
+from fakes.discord.models import (
+    JSON,
+    FakeChannel,
+    FakeGuild,
+    FakeUser,
+    FakeWebhook,
+    Overwrite,
+    SentMessage,
+)
+from fakes.discord.ratelimits import Forced429, Scope
 from fakes.discord.snowflake import datetime_from_snowflake, iso_timestamp
 
 
@@ -44,6 +53,48 @@ class WorldDriver(MessageStore):
         webhook = FakeWebhook(id=webhook_id, name=name, channel_id=channel_id)
         self.webhooks[webhook_id] = webhook
         return webhook
+
+    async def set_channel_permissions(
+        self, channel_id: int, target_id: int, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Set a channel's overwrite for a role or a member (as a server admin would).
+
+        ``allow=deny=0`` removes it. A connected bot is told with CHANNEL_UPDATE, as Discord
+        does, so its permission cache follows.
+        """
+        guild, channel = self._guild_for_channel(channel_id)
+        if allow or deny:
+            kind = 0 if target_id in guild.roles else 1
+            channel.overwrites[target_id] = Overwrite(target_id, kind, allow, deny)
+        else:
+            channel.overwrites.pop(target_id, None)
+        await self._dispatch("CHANNEL_UPDATE", channel.payload())
+
+    async def set_role_permissions(self, guild_id: int, role_id: int, permissions: int) -> None:
+        """Change a role's permissions; a connected bot gets GUILD_ROLE_UPDATE."""
+        guild = self.guilds[guild_id]
+        role = guild.roles[role_id]
+        role.permissions = int(permissions)
+        await self._dispatch(
+            "GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role.payload()}
+        )
+
+    def rate_limit_next(
+        self,
+        method: str,
+        route: str,
+        *,
+        retry_after: float,
+        scope: Scope = "shared",
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests to ``route`` with a 429 of ``scope``.
+
+        ``route`` is the path template (``/channels/{channel_id}/messages``). This is Discord
+        limiting on its own account (a busy resource, ``shared``; or the global limit), so it
+        is no violation of the bot's: what is tested is how the bot waits it out.
+        """
+        self.rate_limits.forced.append(Forced429(method, route, retry_after, scope, times))
 
     # ------------------------------------------------------------------ messages in
 

@@ -20,7 +20,7 @@ from fakes.discord.constants import (
     INTENT_MESSAGE_CONTENT,
     PRIVILEGED_INTENTS,
 )
-from fakes.discord.models import JSON, FakeChannel, FakeMember
+from fakes.discord.models import JSON, FakeChannel, FakeMember, Permission
 from fakes.discord.plumbing import HttpPlumbing
 from fakes.discord.records import GatewayConnection, GatewaySession
 
@@ -48,7 +48,7 @@ class Gateway(HttpPlumbing):
         self._connections.add(conn)
         try:
             if request.query.get("encoding", "json") != "json":
-                await ws.close(code=4002, message=b"Only JSON encoding is supported")
+                await self._refuse(ws, 4002, "Only JSON encoding is supported")
                 return ws
             hello = {"heartbeat_interval": self.heartbeat_interval_ms, "_trace": ["fake-gateway"]}
             await conn.send({"op": 10, "d": hello, "s": None, "t": None})
@@ -57,11 +57,11 @@ class Gateway(HttpPlumbing):
                     try:
                         payload = json.loads(msg.data)
                     except ValueError:
-                        await ws.close(code=4002, message=b"Error while decoding payload")
+                        await self._refuse(ws, 4002, "Error while decoding payload")
                         break
                     await self._on_gateway_payload(conn, payload)
                 elif msg.type is WSMsgType.BINARY:
-                    await ws.close(code=4002, message=b"Error while decoding payload")
+                    await self._refuse(ws, 4002, "Error while decoding payload")
                     break
         finally:
             self._connections.discard(conn)
@@ -73,6 +73,15 @@ class Gateway(HttpPlumbing):
             self._notify()
         return ws
 
+    async def _refuse(self, ws: web.WebSocketResponse, code: int, reason: str) -> None:
+        """Close the gateway with a 4xxx code, as Discord does for a client's mistake.
+
+        The codes and their meaning: discord/discord-api-docs at c98d64bc,
+        ``developers/topics/opcodes-and-status-codes.mdx``, "Gateway Close Event Codes".
+        """
+        self.violations.append(f"GATEWAY: closed with {code} {reason}")
+        await ws.close(code=code, message=reason.encode())
+
     async def _on_gateway_payload(self, conn: GatewayConnection, payload: JSON) -> None:
         op = payload.get("op")
         data = payload.get("d")
@@ -83,13 +92,13 @@ class Gateway(HttpPlumbing):
         elif op == 6:
             await self._resume(conn, data or {})
         elif conn.session is None and op in (3, 4, 8):
-            await conn.ws.close(code=4003, message=b"Not authenticated.")
+            await self._refuse(conn.ws, 4003, "Not authenticated.")
         elif op == 8:
             await self._request_members(conn, data or {})
         elif op in (3, 4):
             pass  # presence / voice state updates: accepted, not modelled
         else:
-            await conn.ws.close(code=4001, message=b"Unknown opcode.")
+            await self._refuse(conn.ws, 4001, "Unknown opcode.")
 
     def _append(self, session: GatewaySession, event: str, data: JSON) -> JSON:
         session.seq += 1
@@ -99,17 +108,17 @@ class Gateway(HttpPlumbing):
 
     async def _identify(self, conn: GatewayConnection, data: JSON) -> None:
         if conn.session is not None:
-            await conn.ws.close(code=4005, message=b"Already authenticated.")
+            await self._refuse(conn.ws, 4005, "Already authenticated.")
             return
         if data.get("token") != self.token:
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            await self._refuse(conn.ws, 4004, "Authentication failed.")
             return
         intents = data.get("intents")
         if not isinstance(intents, int):
-            await conn.ws.close(code=4013, message=b"Invalid intent(s).")
+            await self._refuse(conn.ws, 4013, "Invalid intent(s).")
             return
         if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
-            await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
+            await self._refuse(conn.ws, 4014, "Disallowed intent(s).")
             return
         async with self._gw_lock:
             session = GatewaySession(
@@ -231,6 +240,8 @@ class Gateway(HttpPlumbing):
                         "attachments": [],
                         "components": [],
                     }
+        elif event.startswith("GUILD_MEMBER_") and not intents & INTENT_GUILD_MEMBERS:
+            return None  # GUILD_MEMBER_ADD / UPDATE / REMOVE need the members intent
         elif (
             event.startswith("GUILD_")
             and event != "GUILD_MEMBERS_CHUNK"
@@ -256,7 +267,14 @@ class Gateway(HttpPlumbing):
         self._notify()
         return True
 
+    def _bot_sees(self, channel: FakeChannel) -> bool:
+        """Discord sends a bot a channel's message events only while it may view the channel."""
+        guild = self.guilds[channel.guild_id]
+        return bool(guild.permissions_in(channel, self.bot_user_id) & Permission.VIEW_CHANNEL)
+
     async def _dispatch_message(self, event: str, channel: FakeChannel, message: JSON) -> None:
+        if not self._bot_sees(channel):
+            return
         data = {**message, "guild_id": str(channel.guild_id)}
         guild = self.guilds[channel.guild_id]
         member = guild.members.get(int(message["author"]["id"]))
@@ -303,8 +321,31 @@ class Gateway(HttpPlumbing):
         self._notify()
 
     async def request_reconnect(self) -> None:
-        """Send opcode 7 RECONNECT: the bot should close and RESUME."""
+        """Send opcode 7 RECONNECT: the bot should close, reconnect and RESUME.
+
+        discord.py closes its socket and resumes on ``resume_gateway_url`` (v2.7.1,
+        ``discord/gateway.py``, ``received_message``: RECONNECT raises ReconnectWebSocket;
+        ``discord/client.py``, ``connect``).
+        """
         session = self._session
         if session is None or session.connection is None:
             raise RuntimeError("no live gateway session")
         await session.connection.send({"op": 7, "d": None, "s": None, "t": None})
+
+    async def invalidate_session(self, *, resumable: bool) -> None:
+        """Send opcode 9 INVALID SESSION on the live connection.
+
+        ``resumable=True`` (``d: true``): the bot may reconnect and RESUME. ``False``: the
+        session is gone, a RESUME would be refused, and the bot must IDENTIFY again
+        (discord-api-docs, ``developers/events/gateway.mdx``, "Resuming"; discord.py v2.7.1
+        ``discord/gateway.py``: INVALIDATE_SESSION with ``d`` true resumes, false clears the
+        session and identifies).
+        """
+        async with self._gw_lock:
+            session = self._session
+            if session is None or session.connection is None:
+                raise RuntimeError("no live gateway session")
+            conn = session.connection
+            if not resumable:
+                session.invalid = True
+        await conn.send({"op": 9, "d": resumable, "s": None, "t": None})

@@ -102,6 +102,8 @@ class MessageStore(Gateway):
         if channel.history.remove(message_id) is None:
             raise LookupError(f"no message {message_id} in channel {channel_id}")
         self._message_channel.pop(message_id, None)
+        if not self._bot_sees(channel):
+            return
         await self._dispatch(
             "MESSAGE_DELETE",
             {
@@ -161,7 +163,8 @@ class MessageStore(Gateway):
         return sent
 
     def _bot_permissions(self, channel: FakeChannel) -> int:
-        return self.guilds[channel.guild_id].permissions_of(self.bot_user_id)
+        """The bot's permissions in ``channel``: its roles, then the channel's overwrites."""
+        return self.guilds[channel.guild_id].permissions_in(channel, self.bot_user_id)
 
     def _check_message_body(
         self, request: web.Request, body: Any, uploads: dict[int, Upload], *, creating: bool

@@ -28,7 +28,8 @@ class ChannelType(IntEnum):
 
 
 class Permission(IntEnum):
-    """The permission bits the fake computes with (Discord's values)."""
+    """The permission bits the fake computes with (Discord's values: discord-api-docs,
+    ``developers/topics/permissions.mdx``, "Bitwise Permission Flags")."""
 
     CREATE_INSTANT_INVITE = 1 << 0
     ADMINISTRATOR = 1 << 3
@@ -37,10 +38,12 @@ class Permission(IntEnum):
     ADD_REACTIONS = 1 << 6
     VIEW_CHANNEL = 1 << 10
     SEND_MESSAGES = 1 << 11
+    SEND_TTS_MESSAGES = 1 << 12
     MANAGE_MESSAGES = 1 << 13
     EMBED_LINKS = 1 << 14
     ATTACH_FILES = 1 << 15
     READ_MESSAGE_HISTORY = 1 << 16
+    MENTION_EVERYONE = 1 << 17
     USE_EXTERNAL_EMOJIS = 1 << 18
     CONNECT = 1 << 20
     SPEAK = 1 << 21
@@ -52,6 +55,14 @@ class Permission(IntEnum):
 
 
 ALL_PERMISSIONS = (1 << 53) - 1
+# Without Send Messages these are ignored, even when granted (permissions.mdx, "Implicit
+# Permissions").
+NEEDS_SEND_MESSAGES = (
+    Permission.SEND_TTS_MESSAGES
+    | Permission.EMBED_LINKS
+    | Permission.ATTACH_FILES
+    | Permission.MENTION_EVERYONE
+)
 DEFAULT_EVERYONE_PERMISSIONS = (
     Permission.CREATE_INSTANT_INVITE
     | Permission.ADD_REACTIONS
@@ -265,8 +276,26 @@ class ChannelHistory:
 
 
 @dataclass
+class Overwrite:
+    """A channel's permission overwrite for one role (type 0) or one member (type 1)."""
+
+    id: int
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "allow": str(self.allow),
+            "deny": str(self.deny),
+        }
+
+
+@dataclass
 class FakeChannel:
-    """A guild channel and its message history."""
+    """A guild channel, its permission overwrites and its message history."""
 
     id: int
     name: str
@@ -275,6 +304,7 @@ class FakeChannel:
     position: int = 0
     topic: str | None = None
     parent_id: int | None = None
+    overwrites: dict[int, Overwrite] = field(default_factory=dict)
     history: ChannelHistory = field(default_factory=ChannelHistory)
 
     def payload(self) -> JSON:
@@ -285,7 +315,7 @@ class FakeChannel:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [o.payload() for o in self.overwrites.values()],
             "nsfw": False,
             "parent_id": None if self.parent_id is None else str(self.parent_id),
             "topic": self.topic,
@@ -388,7 +418,10 @@ class FakeGuild:
         return member
 
     def permissions_of(self, user_id: int) -> int:
-        """Guild-level permissions of a member, from @everyone plus their roles."""
+        """Guild-level permissions of a member, from @everyone plus their roles.
+
+        Discord's ``compute_base_permissions`` (permissions.mdx, "Permission Overwrites").
+        """
         if user_id == self.owner_id:
             return ALL_PERMISSIONS
         member = self.members.get(user_id)
@@ -401,6 +434,47 @@ class FakeGuild:
         if value & Permission.ADMINISTRATOR:
             return ALL_PERMISSIONS
         return value
+
+    def permissions_in(self, channel: FakeChannel, user_id: int) -> int:
+        """A member's permissions in one channel: base, then the channel's overwrites.
+
+        Discord's ``compute_overwrites`` (permissions.mdx, "Permission Overwrites"):
+        @everyone's overwrite, then all the member's roles' overwrites together (deny, then
+        allow), then the member's own. Then the implicit rules ("Implicit Permissions"):
+        without View Channel nothing else applies, and without Send Messages neither do
+        Embed Links, Attach Files, Mention Everyone or TTS.
+        """
+        value = self.permissions_of(user_id)
+        if value & Permission.ADMINISTRATOR:
+            return ALL_PERMISSIONS
+        everyone = channel.overwrites.get(self.id)
+        if everyone is not None:
+            value = (value & ~everyone.deny) | everyone.allow
+        member = self.members.get(user_id)
+        role_ids = member.role_ids if member is not None else []
+        allow = deny = 0
+        for role_id in role_ids:
+            overwrite = channel.overwrites.get(role_id)
+            if overwrite is not None and overwrite.type == 0:
+                allow |= overwrite.allow
+                deny |= overwrite.deny
+        value = (value & ~deny) | allow
+        own = channel.overwrites.get(user_id)
+        if own is not None and own.type == 1:
+            value = (value & ~own.deny) | own.allow
+        if not value & Permission.VIEW_CHANNEL:
+            return 0
+        if not value & Permission.SEND_MESSAGES:
+            value &= ~NEEDS_SEND_MESSAGES
+        return value
+
+    def top_role_position(self, user_id: int) -> int:
+        """The position of a member's highest role (@everyone is 0); the role hierarchy."""
+        member = self.members.get(user_id)
+        positions = [
+            self.roles[r].position for r in (member.role_ids if member else []) if r in self.roles
+        ]
+        return max(positions, default=0)
 
     def payload(self, *, include_members: bool, bot_user_id: int) -> JSON:
         """The GUILD_CREATE body (members: everyone with the members intent, else just us)."""

@@ -14,6 +14,7 @@ from aiohttp import BodyPartReader, web
 
 from fakes.discord.constants import API_VERSION
 from fakes.discord.models import JSON
+from fakes.discord.ratelimits import Decision, major_parameters
 from fakes.discord.records import RecordedRequest
 from fakes.discord.state import DiscordState
 from fakes.discord.validation import FormErrors
@@ -45,6 +46,18 @@ def not_found() -> web.Response:
     return error(404, 0, "404: Not Found")
 
 
+def rate_limited(decision: Decision) -> web.Response:
+    """Discord's 429: the JSON body (``retry_after``, ``global``) and the rate-limit headers."""
+    response = json_response(decision.body, 429)
+    response.headers.update(decision.headers)
+    return response
+
+
+def route_template(path: str) -> str:
+    """``/channels/{channel_id:\\d+}/messages`` → ``/channels/{channel_id}/messages``."""
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
+
+
 @dataclass
 class Upload:
     """One file of a multipart body (``files[n]``)."""
@@ -57,21 +70,48 @@ class Upload:
 class HttpPlumbing(DiscordState):
     """Mixin: what every REST handler shares (wrapping, unknown routes, violations, bodies)."""
 
-    def _wrap(self, handler: Handler, *, needs_auth: bool) -> Handler:
+    def _wrap(self, handler: Handler, *, needs_auth: bool, route: str) -> Handler:
+        """Every REST route: recorded, version and token checked, rate limited, then handled.
+
+        Routes that need the bot token count toward the global limit; the interaction
+        routes (authorised by their token) do not, as on Discord.
+        """
+
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            self.requests.append(RecordedRequest(request.method, request.path, dict(request.query)))
+            recorded = RecordedRequest(request.method, request.path, dict(request.query))
+            self.requests.append(recorded)
             if request.match_info.get("version") != str(API_VERSION):
                 return await self._unknown(request)
             if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
+                self._violation(request, "401 Unauthorized: no or a wrong bot token")
                 return error(401, 0, "401: Unauthorized")
+            decision = self.rate_limits.check(
+                request.method,
+                route,
+                major_parameters(request.match_info),
+                counts_globally=needs_auth,
+            )
+            if decision.limited is not None:
+                recorded.status = 429
+                if not decision.limited.forced:
+                    self._violation(
+                        request,
+                        f"429 Too Many Requests ({decision.limited.scope}): the bot went over "
+                        f"Discord's rate limit for {request.method} {route}",
+                    )
+                return rate_limited(decision)
             try:
-                return await handler(request)
+                response = await handler(request)
+                response.headers.update(decision.headers)
+                recorded.status = response.status
+                return response
             except json.JSONDecodeError as exc:
                 self._violation(request, f"body is not valid JSON ({exc})")
                 return error(400, 50109, "The request body contains invalid JSON.")
             except Exception as exc:
                 # A bug in the fake must fail the test, not pass silently as a 500 retry.
-                self._violation(request, f"fake Discord internal error: {exc!r}")
+                reason = f"fake Discord internal error: {exc!r}"
+                self._violation(request, reason)  # fake-check: not a Discord rule
                 raise
             finally:
                 self._notify()
@@ -85,6 +125,13 @@ class HttpPlumbing(DiscordState):
 
     def _violation(self, request: web.Request, reason: str) -> None:
         self.violations.append(f"{request.method} {request.path}: {reason}")
+
+    def _forbidden(self, request: web.Request, code: int, reason: str) -> web.Response:
+        """403 with Discord's body: ``50001 Missing Access`` (cannot see the resource at all)
+        or ``50013 Missing Permissions`` (sees it, lacks a permission for this action)."""
+        message = "Missing Access" if code == 50001 else "Missing Permissions"
+        self._violation(request, f"{message} ({code}): {reason}")
+        return error(403, code, message)
 
     def _invalid_form(self, request: web.Request, errors: FormErrors) -> web.Response:
         for reason in errors.reasons():

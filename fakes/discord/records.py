@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,12 +20,14 @@ from fakes.discord.models import JSON
 
 @dataclass
 class RecordedRequest:
-    """One HTTP request the bot made."""
+    """One HTTP request the bot made: when it arrived and the status it was answered with."""
 
     method: str
     path: str
     query: dict[str, str]
     body: Any = None
+    at: float = field(default_factory=time.monotonic)
+    status: int | None = None
 
 
 @dataclass(eq=False)

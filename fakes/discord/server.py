@@ -15,7 +15,7 @@ from aiohttp import web
 
 from fakes.discord.driver import WorldDriver
 from fakes.discord.driver_interactions import InteractionDriver
-from fakes.discord.plumbing import Route
+from fakes.discord.plumbing import Route, route_template
 from fakes.discord.rest.channels import ChannelRoutes
 from fakes.discord.rest.commands import CommandRoutes
 from fakes.discord.rest.guilds import GuildRoutes
@@ -57,7 +57,8 @@ class FakeDiscord(
             *self._command_routes(),
         ]
         for method, path, handler, needs_auth in routes:
-            app.router.add_route(method, api + path, self._wrap(handler, needs_auth=needs_auth))
+            wrapped = self._wrap(handler, needs_auth=needs_auth, route=route_template(path))
+            app.router.add_route(method, api + path, wrapped)
         app.router.add_get("/", self._gateway)
         app.router.add_get("/resume", self._gateway)
         # Attachments come from Discord's CDN: no /api prefix and no token.

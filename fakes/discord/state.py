@@ -23,6 +23,7 @@ from fakes.discord.models import (
     FakeWebhook,
     SentMessage,
 )
+from fakes.discord.ratelimits import RateLimiter
 from fakes.discord.records import GatewayConnection, GatewaySession, RecordedRequest
 from fakes.discord.snowflake import SnowflakeGenerator
 
@@ -42,6 +43,7 @@ class DiscordState(LoopbackServer):
         token_lifetime: float = 15 * 60.0,
         privileged_intents: int = PRIVILEGED_INTENTS,
         event_log_size: int = 10_000,
+        rate_limits: RateLimiter | None = None,
     ) -> None:
         self.token = token
         self.bot_user_id = bot_user_id
@@ -51,6 +53,8 @@ class DiscordState(LoopbackServer):
         self.token_lifetime = token_lifetime
         self.privileged_intents = privileged_intents
         self.event_log_size = event_log_size
+        # Discord's per-route and global limits (tests may tighten them, or force a 429).
+        self.rate_limits = rate_limits if rate_limits is not None else RateLimiter()
         self.users: dict[int, FakeUser] = {
             bot_user_id: FakeUser(id=bot_user_id, username=bot_name, bot=True)
         }

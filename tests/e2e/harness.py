@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+import io
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
 from bot.core.config import Settings
+from bot.core.logging import configure_logging
 from bot.runner import run_bot
 from fakes.world import ClanWorld
+from storage.engine import Database
+from storage.models import RelayMessage
 
 
 @dataclass
@@ -98,3 +105,63 @@ async def _wait_ready(world: ClanWorld, running: RunningBot, limit_s: float = 20
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(ready(), limit_s)
+
+
+async def stored_relay_rows(url: str) -> list[RelayMessage]:
+    """Every stored relay row, in insertion order (read through a database of its own)."""
+    db = Database.from_url(url)
+    try:
+        async with db.read() as s:
+            return list((await s.execute(select(RelayMessage).order_by(RelayMessage.id))).scalars())
+    finally:
+        await db.dispose()
+
+
+async def wait_relay_rows(url: str, count: int, limit_s: float = 20.0) -> list[RelayMessage]:
+    """Wait until at least ``count`` relay rows are stored; TimeoutError says how many were."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while True:
+        rows = await stored_relay_rows(url)
+        if len(rows) >= count:
+            return rows
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{len(rows)} of {count} relay rows stored after {limit_s}s")
+        await asyncio.sleep(0.1)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, limit_s: float = 20.0
+) -> None:
+    """Wait until the async ``check`` holds (polled); TimeoutError says what never happened."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{what}: not within {limit_s}s")
+        await asyncio.sleep(0.05)
+
+
+class LogLines:
+    """JSON log lines the bot wrote while captured."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+
+    def events(self, event: str, **fields: object) -> list[dict[str, object]]:
+        """Every line of ``event`` whose fields include ``fields``."""
+        lines = [json.loads(x) for x in self.buffer.getvalue().splitlines() if x.startswith("{")]
+        return [
+            line
+            for line in lines
+            if line.get("event") == event and all(line.get(k) == v for k, v in fields.items())
+        ]
+
+
+@contextmanager
+def captured_logs(level: str = "INFO") -> Iterator[LogLines]:
+    """Route the bot's logging (structlog and stdlib) to JSON lines in memory for the block."""
+    logs = LogLines()
+    configure_logging(level=level, fmt="json", stream=logs.buffer)
+    try:
+        yield logs
+    finally:
+        configure_logging(level="WARNING", fmt="console")

@@ -24,12 +24,12 @@ SLOW = (*DEFAULT_EXTENSIONS, "tests.e2e.slow_cog")
 
 
 async def test_shutdown_waits_for_a_job_a_command_and_a_listener_using_the_database(
-    world: ClanWorld, sqlite_url: str
+    world: ClanWorld, db_url: str
 ) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # running_bot also fails if a pooled connection was checked out at engine disposal
-        async with running_bot(world, sqlite_url, extensions=SLOW) as running:
+        async with running_bot(world, db_url, extensions=SLOW) as running:
             # discord.py loads the extension as a module of its own: not our SlowCog class
             cog: Any = running.bot.get_cog("SlowCog")
             assert cog is not None

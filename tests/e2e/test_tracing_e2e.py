@@ -18,12 +18,12 @@ def _lines(buffer: io.StringIO) -> list[dict[str, Any]]:
 
 
 async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
-    world: ClanWorld, sqlite_url: str
+    world: ClanWorld, db_url: str
 ) -> None:
     buffer = io.StringIO()
     configure_logging(level="DEBUG", fmt="json", stream=buffer)
     try:
-        async with running_bot(world, sqlite_url):
+        async with running_bot(world, db_url):
             interaction = await world.discord.invoke_slash(
                 GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
             )

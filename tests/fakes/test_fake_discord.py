@@ -24,15 +24,20 @@ from fakes.discord import (
     datetime_from_snowflake,
     snowflake_from_datetime,
 )
+from fakes.discord.ratelimits import Limit, RateLimiter
+from tests.fakes.toy_world import (
+    BOT_CHANNEL_ID,
+    GUILD_ID,
+    MEMBER_ID,
+    OFFICER_ID,
+    OFFICER_ROLE_ID,
+    RELAY_CHANNEL_ID,
+    WEBHOOK_ID,
+    build_world,
+)
 
-GUILD_ID = 1_100_000_000_000_000_001
-RELAY_CHANNEL_ID = 1_100_000_000_000_000_010
-BOT_CHANNEL_ID = 1_100_000_000_000_000_011
-OFFICER_ROLE_ID = 1_100_000_000_000_000_020
-OFFICER_ID = 1_100_000_000_000_000_030
-MEMBER_ID = 1_100_000_000_000_000_031
-WEBHOOK_ID = 1_100_000_000_000_000_040
 GUILD = discord.Object(id=GUILD_ID)
+BOT_ROLE_ID = 1_100_000_000_000_000_050
 PLAYERS = ["Zezima", "Zezima Jr", "Iron Guy", "Lynx Titan", "Woox"]
 
 
@@ -127,16 +132,6 @@ class ClanBot(commands.Bot):
             interaction: discord.Interaction, current: str
         ) -> list[app_commands.Choice[str]]:
             return [app_commands.Choice(name=f"n{i}", value=f"n{i}") for i in range(30)]
-
-
-def build_world(fake: FakeDiscord) -> None:
-    guild = fake.add_guild(GUILD_ID, "Iron Clan")
-    guild.add_channel(RELAY_CHANNEL_ID, "clan-chat")
-    guild.add_channel(BOT_CHANNEL_ID, "bot")
-    guild.add_role(OFFICER_ROLE_ID, "Officer", permissions=Permission.MANAGE_MESSAGES)
-    guild.add_member(OFFICER_ID, "Officer Olga", [OFFICER_ROLE_ID])
-    guild.add_member(MEMBER_ID, "Member Max")
-    fake.add_webhook_user(WEBHOOK_ID, "Osrs clanchat", RELAY_CHANNEL_ID)
 
 
 @pytest.fixture
@@ -530,3 +525,137 @@ async def test_invalidated_session_makes_the_bot_identify_again(
     assert message.content == "new session"
     assert fake.resume_count == 0
     assert bot.get_guild(GUILD_ID) is not None
+
+
+async def test_reconnect_opcode_makes_discord_py_resume(fake: FakeDiscord, bot: ClanBot) -> None:
+    await fake.request_reconnect()
+    await asyncio.wait_for(bot.resumed.wait(), 10)
+    await fake.post_message(RELAY_CHANNEL_ID, webhook_id=WEBHOOK_ID, content="after op 7")
+    assert (await next_message(bot)).content == "after op 7"
+    assert (fake.resume_count, fake.identify_count) == (1, 1)
+    assert fake.violations == []
+
+
+async def test_invalid_session_resumable_resumes_and_not_resumable_identifies_again(
+    fake: FakeDiscord, bot: ClanBot
+) -> None:
+    await fake.invalidate_session(resumable=True)
+    await asyncio.wait_for(bot.resumed.wait(), 10)
+    assert (fake.resume_count, fake.identify_count) == (1, 1)
+    await fake.invalidate_session(resumable=False)
+    await fake.wait_for(lambda: fake.identify_count == 2, timeout=10)
+    await fake.wait_until_ready()
+    await fake.post_message(RELAY_CHANNEL_ID, author_id=MEMBER_ID, content="new session")
+    assert (await next_message(bot)).content == "new session"
+    assert fake.resume_count == 1
+    assert fake.violations == []
+
+
+async def test_a_refused_privileged_intent_stops_discord_py_with_its_error(
+    fake: FakeDiscord,
+) -> None:
+    fake.privileged_intents = 0  # Message Content not enabled for the application
+    bot = ClanBot()
+    await bot.login(fake.token)
+    try:
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            await asyncio.wait_for(bot.connect(reconnect=True), 10)
+    finally:
+        await bot.close()
+    assert fake.violations == ["GATEWAY: closed with 4014 Disallowed intent(s)."]
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+async def test_discord_py_sees_channel_overwrites_and_gets_discords_403s(
+    fake: FakeDiscord, bot: ClanBot
+) -> None:
+    channel = bot.get_channel(BOT_CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    me = channel.guild.me
+    assert channel.permissions_for(me).send_messages
+    await fake.set_channel_permissions(BOT_CHANNEL_ID, GUILD_ID, deny=Permission.SEND_MESSAGES)
+    await fake.wait_for(lambda: not channel.permissions_for(me).send_messages)
+    with pytest.raises(discord.Forbidden) as refused:
+        await channel.send("hello")
+    assert (refused.value.status, refused.value.code) == (403, 50013)
+    await fake.set_channel_permissions(
+        BOT_CHANNEL_ID, GUILD_ID, deny=Permission.READ_MESSAGE_HISTORY
+    )
+    await fake.wait_for(lambda: not channel.permissions_for(me).read_message_history)
+    fake.seed_history(BOT_CHANNEL_ID, [{"author_id": MEMBER_ID, "content": "unseen"}])
+    assert [m async for m in channel.history(limit=10)] == []  # Discord's empty page
+    await fake.set_channel_permissions(BOT_CHANNEL_ID, GUILD_ID, deny=Permission.VIEW_CHANNEL)
+    await fake.wait_for(lambda: not channel.permissions_for(me).view_channel)
+    with pytest.raises(discord.Forbidden) as hidden:
+        await channel.fetch_message(1)
+    assert hidden.value.code == 50001
+    assert len(fake.violations) == 3
+
+
+async def test_discord_py_cannot_give_a_role_above_its_own(fake: FakeDiscord, bot: ClanBot) -> None:
+    fake_guild = fake.guilds[GUILD_ID]
+    fake_guild.add_role(BOT_ROLE_ID, "Bot", Permission.MANAGE_ROLES, position=2)
+    fake_guild.members[fake.bot_user_id].role_ids.append(BOT_ROLE_ID)
+    fake_guild.roles[OFFICER_ROLE_ID].position = 3
+    guild = bot.get_guild(GUILD_ID)
+    assert guild is not None
+    member = await guild.fetch_member(MEMBER_ID)
+    with pytest.raises(discord.Forbidden) as refused:
+        await member.add_roles(discord.Object(OFFICER_ROLE_ID))
+    assert refused.value.code == 50013
+    assert "not below the bot's highest role" in fake.violations[0]
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+async def test_discord_py_paces_itself_by_the_rate_limit_headers(
+    fake: FakeDiscord, bot: ClanBot
+) -> None:
+    window = 0.6
+    fake.rate_limits = RateLimiter(
+        routes={("POST", "/channels/{channel_id}/messages"): Limit(3, window)}
+    )
+    channel = bot.get_channel(BOT_CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    await asyncio.gather(*(channel.send(f"line {i}") for i in range(7)))
+    posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert [r.status for r in posts] == [200] * 7
+    assert fake.rate_limits.answered == []  # never a 429: discord.py waited before it ran dry
+    # 7 messages at 3 per window: at least two windows passed between the first and last.
+    assert posts[-1].at - posts[0].at >= 2 * window
+    assert sorted(m.content for m in fake.sent_messages) == sorted(f"line {i}" for i in range(7))
+    assert fake.violations == []
+
+
+async def test_discord_py_waits_out_a_429_and_retries(fake: FakeDiscord, bot: ClanBot) -> None:
+    fake.rate_limit_next("POST", "/channels/{channel_id}/messages", retry_after=0.4)
+    channel = bot.get_channel(BOT_CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("after the wait")
+    posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert [r.status for r in posts] == [429, 200]
+    assert posts[1].at - posts[0].at >= 0.4
+    assert [m.message_id for m in fake.sent_messages] == [message.id]
+    assert fake.violations == []  # a shared-scope 429 is Discord's doing
+
+
+async def test_a_global_429_holds_discord_py_until_it_is_over(
+    fake: FakeDiscord, bot: ClanBot
+) -> None:
+    fake.rate_limits = RateLimiter(global_limit=Limit(3, 0.5))
+    channels = [await bot.fetch_channel(c) for c in (BOT_CHANNEL_ID, RELAY_CHANNEL_ID)]
+    more = await asyncio.gather(
+        *(bot.fetch_channel(c) for c in (BOT_CHANNEL_ID, RELAY_CHANNEL_ID) * 2)
+    )
+    assert {c.id for c in [*channels, *more]} == {BOT_CHANNEL_ID, RELAY_CHANNEL_ID}
+    limited = [a for a in fake.rate_limits.answered if a.scope == "global"]
+    assert limited  # the 4th request of the window was refused …
+    gets = [r for r in fake.requests if r.method == "GET" and "/channels/" in r.path]
+    assert [r.status for r in gets].count(200) == 6  # … and retried once it was over
+    last_refused = max(a.at for a in limited)
+    retried = [r for r in gets if r.status == 200 and r.at > last_refused]
+    assert retried
+    assert all("429 Too Many Requests (global)" in v for v in fake.violations)

@@ -19,6 +19,7 @@ from fakes.discord.validation import (
     is_empty_message,
     validate_choices,
     validate_message,
+    validate_modal,
 )
 
 
@@ -118,11 +119,7 @@ class InteractionRoutes(InteractionState):
         elif callback_type == 8:
             validate_choices(errors.at("data"), data.get("choices"))
         elif callback_type == 9:
-            title = data.get("title")
-            if not isinstance(title, str) or not 1 <= len(title) <= 45:
-                errors.add(("data", "title"), "BASE_TYPE_BAD_LENGTH", "Must be 1 to 45 long.")
-            if not 1 <= len(data.get("components") or []) <= 5:
-                errors.add(("data", "components"), "BASE_TYPE_BAD_LENGTH", "Must be 1 to 5 long.")
+            validate_modal(errors.at("data"), data)
         if errors:
             interaction.rejections.extend(errors.reasons())
             interaction._notify()

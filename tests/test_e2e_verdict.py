@@ -1,0 +1,122 @@
+"""No end-to-end test can forget the verdict: the shared ``world`` fixture fails a test at
+teardown when the fake Discord recorded a violation, an unknown request or a pinging message,
+and a test that expects violations must name them (and they must then happen).
+
+Proven by running a real pytest, in a subprocess, on tests that use the real fixture.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from fakes.discord import SentMessage
+from fakes.world import clan_world
+from tests.conftest import E2E_BUDGET_S, e2e_database, e2e_over_budget
+from tests.e2e.checks import verdict_problems
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SAMPLE = """
+import pytest
+
+from tests.e2e.conftest import world  # noqa: F401  (the fixture every e2e test uses)
+
+
+async def test_forgets_a_violation(world):
+    world.discord.violations.append("POST /api/v10/channels/1/messages: too long")
+
+
+async def test_makes_an_unknown_request(world):
+    world.discord.unknown_requests.append("GET /api/v10/nope")
+
+
+@pytest.mark.expect_violations("too long")
+async def test_expects_a_violation_that_never_happens(world):
+    pass
+
+
+@pytest.mark.expect_violations("too long")
+async def test_expects_one_violation_and_gets_another_too(world):
+    world.discord.violations.append("POST /x: too long")
+    world.discord.violations.append("POST /x: Missing Permissions")
+
+
+@pytest.mark.expect_violations("too long")
+async def test_expects_and_gets_a_violation(world):
+    world.discord.violations.append("POST /x: too long")
+
+
+async def test_is_clean(world):
+    pass
+"""
+
+
+def test_the_world_fixture_fails_every_test_that_broke_a_rule_unexpectedly(
+    tmp_path: Path,
+) -> None:
+    sample = tmp_path / "test_sample_e2e.py"
+    sample.write_text(SAMPLE)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(sample),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rE",
+            "--no-header",
+            "--no-cov",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
+    assert "6 passed, 4 errors" in out, out
+    errors = {
+        line.split("::")[1].split(" ")[0]
+        for line in out.splitlines()
+        if line.startswith("ERROR ") and "::" in line
+    }
+    assert errors == {
+        "test_forgets_a_violation",
+        "test_makes_an_unknown_request",
+        "test_expects_a_violation_that_never_happens",
+        "test_expects_one_violation_and_gets_another_too",
+    }
+    assert "Discord would have rejected what the bot sent" in out
+    assert "requests Discord has no route for" in out
+    assert "expected violations that never happened: ['too long']" in out
+
+
+async def test_a_message_that_could_ping_fails_the_verdict() -> None:
+    async with clan_world() as world:
+        quiet = SentMessage("message", 1, 2, "hi", [], [], [], 0, {"parse": []})
+        loud = SentMessage("message", 3, 2, "@everyone hi", [], [], [], 0, None)
+        world.discord.sent_messages.append(quiet)
+        assert verdict_problems(world) == []
+        world.discord.sent_messages.append(loud)
+        (problem,) = verdict_problems(world)
+    assert "1 message(s) could ping" in problem and "@everyone hi" in problem
+
+
+def test_each_database_has_its_own_e2e_budget() -> None:
+    assert e2e_database("tests/e2e/test_x.py::test_y[postgresql]") == "postgresql"
+    assert e2e_database("tests/e2e/test_x.py::test_y[sqlite-per-player]") == "sqlite"
+    assert e2e_database("tests/e2e/test_x.py::test_y") == "other"
+    assert E2E_BUDGET_S["sqlite"] == 60.0  # issue 3's minute, on the default database
+    tallies = {
+        "sqlite": {"seconds": 60.1, "tests": 20, "failed": 0},
+        "postgresql": {"seconds": 89.9, "tests": 20, "failed": 0},
+    }
+    assert e2e_over_budget(tallies) == ["the e2e suite on sqlite took 60.1 s: over its 60 s budget"]
+    tallies["postgresql"]["seconds"] = 90.1
+    assert len(e2e_over_budget(tallies)) == 2
