@@ -81,7 +81,7 @@ FARMED += ["the_corrupted_gauntlet", "nex"]
 #: Hiscores list a boss from this many kills; below it WOM stores -1 (unranked).
 BOSS_RANK_MIN = 5
 #: Bump when the generated data changes, so a cached database of the old shape is not reused.
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 TARGET_REPORT_MS = 500.0
 TARGET_QUERY_MS = 100.0
 CHUNK = 200_000

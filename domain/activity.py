@@ -575,6 +575,12 @@ class MemberActivity:
     gains: Gains
     last_progress_at: datetime | None
     stepped: bool = False
+    #: Their rank as of the window's end (the rules ask it many times).
+    role: str | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        role = self.member.role_at(self.window.end) or self.member.role
+        object.__setattr__(self, "role", role)
 
     @property
     def member_id(self) -> int:
@@ -583,11 +589,6 @@ class MemberActivity:
     @property
     def display_name(self) -> str:
         return self.member.display_name
-
-    @property
-    def role(self) -> str | None:
-        """Their rank as of the window's end."""
-        return self.member.role_at(self.window.end) or self.member.role
 
     @property
     def chatted(self) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 #: Event kinds that open a period, close one, or set the rank.
@@ -68,13 +68,23 @@ class Timeline:
     periods: tuple[Period, ...]
     marks: tuple[_RankMark, ...] = ()
     current_rank: str | None = None
+    # Derived, for lookups in time (reports ask a timeline thousands of times).
+    _starts: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
+    _marks_of: tuple[tuple[_RankMark, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", tuple(p.joined_at for p in self.periods))
+        object.__setattr__(
+            self,
+            "_marks_of",
+            tuple(tuple(m for m in self.marks if m.period == i) for i in range(len(self.periods))),
+        )
 
     # -- periods ---------------------------------------------------------------------------
 
     def period_index(self, moment: datetime) -> int | None:
         """Index of the period holding ``moment``, or None when out of the clan then."""
-        starts = [p.joined_at for p in self.periods]
-        i = bisect.bisect_right(starts, moment) - 1
+        i = bisect.bisect_right(self._starts, moment) - 1
         if i >= 0 and self.periods[i].contains(moment):
             return i
         return None
@@ -142,7 +152,7 @@ class Timeline:
         i = self.period_index(moment)
         if i is None:
             return None
-        marks = [m for m in self.marks if m.period == i]
+        marks = self._marks_of[i]
         before = [m for m in marks if m.at <= moment]
         rank = before[-1].rank if before else None
         is_open = i == len(self.periods) - 1 and self.periods[i].left_at is None

@@ -12,6 +12,7 @@ Rank names are compared by their *role key*: trimmed, lower-cased, every run of 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class RankTier(enum.StrEnum):
     MEMBER = "member"
 
 
+@functools.lru_cache(maxsize=4096)
 def role_key(role: str) -> str:
     """Return the comparable form of a rank name: ``"Short green guy"`` → ``"short_green_guy"``."""
     return _ROLE_SEPARATORS.sub("_", role.strip()).strip("_").lower()

@@ -434,11 +434,12 @@ def member_tags(
     lines_desc = sorted((a.chat.lines for a in current), reverse=True)
     pillar_count = math.ceil(settings.social_pillar_share * len(current))
     pillar_cutoff = lines_desc[pillar_count - 1] if pillar_count else None
+    medians = {rank: median(xps) for rank, xps in xp_by_rank.items()}
     tags: dict[int, tuple[str, ...]] = {}
     for activity in current:
         found: list[str] = []
         above = ranks.next_rank_up(activity.role)
-        above_median = median(xp_by_rank.get(above, ())) if above else None
+        above_median = medians.get(above) if above else None
         if above_median is not None and activity.gains.xp > above_median:
             found.append(TAG_HIGH_VELOCITY)
         lines = activity.chat.lines

@@ -179,7 +179,8 @@ class Snapshot(Base):
     __tablename__ = "snapshots"
     __table_args__ = (
         UniqueConstraint("member_id", "taken_at"),
-        Index("ix_snapshots_clan_taken", "clan_id", "taken_at"),
+        # Covering: the daily trend adds up a day's XP steps off the index alone.
+        Index("ix_snapshots_clan_taken", "clan_id", "taken_at", "member_id", "xp_gained"),
         # A member's running totals at a moment: one seek that reads only this index.
         Index(
             "ix_snapshots_member_totals",

@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-12-01 15:18:19.005017
 
 - snapshots: each row carries the step it makes over the member's snapshot before it
-  (docs/metrics.md, "Progress"), computed here for the snapshots already stored;
+  (docs/metrics.md, "Progress"), computed here for the snapshots already stored, and running
+  totals of those steps; the (clan, time) index covers the member and the XP step;
 - member_events: every member gets the join (and leave) events their membership periods are
   read from; members stored before this revision had none for their first roster;
 - snapshot_gains: each step's boss and activity gains, one row a metric (leaderboards);
@@ -125,6 +126,10 @@ def upgrade() -> None:
             "ix_snapshots_member_totals",
             ["member_id", "taken_at", "previous_taken_at", "progress", *_TOTALS],
             unique=False,
+        )
+        batch_op.drop_index("ix_snapshots_clan_taken")
+        batch_op.create_index(
+            "ix_snapshots_clan_taken", ["clan_id", "taken_at", "member_id", "xp_gained"]
         )
     op.create_table(
         "snapshot_gains",
@@ -351,6 +356,8 @@ def downgrade() -> None:
     op.drop_table("snapshot_gains")
     with op.batch_alter_table("snapshots", schema=None) as batch_op:
         batch_op.drop_index("ix_snapshots_member_totals")
+        batch_op.drop_index("ix_snapshots_clan_taken")
+        batch_op.create_index("ix_snapshots_clan_taken", ["clan_id", "taken_at"], unique=False)
         for name in (
             *_TOTALS,
             "progress",

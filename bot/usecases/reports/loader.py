@@ -370,8 +370,7 @@ async def gains_in(
         one_by_one = [
             mid
             for mid, t in per.items()
-            if t.first_previous_at is None
-            or not by_id[mid].timeline.covers(t.first_previous_at, t.last_taken_at)
+            if not by_id[mid].timeline.covers(t.first_previous_at or window.start, t.last_taken_at)
         ]
         steps = await repo.steps_of(
             session, one_by_one, window.start, window.end, per_metric=bool(names)
@@ -561,38 +560,34 @@ async def xp_per_day(
     before it began has no figure (None), which is not the same as nobody gaining XP."""
     if not periods:
         return []
-    by_id = {m.member_id: m for m in everyone}
-    totals = await repo.step_totals(session, clan_id, periods)
+    span_start, span_end = periods[0][0], periods[-1][1]
+    # A member whose one membership period holds everything from the snapshot before the
+    # span to its end is a member at every period's end, and every step of theirs in the
+    # span counts: the database adds those up. The others' steps are read and counted here.
+    before = await repo.latest_snapshot_before(session, clan_id, span_start)
+    simple = {
+        m.member_id
+        for m in everyone
+        if m.member_id in before and m.timeline.covers(before[m.member_id], span_end)
+    }
+    others = [m for m in everyone if m.member_id not in simple]
+    sums = await repo.xp_in_periods(
+        session, clan_id, periods, leave_out=[m.member_id for m in others]
+    )
     tracked = await repo.first_snapshot_before(session, clan_id, [start for start, _ in periods])
-    one_by_one: set[int] = set()
-    for (_, end), per in zip(periods, totals, strict=True):
-        for mid, t in per.items():
-            member = by_id.get(mid)
-            if member is None or not member.is_member(end):
-                continue
-            if t.first_previous_at is None or not member.timeline.covers(
-                t.first_previous_at, t.last_taken_at
-            ):
-                one_by_one.add(mid)
     steps = await repo.steps_of(
-        session, sorted(one_by_one), periods[0][0], periods[-1][1], per_metric=False
+        session, [m.member_id for m in others], span_start, span_end, per_metric=False
     )
     out: list[int | None] = []
-    for (start, end), per, seen in zip(periods, totals, tracked, strict=True):
-        members = {m.member_id: m for m in everyone if m.is_member(end)}
-        if not seen & members.keys():
-            out.append(None)
+    for (start, end), xp, seen in zip(periods, sums, tracked, strict=True):
+        present = [m for m in others if m.is_member(end)]
+        if seen.isdisjoint(simple) and not any(m.member_id in seen for m in present):
+            out.append(None)  # none of the day's members was tracked before it
             continue
         window = Window("day", start, end)
-        xp = 0
-        for mid, t in per.items():
-            member = members.get(mid)
-            if member is None:
-                continue
-            if mid in one_by_one:
-                xp += window_gains(steps.get(mid, []), window, member.timeline).xp
-            else:
-                xp += t.xp
+        for m in present:
+            if m.member_id in steps:
+                xp += window_gains(steps[m.member_id], window, m.timeline).xp
         out.append(xp)
     return out
 

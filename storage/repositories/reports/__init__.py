@@ -52,10 +52,12 @@ from storage.repositories.reports.snapshots import (
     first_snapshot_before,
     latest_progress,
     latest_snapshot,
+    latest_snapshot_before,
     metric_names,
     metric_totals,
     step_totals,
     steps_of,
+    xp_in_periods,
 )
 
 __all__ = [
@@ -81,6 +83,7 @@ __all__ = [
     "last_chat_per_member",
     "latest_progress",
     "latest_snapshot",
+    "latest_snapshot_before",
     "member_info",
     "member_infos",
     "members_stamp",
@@ -92,4 +95,5 @@ __all__ = [
     "step_totals",
     "steps_of",
     "unmatched_names",
+    "xp_in_periods",
 ]

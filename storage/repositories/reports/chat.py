@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -47,6 +48,14 @@ async def chat_lines_per_member(
     """
     if not windows:
         return {}
+    # Overlapping windows (7d and 30d ending now) are counted as the disjoint pieces their
+    # bounds cut time into, each line once, then added up per window.
+    bounds = sorted({t for window in windows for t in window})
+    pieces = [
+        (start, end)
+        for start, end in itertools.pairwise(bounds)
+        if any(a <= start and end <= b for a, b in windows)
+    ]
     counts = [
         select(func.count())
         .where(
@@ -57,13 +66,19 @@ async def chat_lines_per_member(
             RelayMessage.posted_at < end,
         )
         .scalar_subquery()
-        for start, end in windows
+        for start, end in pieces
     ]
     query = select(Member.id, *counts).where(Member.clan_id == clan_id)
     if member_ids is not None:
         query = query.where(Member.id.in_(list(member_ids)))
-    rows = (await session.execute(query)).all()
-    return {int(row[0]): [int(v or 0) for v in row[1:]] for row in rows}
+    inside = [
+        [i for i, (start, end) in enumerate(pieces) if a <= start and end <= b] for a, b in windows
+    ]
+    out: dict[int, list[int]] = {}
+    for member_id, *found in (await session.execute(query)).all():
+        per_piece = [int(v or 0) for v in found]
+        out[int(member_id)] = [sum(per_piece[i] for i in mine) for mine in inside]
+    return out
 
 
 async def broadcasts_per_member(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -18,7 +18,6 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    null,
     select,
     type_coerce,
     union_all,
@@ -42,8 +41,10 @@ class StepTotals:
     """A member's steps taken in one window, added up as if every one of them counted.
 
     They do count when the member was in one membership period from ``first_previous_at``
-    to ``last_taken_at`` (the caller checks with the member's timeline); otherwise the caller
-    adds up the member's steps one by one (:func:`steps_of`).
+    (the snapshot before the window's first step; None when the member's first snapshot is
+    in the window: then from the window's start) to ``last_taken_at`` (the caller checks
+    with the member's timeline); otherwise the caller adds up the member's steps one by one
+    (:func:`steps_of`).
     """
 
     xp: int
@@ -55,21 +56,6 @@ class StepTotals:
     progress: bool
     first_previous_at: datetime | None
     last_taken_at: datetime
-
-    def plus(self, other: StepTotals) -> StepTotals:
-        """Both added up (steps of two stretches of time)."""
-        firsts = [t for t in (self.first_previous_at, other.first_previous_at) if t is not None]
-        return StepTotals(
-            self.xp + other.xp,
-            self.ehp + other.ehp,
-            self.ehb + other.ehb,
-            self.boss_kills + other.boss_kills,
-            self.clues + other.clues,
-            self.raid_kills + other.raid_kills,
-            self.progress or other.progress,
-            min(firsts, default=None),
-            max(self.last_taken_at, other.last_taken_at),
-        )
 
 
 _TOTAL_COLUMNS = (
@@ -97,53 +83,52 @@ def _seek_taken(*conditions: ColumnElement[bool], newest: bool) -> ColumnElement
     )
 
 
-_Totals = tuple[dict[int, datetime], dict[tuple[int, int], tuple[datetime, tuple[Any, ...]]]]
+#: Per (member, bound index): their latest snapshot before the bound, as (taken at,
+#: whether it is their first snapshot, running totals).
+_Totals = dict[tuple[int, int], tuple[datetime, bool, tuple[Any, ...]]]
 
 
 async def _totals_joined(
     session: AsyncSession, bounds: Sequence[datetime], wanted: Sequence[ColumnElement[bool]]
 ) -> _Totals:
-    """Each member's first snapshot time, and their latest snapshot's time and running
-    totals before each bound: a seek per bound, joined on (member, time) so the totals come
-    from the covering index."""
+    """Each member's latest snapshot's time and running totals before each bound: a seek
+    per bound, joined on (member, time) so the totals come from the covering index."""
     s = Snapshot
-    parts: list[Any] = [
-        select(
-            literal(-1).label("bound"),
-            Member.id,
-            type_coerce(_seek_taken(newest=False), String),
-            *(null() for _ in _TOTAL_COLUMNS),
-        ).where(*wanted)
-    ]
+    parts: list[Any] = []
     for i, bound in enumerate(bounds):
         latest = _seek_taken(s.taken_at < bound, newest=True)
         parts.append(
-            select(literal(i), Member.id, type_coerce(s.taken_at, String), *_TOTAL_COLUMNS)
+            select(
+                literal(i),
+                Member.id,
+                type_coerce(s.taken_at, String),
+                s.previous_taken_at.is_(None),
+                *_TOTAL_COLUMNS,
+            )
             .select_from(Member)
             .join(s, and_(s.member_id == Member.id, s.taken_at == latest))
             .where(*wanted)
         )
-    first: dict[int, datetime] = {}
-    at: dict[tuple[int, int], tuple[datetime, tuple[Any, ...]]] = {}
-    for index, member_id, taken, *totals in (await session.execute(union_all(*parts))).all():
-        if taken is None:
-            continue
-        if index < 0:
-            first[int(member_id)] = _timestamp(taken)
-        else:
-            at[(int(member_id), int(index))] = (_timestamp(taken), tuple(totals))
-    return first, at
+    at: _Totals = {}
+    for index, member_id, taken, first, *totals in (await session.execute(union_all(*parts))).all():
+        at[(int(member_id), int(index))] = (_timestamp(taken), bool(first), tuple(totals))
+    return at
 
 
 async def _totals_sqlite(
     session: AsyncSession, bounds: Sequence[datetime], wanted: Sequence[ColumnElement[bool]]
 ) -> _Totals:
     """:func:`_totals_joined` on SQLite in one statement and one seek per member and bound:
-    each seek reads the time and the totals off the covering index as one text
-    (``taken|xp|ehp|…``), with no second lookup to join."""
+    each seek reads the time, whether a snapshot came before and the totals off the covering
+    index as one text (``taken|previous|xp|ehp|…``), with no second lookup to join."""
     s = Snapshot
     bar: ColumnElement[str] = literal_column("'|'")
-    packed = type_coerce(s.taken_at, String).concat(bar)
+    packed = (
+        type_coerce(s.taken_at, String)
+        .concat(bar)
+        .concat(func.coalesce(type_coerce(s.previous_taken_at, String), ""))
+        .concat(bar)
+    )
     for column in _TOTAL_COLUMNS:
         packed = packed.concat(type_coerce(column, String)).concat(bar)
 
@@ -157,28 +142,20 @@ async def _totals_sqlite(
             .scalar_subquery()
         )
 
-    query = select(
-        Member.id,
-        type_coerce(_seek_taken(newest=False), String),
-        *(seek(bound) for bound in bounds),
-    ).where(*wanted)
-    first: dict[int, datetime] = {}
-    at: dict[tuple[int, int], tuple[datetime, tuple[Any, ...]]] = {}
-    for member_id, began, *found in (await session.execute(query)).all():
-        if began is None:
-            continue
-        first[int(member_id)] = _timestamp(began)
+    query = select(Member.id, *(seek(bound) for bound in bounds)).where(*wanted)
+    at: _Totals = {}
+    for member_id, *found in (await session.execute(query)).all():
         for index, text in enumerate(found):
             if text is not None:
-                taken, *values = text.split("|")[:-1]
+                taken, previous, *values = text.split("|")[:-1]
                 totals = (
                     int(values[0]),
                     float(values[1]),
                     float(values[2]),
                     *(int(v) for v in values[3:]),
                 )
-                at[(int(member_id), index)] = (_timestamp(taken), totals)
-    return first, at
+                at[(int(member_id), index)] = (_timestamp(taken), not previous, totals)
+    return at
 
 
 async def step_totals(
@@ -192,8 +169,7 @@ async def step_totals(
 
     The steps of a window are the difference of the member's running totals at its end and
     at its start (:class:`domain.activity.RunningTotals`): per member one index seek for
-    each bound (its latest snapshot before it) and one for their first snapshot, whatever
-    the number of snapshots in between.
+    each bound (its latest snapshot before it), whatever the number of snapshots between.
     """
     if not windows:
         return []
@@ -202,23 +178,24 @@ async def step_totals(
     if member_ids is not None:
         wanted.append(Member.id.in_(list(member_ids)))
     if session.get_bind().dialect.name == "sqlite":
-        first, at = await _totals_sqlite(session, bounds, wanted)
+        at = await _totals_sqlite(session, bounds, wanted)
     else:
-        first, at = await _totals_joined(session, bounds, wanted)
+        at = await _totals_joined(session, bounds, wanted)
     position = {bound: i for i, bound in enumerate(bounds)}
+    members = {member_id for member_id, _ in at}
     out: list[dict[int, StepTotals]] = [{} for _ in windows]
     for w, (start, end) in enumerate(windows):
-        for member_id, began in first.items():
+        for member_id in members:
             last = at.get((member_id, position[end]))
             if last is None:
                 continue  # no snapshot before the end
             before = at.get((member_id, position[start]))
             if before is not None and before[0] == last[0]:
                 continue  # no snapshot inside the window
-            if before is None and last[0] == began:
+            if before is None and last[1]:
                 continue  # only their first snapshot, which is no step
-            base = before[1] if before is not None else (0, 0.0, 0.0, 0, 0, 0, 0)
-            d = [b - a for a, b in zip(base, last[1], strict=True)]
+            base = before[2] if before is not None else (0, 0.0, 0.0, 0, 0, 0, 0)
+            d = [b - a for a, b in zip(base, last[2], strict=True)]
             out[w][member_id] = StepTotals(
                 int(d[0]),
                 float(d[1]),
@@ -227,7 +204,7 @@ async def step_totals(
                 int(d[4]),
                 int(d[5]),
                 d[6] > 0,
-                before[0] if before is not None else began,
+                before[0] if before is not None else None,
                 last[0],
             )
     return out
@@ -397,6 +374,41 @@ async def latest_progress(
         query = query.where(Member.id.in_(list(member_ids)))
     rows = (await session.execute(query)).all()
     return {int(mid): (_timestamp(at), _moment(prev)) for mid, at, prev in rows}
+
+
+async def latest_snapshot_before(
+    session: AsyncSession, clan_id: int, moment: datetime
+) -> dict[int, datetime]:
+    """Each member's latest snapshot time before ``moment`` (one index seek per member;
+    members with none left out)."""
+    query = select(
+        Member.id, type_coerce(_seek_taken(Snapshot.taken_at < moment, newest=True), String)
+    ).where(Member.clan_id == clan_id)
+    return {int(mid): _timestamp(at) for mid, at in (await session.execute(query)).all() if at}
+
+
+async def xp_in_periods(
+    session: AsyncSession,
+    clan_id: int,
+    periods: Sequence[tuple[datetime, datetime]],
+    leave_out: Collection[int] = (),
+) -> list[int]:
+    """Per period ``[start, end)``, the XP of every step taken in it by the clan's members
+    but ``leave_out``, added up by the database off the (clan, time) covering index."""
+    if not periods:
+        return []
+    s = Snapshot
+    skip = [s.member_id.not_in(list(leave_out))] if leave_out else []
+    parts = [
+        select(literal(i), func.sum(s.xp_gained)).where(
+            s.clan_id == clan_id, s.taken_at >= start, s.taken_at < end, *skip
+        )
+        for i, (start, end) in enumerate(periods)
+    ]
+    out = [0] * len(periods)
+    for index, xp in (await session.execute(union_all(*parts))).all():
+        out[int(index)] = int(xp or 0)
+    return out
 
 
 async def first_snapshot_before(
