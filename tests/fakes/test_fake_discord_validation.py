@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from fakes.discord.validation import (
-    FormErrors,
-    validate_choices,
-    validate_commands,
-    validate_message,
-    validate_modal,
-)
+from fakes.discord.validation import FormErrors, validate_message
+from fakes.discord.validation_commands import validate_choices, validate_commands, validate_modal
 
 
 def _message(body: dict[str, Any], *, files: int = 0) -> FormErrors:

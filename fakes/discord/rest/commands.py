@@ -8,7 +8,8 @@ from aiohttp import web
 
 from fakes.discord.models import JSON
 from fakes.discord.plumbing import HttpPlumbing, Route, error, json_response
-from fakes.discord.validation import FormErrors, validate_commands
+from fakes.discord.validation import FormErrors
+from fakes.discord.validation_commands import validate_commands
 
 
 class CommandRoutes(HttpPlumbing):

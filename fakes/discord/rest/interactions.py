@@ -17,10 +17,9 @@ from fakes.discord.validation import (
     FLAG_LOADING,
     FormErrors,
     is_empty_message,
-    validate_choices,
     validate_message,
-    validate_modal,
 )
+from fakes.discord.validation_commands import validate_choices, validate_modal
 
 
 class InteractionRoutes(InteractionState):
