@@ -55,6 +55,12 @@ def _safe(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
+def _code(text: str) -> str:
+    """A name shown in a code span: no backtick can end it early (nothing else needs escaping
+    there, and nothing in one can mention anyone)."""
+    return text.replace("`", "'")[:60]
+
+
 def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: StatusReport) -> None:
     """Per relay format: messages read and not understood, then recent examples of the
     not-understood ones (a new relay format, or a new broadcast, shows up here first)."""
@@ -62,7 +68,7 @@ def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: Statu
         return
     since = discord.utils.format_dt(report.formats_since, "d") if report.formats_since else ""
     lines = [
-        f"`{_safe(fmt)[:60]}` {count.messages:,} read · {count.not_understood:,} not understood"
+        f"`{_code(fmt)}` {count.messages:,} read · {count.not_understood:,} not understood"
         for fmt, count in formats.ordered()
     ]
     embed.add_field(
@@ -77,7 +83,7 @@ def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: Statu
             break
         value = "\n".join(f"• {_safe(e.text)}" for e in count.examples)
         embed.add_field(
-            name=f"Not understood: {_safe(fmt)}"[:256],
+            name=f"Not understood: {_code(fmt)}"[:256],
             value=value[: min(1024, room)],
             inline=False,
         )
