@@ -61,6 +61,22 @@ def _code(text: str) -> str:
     return text.replace("`", "'")[:60]
 
 
+def _whole_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in ``limit`` characters, then how many were left out."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        rest = len(lines) - index
+        # room for the note the next line may need ("… and N more")
+        note = len(f"\n… and {rest - 1} more") if rest > 1 else 0
+        if used + len(line) + note > limit:
+            kept.append(f"… and {rest} more")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
 def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: StatusReport) -> None:
     """Per relay format: messages read and not understood, then recent examples of the
     not-understood ones (a new relay format, or a new broadcast, shows up here first)."""
@@ -73,7 +89,7 @@ def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: Statu
     ]
     embed.add_field(
         name=f"Relay formats (since {since})" if since else "Relay formats",
-        value="\n".join(lines)[:1024],
+        value=_whole_lines(lines, 1024),
         inline=False,
     )
     shown = [(fmt, c) for fmt, c in formats.ordered() if c.examples][:_FORMATS_WITH_EXAMPLES]
