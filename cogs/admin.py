@@ -13,6 +13,7 @@ from bot.channel_access import Purpose
 from bot.core.config_check import live_config_problems
 from bot.usecases.status import StatusReport, build_status
 from cogs._checks import officer_only
+from domain.relay_stats import FormatTally
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -40,7 +41,68 @@ def render_status(report: StatusReport) -> discord.Embed:
         embed.add_field(name="Recent jobs", value="\n".join(lines)[:1024], inline=False)
     for name, text in list(report.progress.items())[:5]:
         embed.add_field(name=name[:256], value=text[:1024], inline=False)
+    _add_relay_formats(embed, report.relay_formats, report)
     return embed
+
+
+# Formats whose not-understood examples get a field of their own (25 fields at most).
+_FORMATS_WITH_EXAMPLES = 4
+# Discord's limit on the characters of all of an embed's texts together.
+_EMBED_TOTAL_MAX = 6000
+
+
+def _safe(text: str) -> str:
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def _code(text: str) -> str:
+    """A name shown in a code span: no backtick can end it early (nothing else needs escaping
+    there, and nothing in one can mention anyone)."""
+    return text.replace("`", "'")[:60]
+
+
+def _whole_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in ``limit`` characters, then how many were left out."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        rest = len(lines) - index
+        # room for the note the next line may need ("… and N more")
+        note = len(f"\n… and {rest - 1} more") if rest > 1 else 0
+        if used + len(line) + note > limit:
+            kept.append(f"… and {rest} more")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
+def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: StatusReport) -> None:
+    """Per relay format: messages read and not understood, then recent examples of the
+    not-understood ones (a new relay format, or a new broadcast, shows up here first)."""
+    if not formats:
+        return
+    since = discord.utils.format_dt(report.formats_since, "d") if report.formats_since else ""
+    lines = [
+        f"`{_code(fmt)}` {count.messages:,} read · {count.not_understood:,} not understood"
+        for fmt, count in formats.ordered()
+    ]
+    embed.add_field(
+        name=f"Relay formats (since {since})" if since else "Relay formats",
+        value=_whole_lines(lines, 1024),
+        inline=False,
+    )
+    shown = [(fmt, c) for fmt, c in formats.ordered() if c.examples][:_FORMATS_WITH_EXAMPLES]
+    for fmt, count in shown:
+        room = _EMBED_TOTAL_MAX - len(embed) - 100
+        if room < 200:
+            break
+        value = "\n".join(f"• {_safe(e.text)}" for e in count.examples)
+        embed.add_field(
+            name=f"Not understood: {_code(fmt)}"[:256],
+            value=value[: min(1024, room)],
+            inline=False,
+        )
 
 
 class AdminCog(commands.Cog):

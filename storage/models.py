@@ -352,6 +352,49 @@ class UnmatchedName(Base):
     last_seen: Mapped[datetime]
 
 
+class RelayFormatCount(Base):
+    """Per clan and relay format: relay messages read, those not understood (an unknown
+    broadcast, or nothing read at all), and up to five recent examples of them.
+
+    Kept by ingest in the transaction that stores the rows, from the rows that were new, so
+    it counts each stored message once however often live, backfill and import see it; read
+    by ``/status`` without scanning the relay table.
+    """
+
+    __tablename__ = "relay_format_counts"
+    __table_args__ = (UniqueConstraint("clan_id", "format"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(64))
+    messages: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_understood: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: ``[{"posted_at": ISO-8601, "text": excerpt}]``, most recent first.
+    examples: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    #: When the first of these messages was stored (rows stored before this table existed
+    #: are not counted).
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelayUnread(Base):
+    """A relay message the parser read nothing from (no chat line, no broadcast): kept once
+    by Discord message id, so it is counted once, with its text for the examples."""
+
+    __tablename__ = "relay_unread"
+    __table_args__ = (UniqueConstraint("message_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="live")
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class JobRun(Base):
     """One run of a scheduled job in one slot: claimed first, so a duplicate run is a no-op."""
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli import clan, demo, imports, lookup, maintenance, report, run, sync
+from bot.cli import clan, demo, imports, lookup, maintenance, relay, report, run, sync
 from bot.core.runtime import tune_gc
 
 Handler = Callable[[argparse.Namespace], int]
@@ -26,6 +26,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     report.register,
     clan.register,
     lookup.register,
+    relay.register,
 )
 
 

@@ -24,10 +24,12 @@ from bot.usecases.reports import (
     FINDINGS_WINDOWS,
     ClanNotSyncedError,
     ReportInputError,
+    clan_drops,
     configured_clan_id,
     findings,
     unmatched,
 )
+from bot.usecases.reports.drops import DROPS_LIMIT, drops_json, drops_text
 from bot.usecases.reports.exports import (
     findings_json,
     findings_text,
@@ -75,6 +77,35 @@ def cmd_unmatched(args: argparse.Namespace) -> int:
     return run_async(go())
 
 
+def cmd_drops(args: argparse.Namespace) -> int:
+    """``clanstats clan drops [PERIOD]``: the biggest drops, pets, collection log and 99s."""
+    settings = report_settings(args)
+
+    async def go() -> int:
+        async with open_app(settings) as app:
+            try:
+                as_of = parse_as_of(args.as_of, app.now())
+                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                found = await clan_drops(app, clan_id, args.period, as_of, limit=args.limit)
+            except (ReportInputError, ClanNotSyncedError) as exc:
+                return report_failure(exc)
+        render = drops_json if args.format == "json" else drops_text
+        sys.stdout.write(render(found, as_of))
+        return EXIT_OK
+
+    return run_async(go())
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return number
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--as-of", default=None, help="the moment to answer for, ISO-8601 (default: now)"
@@ -101,3 +132,17 @@ def register(sub: Any) -> None:
     p = lists.add_parser("unmatched", help="relay names no member held when they were posted")
     _common(p)
     p.set_defaults(handler=cmd_unmatched)
+    p = lists.add_parser(
+        "drops", help="the biggest drops by value, pets, collection-log items and 99s"
+    )
+    p.add_argument(
+        "period", nargs="?", default="7d", help="1d, 7d, 30d, 90d, 365d, 12h… (default 7d)"
+    )
+    p.add_argument(
+        "--limit",
+        type=_positive,
+        default=DROPS_LIMIT,
+        help=f"entries per list (default {DROPS_LIMIT})",
+    )
+    _common(p)
+    p.set_defaults(handler=cmd_drops)

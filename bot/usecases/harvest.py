@@ -39,8 +39,9 @@ from domain.relay import (
     parse_relay,
 )
 from domain.relay_duplicates import DUPLICATE_WINDOW
+from domain.relay_stats import FormatTally, Unread, message_text, tally
 from storage.models import Clan
-from storage.repositories import names
+from storage.repositories import names, relay_formats
 from storage.repositories import relay as repo
 from storage.repositories.clans import ensure_clan
 from storage.repositories.cursors import advance_cursor
@@ -57,6 +58,8 @@ class IngestResult:
     ``new`` counts rows stored by this call (duplicate relays included; ``duplicate_relays``
     says how many were marked as repeats); ``chat``/``broadcast``/``discord``/``formats``
     break the new rows down; ``duplicates_of_known`` counts rows already stored before.
+    ``read`` counts the relay messages read per format, new or not
+    (:mod:`domain.relay_stats`); ``unread`` the relay messages nothing was read from.
     """
 
     received: int = 0
@@ -68,7 +71,9 @@ class IngestResult:
     broadcast: int = 0
     discord: int = 0
     unmatched: int = 0
+    unread: int = 0
     formats: dict[str, int] = field(default_factory=dict)
+    read: FormatTally = field(default_factory=FormatTally)
 
     def add(self, other: IngestResult) -> None:
         """Add another result's counts into this one."""
@@ -82,13 +87,18 @@ class IngestResult:
             "broadcast",
             "discord",
             "unmatched",
+            "unread",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for fmt, count in other.formats.items():
             self.formats[fmt] = self.formats.get(fmt, 0) + count
+        self.read.add(other.read)
 
     def counts(self) -> dict[str, Any]:
-        return asdict(self)
+        """The counts as plain values (the per-format reading is left out)."""
+        out = asdict(dataclasses.replace(self, read=FormatTally()))
+        del out["read"]
+        return out
 
 
 def compile_relay_config(
@@ -174,13 +184,16 @@ class ParsedBatch:
 
     ``rows`` holds each ``(message_id, part)`` once, in the order the events came;
     ``repeats`` counts events dropped because their ``(message_id, part)`` came earlier in
-    the batch (the same message twice).
+    the batch (the same message twice). ``unread`` holds the relay messages the parser read
+    nothing from; ``read`` counts the batch's relay messages per format.
     """
 
     received: int = 0
     events: int = 0
     repeats: int = 0
     rows: list[ParsedRow] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)
+    read: FormatTally = field(default_factory=FormatTally)
 
 
 def _cut(value: str | None, limit: int) -> str | None:
@@ -192,12 +205,25 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
     batch = ParsedBatch()
     rows = batch.rows
     seen: set[tuple[int, int]] = set()
-    received = events = 0
+    received = events_seen = 0
     for message in messages:
         received += 1
         message_id = message.message_id
-        for event in parse_relay(message, config):
-            events += 1
+        events = parse_relay(message, config)
+        if not events and (message_id, -1) not in seen:
+            # Only a relay message gives no event (anything else is Discord chatter).
+            seen.add((message_id, -1))
+            batch.unread.append(
+                Unread(
+                    message_id,
+                    message.channel_id,
+                    message.author_id,
+                    message.posted_at,
+                    message_text(message),
+                )
+            )
+        for event in events:
+            events_seen += 1
             key = (message_id, event.part)
             if key in seen:  # the same message twice in one batch
                 batch.repeats += 1
@@ -224,7 +250,8 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
                 )
             )
     batch.received = received
-    batch.events = events
+    batch.events = events_seen
+    batch.read = tally(rows, batch.unread)
     return batch
 
 
@@ -273,16 +300,19 @@ async def store_parsed(
     if source not in SOURCES:
         raise ValueError(f"unknown ingest source {source!r}")
     result = IngestResult(
-        received=parsed.received, events=parsed.events, duplicates_of_known=parsed.repeats
+        received=parsed.received,
+        events=parsed.events,
+        duplicates_of_known=parsed.repeats,
+        read=parsed.read,
     )
-    if not parsed.rows and cursor is None:
+    if not parsed.rows and not parsed.unread and cursor is None:
         return result
     now = app.now()
     async with app.db.write() as session:
         if bulk:
             await repo.tune_for_bulk_writes(session)
-        if parsed.rows:
-            await _store(session, clan_id, parsed.rows, source, now, result)
+        if parsed.rows or parsed.unread:
+            await _store(session, clan_id, parsed, source, now, result)
         if cursor is not None:
             channel_id, message_id = cursor
             await advance_cursor(
@@ -299,12 +329,25 @@ def _loggable(result: IngestResult) -> dict[str, int]:
 async def _store(
     session: AsyncSession,
     clan_id: int,
-    rows: list[ParsedRow],
+    parsed: ParsedBatch,
     source: str,
     now: datetime,
     result: IngestResult,
 ) -> None:
     await repo.lock_clan_relay(session, clan_id)
+    rows = parsed.rows
+    new_unread: list[Unread] = []
+    if parsed.unread:
+        fresh = set(
+            await relay_formats.insert_unread(
+                session, clan_id=clan_id, source=source, ingested_at=now, rows=parsed.unread
+            )
+        )
+        new_unread = [u for u in parsed.unread if u.message_id in fresh]
+        result.unread += len(new_unread)
+    if not rows:
+        await relay_formats.add_format_counts(session, clan_id, tally((), new_unread), now)
+        return
 
     # Who held each name when each line was posted (docs/metrics.md, "Names").
     held = await names.holders_of(session, clan_id, {r.rsn_key for r in rows if r.rsn_key})
@@ -346,6 +389,7 @@ async def _store(
     result.duplicates_of_known += len(rows) - len(new_ids)
     result.new += len(new_ids)
     if not new_ids:
+        await relay_formats.add_format_counts(session, clan_id, tally((), new_unread), now)
         return
     # The new rows, in batch order, with their ids (and who they were credited to).
     credited = {(row.message_id, row.part): m for row, m in zip(rows, members, strict=True)}
@@ -357,6 +401,11 @@ async def _store(
             row_id = new_ids.get((row.message_id, row.part))
             if row_id is not None:
                 new_rows.append((row_id, row))
+
+    # What the new rows add to the per-format counts (/status): each stored message once.
+    await relay_formats.add_format_counts(
+        session, clan_id, tally((row for _, row in new_rows), new_unread), now
+    )
 
     duplicate_of: dict[int, int | None] = {}
     if window is not None:

@@ -34,6 +34,7 @@ from bot.usecases.harvest import (
     unmatched_names,
 )
 from domain.relay import RelayConfig, RelayMessageIn
+from domain.relay_stats import FormatTally
 
 DEFAULT_BATCH = 20_000
 # Files at least this big are read and parsed in a separate process while this one stores.
@@ -85,6 +86,7 @@ class ImportReport:
         if got.formats:
             shown = ", ".join(f"{fmt} {count:,}" for fmt, count in sorted(got.formats.items()))
             lines.append(f"  formats:           {shown}")
+        lines.extend(format_lines(got.read))
         for skipped in self.files_skipped:
             lines.append(f"SKIPPED {skipped}")
         for example in self.bad_examples:
@@ -96,6 +98,24 @@ class ImportReport:
         for failure in self.failures:
             lines.append(f"FAILED {failure}")
         return "\n".join(lines)
+
+
+def format_lines(read: FormatTally) -> list[str]:
+    """The summary's per-format part: relay messages read and not understood, with up to five
+    recent examples of what was not understood (a new relay format shows up here)."""
+    if not read:
+        return []
+    lines = [
+        f"  relay messages read per format ({read.messages:,} read, "
+        f"{read.not_understood:,} not understood):"
+    ]
+    for fmt, count in read.ordered():
+        lines.append(
+            f"    {fmt:<16} {count.messages:>10,} read {count.not_understood:>8,} not understood"
+        )
+        for example in count.examples:
+            lines.append(f"      {example.posted_at:%Y-%m-%d %H:%M} {example.text}")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.usecases.context import App
+from domain.relay_stats import FormatTally
 from storage.migrate import current_revision, head_revision
+from storage.repositories.relay_formats import format_counts
 from storage.repositories.status import StoreCounts, recent_job_runs, store_counts
 
 
@@ -28,12 +30,18 @@ class StatusReport:
     counts: StoreCounts
     jobs: list[JobLine]
     progress: dict[str, str] = field(default_factory=dict)
+    #: Relay messages read and not understood per format, with recent examples
+    #: (:mod:`domain.relay_stats`), counted since ``formats_since``.
+    relay_formats: FormatTally = field(default_factory=FormatTally)
+    formats_since: datetime | None = None
 
 
 async def build_status(app: App, progress: dict[str, str] | None = None) -> StatusReport:
+    """What is stored, the schema, recent jobs, the relay formats read, and ``progress``."""
     async with app.db.read() as session:
         counts = await store_counts(session)
         runs = await recent_job_runs(session)
+        formats, since = await format_counts(session)
     return StatusReport(
         database=f"{app.db.dialect} ({app.db.url})",
         schema_revision=await current_revision(app.db),
@@ -44,4 +52,6 @@ async def build_status(app: App, progress: dict[str, str] | None = None) -> Stat
             for r in runs
         ],
         progress=dict(progress or {}),
+        relay_formats=formats,
+        formats_since=since,
     )

@@ -1,4 +1,5 @@
-"""Officer answers (/clan report, inactive, audit, alerts, promotions, unmatched) and more.
+"""Officer answers (/clan report, inactive, audit, alerts, promotions, unmatched,
+drops) and more.
 
 Also the member-facing /player and /leaderboard.
 """

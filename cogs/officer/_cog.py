@@ -11,10 +11,12 @@ from discord.ext import commands
 
 from bot.usecases import reports
 from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
+from bot.usecases.reports.drops import drops_csv
 from cogs._checks import officer_only
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
     daily_report_embeds,
+    drops_lines,
     finding_line,
     findings_csv,
     findings_xlsx,
@@ -124,6 +126,35 @@ class OfficerCog(commands.Cog):
             lines=[unmatched_line(u) for u in items],
             empty="Every name in clan chat matches a member. 🎉",
             files={"clan-unmatched.csv": lambda: unmatched_csv(items)},
+        )
+        pager.interaction = interaction
+        await interaction.followup.send(
+            embed=pager.embed(), view=pager, ephemeral=not public, allowed_mentions=NO_MENTIONS
+        )
+
+    @clan.command(name="drops", description="Biggest drops, pets, collection log and 99s")
+    @officer_only()
+    @app_commands.describe(
+        period="1d, 7d, 30d, 90d or 365d", public="Post the answer for everyone (default: only you)"
+    )
+    @app_commands.choices(period=[app_commands.Choice(name=p, value=p) for p in PERIODS])
+    async def drops(
+        self,
+        interaction: discord.Interaction[ClanStatsBot],
+        period: str = "7d",
+        public: bool = False,
+    ) -> None:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        app = self.bot.app
+        found = await reports.clan_drops(app, await self._clan_id(), period, app.now())
+        window = found.window
+        pager = Pager(
+            owner_id=interaction.user.id,
+            title=f"Drops, pets, collection log and 99s: {window.label}",
+            lines=drops_lines(found),
+            empty="No drop with a value, pet, collection-log item or 99 in this period.",
+            footer=f"{window.start:%d %b %H:%M} – {window.end:%d %b %H:%M} UTC",
+            files={f"clan-drops-{window.label}-{app.now():%Y%m%d}.csv": lambda: drops_csv(found)},
         )
         pager.interaction = interaction
         await interaction.followup.send(

@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 import discord
 
 from bot.adapters.tables import Cell, csv_bytes, xlsx_bytes
-from bot.usecases.reports import DailyReport, Leaderboard, PlayerProfile
+from bot.usecases.reports import ClanDrops, DailyReport, Leaderboard, PlayerProfile
 from domain.ranks import pretty_rank
 from domain.rules import Finding, UnmatchedFinding
 
@@ -68,6 +68,16 @@ def unmatched_line(item: UnmatchedFinding) -> str:
         f"{item.broadcasts:,} broadcast(s), last {when(item.last_seen)}",
         300,
     )
+
+
+def drops_lines(drops: ClanDrops) -> list[str]:
+    """``/clan drops``: the biggest drops by value, then pets, collection-log items, 99s."""
+    n = drops.lists.notable
+    lines = [f"💰 **{human(coins)} gp** {safe(clip(line.text, 250))}" for line, coins in n.drops]
+    lines += [f"🐾 {safe(clip(line.text, 250))}" for line in n.pets]
+    lines += [f"📖 {safe(clip(line.text, 250))}" for line in drops.lists.collection_log]
+    lines += [f"🎉 {safe(clip(line.text, 250))}" for line in n.level_99s]
+    return lines
 
 
 def page_embed(

@@ -2,8 +2,8 @@
 
 :mod:`.loader` (shared loading, errors, settings), :mod:`.members` (member rows),
 :mod:`.findings` (officer findings), :mod:`.profile` (``/player``), :mod:`.leaderboard`,
-:mod:`.daily` (the daily report) and :mod:`.exports` (member rows and the daily report as
-JSON, CSV, XLSX and text).
+:mod:`.daily` (the daily report), :mod:`.drops` (``/clan drops``) and :mod:`.exports`
+(member rows and the daily report as JSON, CSV, XLSX and text).
 """
 
 from bot.usecases.reports.daily import (
@@ -14,6 +14,7 @@ from bot.usecases.reports.daily import (
     TrendDay,
     daily_report,
 )
+from bot.usecases.reports.drops import ClanDrops, NotableLists, clan_drops
 from bot.usecases.reports.findings import findings, unmatched
 from bot.usecases.reports.leaderboard import (
     Leaderboard,
@@ -43,12 +44,14 @@ __all__ = [
     "FINDINGS_KINDS",
     "FINDINGS_WINDOWS",
     "Attention",
+    "ClanDrops",
     "ClanNotSyncedError",
     "DailyReport",
     "FindingsKind",
     "Leaderboard",
     "LeaderboardEntry",
     "MemberRow",
+    "NotableLists",
     "PlayerProfile",
     "Pulse",
     "Ranked",
@@ -56,6 +59,7 @@ __all__ = [
     "ReportInputError",
     "TrendDay",
     "UnknownPlayerError",
+    "clan_drops",
     "configured_clan_id",
     "daily_report",
     "findings",

@@ -10,6 +10,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from bot.usecases.context import App
+from bot.usecases.reports.drops import notable_between
 from bot.usecases.reports.loader import (
     HEATMAP_DAYS,
     TOP_COUNT,
@@ -27,9 +28,8 @@ from domain.activity import (
     top_n,
     window_gains,
 )
-from domain.broadcasts import DROP_TYPES, Notable, notable_broadcasts
+from domain.broadcasts import Notable
 from domain.metrics import metric_label
-from domain.relay import BroadcastType
 from domain.report import DAY, day_periods, period_label, week_heatmap
 from domain.rules import (
     DEFAULT_INACTIVE_WINDOW,
@@ -119,9 +119,6 @@ class DailyReport:
     trend: tuple[TrendDay, ...] = field(default=())
 
 
-_NOTABLE_TYPES: tuple[str, ...] = (*sorted(DROP_TYPES), BroadcastType.PET, BroadcastType.LEVEL)
-
-
 async def daily_report(
     app: App,
     clan_id: int,
@@ -162,7 +159,8 @@ async def daily_report(
         trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
         trend_xp = await xp_per_day(session, clan_id, periods, everyone)
         hours = await repo.chat_lines_per_hour(session, clan_id, as_of - HEATMAP_DAYS * DAY, as_of)
-        broadcasts = await repo.broadcast_lines(session, clan_id, start, as_of, _NOTABLE_TYPES)
+        # The same reading as /clan drops (bot/usecases/reports/drops.py): the same values.
+        notable = await notable_between(session, clan_id, start, as_of, limit=TOP_COUNT)
         roster = await repo.roster_events(session, clan_id, start, as_of)
         names = await repo.unmatched_names(session, clan_id)
         today = data.activities(day)
@@ -208,7 +206,7 @@ async def daily_report(
         top_chatters=_top(today, lambda a: a.chat.lines),
         top_xp=_top(today, lambda a: a.gains.xp),
         top_bosses=top_bosses,
-        notable=notable_broadcasts(broadcasts, limit=TOP_COUNT),
+        notable=notable.notable,
         roster_changes=tuple(roster),
         attention=Attention(
             inactive=tuple(inactive(data.activities(purge), ranks, rules, as_of)),
