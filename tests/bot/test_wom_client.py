@@ -173,7 +173,7 @@ async def test_missing_optional_fields_parse_with_defaults(
     if field == "updatedAt":
         assert player.updated_at is None
     if field == "type":
-        assert player.type == "unknown"
+        assert player.type is None  # not sent: unknown, the sync keeps what it has
 
 
 async def test_survives_a_429_storm_by_honouring_retry_after(fake: FakeWom) -> None:
