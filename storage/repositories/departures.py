@@ -76,9 +76,7 @@ async def mark_announced(session: AsyncSession, hold_ids: Sequence[int], at: dat
         )
 
 
-async def unconfirmed_departures_since(
-    session: AsyncSession, clan_id: int, since: datetime
-) -> int:
+async def unconfirmed_departures_since(session: AsyncSession, clan_id: int, since: datetime) -> int:
     """Members marked left at or after ``since`` and still out, whose departure no officer
     confirmed: what counts against the rolling departure limit."""
     confirmed = exists().where(
@@ -107,4 +105,4 @@ async def member_names(session: AsyncSession, member_ids: Sequence[int]) -> dict
     rows = await session.execute(
         select(Member.id, Member.display_name).where(Member.id.in_(list(member_ids)))
     )
-    return {member_id: name for member_id, name in rows.tuples()}
+    return {int(member_id): str(name) for member_id, name in rows.all()}
