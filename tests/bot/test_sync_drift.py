@@ -387,3 +387,22 @@ async def test_clanstats_sync_confirm_departures_applies_them_at_once(
     assert "nothing to confirm" in capsys.readouterr().out
     assert await cli("sync") == 2
     assert "--once" in capsys.readouterr().err
+
+
+async def test_a_group_without_memberships_fails_the_sync_and_changes_nothing(
+    wom: FakeWom, sqlite_url: str
+) -> None:
+    clock = Clock()
+    async with app_on(wom, sqlite_url, clock) as app:
+        await run_sync(app, SYNC)
+        before = {pid: (m.role, m.left_at) for pid, m in (await members(app)).items()}
+        wom.drop_group_field("memberships")
+        clock.advance(hours=1)
+        failed = await run_sync(app, SYNC)
+        wom.clear_drift()
+        wom.drop_feed_field("activity", "player")
+        skipped = await _sync(app, clock)
+        after = {pid: (m.role, m.left_at) for pid, m in (await members(app)).items()}
+    assert failed.outcome == "failed" and "memberships" in (failed.error or "")
+    assert skipped.ignored == {"unreadable activity entries": 50}
+    assert after == before
