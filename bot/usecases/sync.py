@@ -727,6 +727,7 @@ async def _fetch_stats(
         log.info("sync.bulk_unavailable", fallback="per-player", group_id=group.id)
     else:
         report.stats_source = "bulk-hiscores"
+        report.ignore("unreadable bulk-hiscores entries", len(entries.skipped))
         return [e.snapshot for e in entries if e.snapshot is not None]
 
     report.stats_source = "players (bulk endpoint missing)"

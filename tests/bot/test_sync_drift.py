@@ -406,3 +406,30 @@ async def test_a_group_without_memberships_fails_the_sync_and_changes_nothing(
     assert failed.outcome == "failed" and "memberships" in (failed.error or "")
     assert skipped.ignored == {"unreadable activity entries": 50}
     assert after == before
+
+
+async def test_players_without_usernames_everywhere_change_nothing(
+    wom: FakeWom, db_url: str
+) -> None:
+    """WOM renames ``username`` one day: every membership, hiscores row and activity entry
+    is unreadable. Nobody leaves, nothing changes, and the sync says what it skipped."""
+    clock = Clock()
+    async with app_on(wom, db_url, clock) as app:
+        await run_sync(app, SYNC)
+        before = {
+            pid: (m.display_name, m.role, m.left_at) for pid, m in (await members(app)).items()
+        }
+        events = await _events(app)
+        wom.drop_optional_field("username")
+        report = await _sync(app, clock)
+        after = {
+            pid: (m.display_name, m.role, m.left_at) for pid, m in (await members(app)).items()
+        }
+        events_after = await _events(app)
+    assert report.members == 303 and report.left == 0 and report.refusal_reason is None
+    assert report.ignored == {
+        "unreadable memberships": 303,
+        "unreadable bulk-hiscores entries": 303,
+        "unreadable activity entries": 50,
+    }
+    assert after == before and events_after == events

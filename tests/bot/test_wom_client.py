@@ -14,9 +14,11 @@ from structlog.testing import capture_logs
 
 from bot.adapters.wom import (
     HttpWomClient,
+    WomActivity,
     WomApi,
     WomBadRequest,
     WomForbidden,
+    WomNameChange,
     WomNotFound,
     WomRateLimited,
     WomSchemaError,
@@ -198,6 +200,16 @@ async def test_an_unreadable_membership_is_skipped_with_its_reason_not_fatal(
         (1714811, "player 1714811 has no username"),
         (None, "player has no integer 'id'"),
     ]
+
+
+@pytest.mark.parametrize("when", [None, "", "yesterday", "2025-13-45T99:00:00Z", 1766480000])
+def test_an_activity_or_name_change_time_that_cannot_be_read_is_none(when: object) -> None:
+    player = {"id": 1, "username": "a", "displayName": "A"}
+    activity = WomActivity.from_json({"type": "joined", "createdAt": when, "player": player})
+    change = WomNameChange.from_json(
+        {"playerId": 1, "oldName": "a", "newName": "b", "resolvedAt": when}
+    )
+    assert activity.created_at is None and change.resolved_at is None
 
 
 async def test_a_group_without_memberships_is_no_roster(
