@@ -195,12 +195,12 @@ async def test_player_fields_wom_did_not_send_keep_the_stored_values(
 
 
 async def test_unreadable_or_misnamed_memberships_are_skipped_counted_and_never_leave(
-    wom: FakeWom, db_url: str
+    wom: FakeWom, sqlite_url: str
 ) -> None:
     clock = Clock()
     ids = list(fixture_members(MORNING))
     misnamed, nameless = ids[5], ids[6]
-    async with app_on(wom, db_url, clock) as app:
+    async with app_on(wom, sqlite_url, clock) as app:
         await run_sync(app, SYNC)
         names = {pid: m.display_name for pid, m in (await members(app)).items()}
         wom.patch_membership(
@@ -409,12 +409,12 @@ async def test_a_group_without_memberships_fails_the_sync_and_changes_nothing(
 
 
 async def test_players_without_usernames_everywhere_change_nothing(
-    wom: FakeWom, db_url: str
+    wom: FakeWom, sqlite_url: str
 ) -> None:
     """WOM renames ``username`` one day: every membership, hiscores row and activity entry
     is unreadable. Nobody leaves, nothing changes, and the sync says what it skipped."""
     clock = Clock()
-    async with app_on(wom, db_url, clock) as app:
+    async with app_on(wom, sqlite_url, clock) as app:
         await run_sync(app, SYNC)
         before = {
             pid: (m.display_name, m.role, m.left_at) for pid, m in (await members(app)).items()
