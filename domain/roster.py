@@ -128,7 +128,8 @@ def diff_roster(
     A roster that comes back empty, that had unidentified entries, or that would mark more
     than the limits allow as left is treated as WOM having a bad day: its departures are
     refused (listed in ``refused_departures``) while joins, rank and name changes still apply.
-    Departures an officer confirmed are applied unless the roster is empty.
+    Departures an officer confirmed are applied unless the roster is empty or had
+    unidentified entries.
     """
     if limits is None:
         if max_departure_share is None:
@@ -160,9 +161,13 @@ def diff_roster(
         return RosterDiff(
             tuple(changes), tuple(departures), "the roster came back empty", (), "empty"
         )
+    if departures and unidentified:
+        # Any missing member, confirmed or not, may be the entry we could not read.
+        reason = f"{unidentified} roster entries could not be tied to a player"
+        return RosterDiff(tuple(changes), tuple(departures), reason, (), "unidentified")
     confirmed = [pid for pid in departures if pid in limits.confirmed]
     pending = [pid for pid in departures if pid not in limits.confirmed]
-    refusal = _refusal(pending, len(active), limits, unidentified)
+    refusal = _refusal(pending, len(active), limits)
     applied = confirmed if refusal is not None else departures
     changes.extend(RosterChange("left", pid, current[pid].role, None) for pid in applied)
     if refusal is None:
@@ -171,13 +176,11 @@ def diff_roster(
 
 
 def _refusal(
-    pending: list[int], active: int, limits: DepartureLimits, unidentified: int
+    pending: list[int], active: int, limits: DepartureLimits
 ) -> tuple[RefusalKind, str] | None:
     """Why this roster's unconfirmed departures may not be applied (None: they may)."""
     if not pending or not active:
         return None
-    if unidentified:
-        return "unidentified", f"{unidentified} roster entries could not be tied to a player"
     if len(pending) / active > limits.per_sync_share:
         return "per_sync", (
             f"{len(pending)} of {active} members would leave at once "

@@ -65,6 +65,12 @@ def test_players_listed_but_unreadable_are_not_departures() -> None:
     assert [c.wom_player_id for c in diff.of_kind("left")] == [9]
 
 
+def test_an_entry_tied_to_no_player_refuses_even_confirmed_departures() -> None:
+    limits = DepartureLimits(0.2, 0.2, confirmed=frozenset({9}))
+    diff = diff_roster(clan(10), [entry(p) for p in range(9)], limits=limits, unidentified=1)
+    assert diff.of_kind("left") == [] and diff.refused_departures == (9,)
+
+
 def test_an_entry_tied_to_no_player_refuses_every_departure() -> None:
     diff = diff_roster(
         clan(10), [entry(p) for p in range(9)], max_departure_share=0.2, unidentified=1
