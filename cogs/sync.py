@@ -1,4 +1,5 @@
-"""WOM sync on a schedule, ``/sync`` for officers, and roster-change announcements."""
+"""WOM sync on a schedule, ``/sync now`` and ``/sync confirm-departures`` for officers,
+roster-change announcements and the officers' notice of held departures."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ from discord.ext import commands
 
 from bot.app import sync_options
 from bot.channel_access import Purpose
-from bot.usecases.announce import RosterChangeLine, mark_changes_announced, pending_roster_changes
+from bot.usecases.announce import (
+    HeldDeparturesNotice,
+    RosterChangeLine,
+    mark_changes_announced,
+    mark_hold_notice_announced,
+    pending_hold_notice,
+    pending_roster_changes,
+)
 from bot.usecases.jobs import JobResult, sync_due
-from bot.usecases.sync import SyncOptions, SyncReport, run_sync
+from bot.usecases.sync import SyncOptions, SyncReport, confirm_departures, run_sync
 from cogs._checks import officer_only
 
 if TYPE_CHECKING:
@@ -59,6 +67,27 @@ def render_changes(lines: list[RosterChangeLine]) -> discord.Embed:
     return embed
 
 
+def render_hold_notice(notice: HeldDeparturesNotice) -> discord.Embed:
+    """The officers' notice of departures a sync held back."""
+    names = ", ".join(discord.utils.escape_markdown(n) for n in notice.names[:MAX_LINES])
+    if len(notice.names) > MAX_LINES:
+        names += f" … and {len(notice.names) - MAX_LINES} more"
+    text = (
+        f"**{len(notice.names)}** members missing from Wise Old Man's roster were **not** "
+        f"marked as left: {notice.reason}.\n"
+        f"{notice.pending} departures are held in all. If they really left, an officer can "
+        "apply them with `/sync confirm-departures`; a member back in the roster is never "
+        f"marked left.\n\nHeld: {names}"
+    )
+    embed = discord.Embed(
+        title="Departures held for an officer",
+        description=discord.utils.escape_mentions(text)[:4096],
+        colour=discord.Colour.orange(),
+    )
+    embed.set_footer(text="ClanStats departure guard")
+    return embed
+
+
 def render_result(result: JobResult[SyncReport]) -> str:
     if result.value is not None:
         return result.value.summary()[:1900]
@@ -68,6 +97,10 @@ def render_result(result: JobResult[SyncReport]) -> str:
 
 
 class SyncCog(commands.Cog):
+    sync_group = app_commands.Group(
+        name="sync", description="Wise Old Man sync (officers)", guild_only=True
+    )
+
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
         # A scheduled sync and /sync can finish together: one announcer at a time, so a
@@ -103,18 +136,45 @@ class SyncCog(commands.Cog):
             await self.announce(result.value.clan_id)
 
     async def announce(self, clan_id: int) -> None:
-        """Post pending roster changes to the announce channel, once each."""
+        """Post pending roster changes to the announce channel, once each, and tell officers
+        of newly held departures (announce channel, else the report channel), once."""
         self._clan_id = clan_id
-        channel_id = self.bot.settings.announce_channel_id
-        if channel_id is None:
-            return
         async with self._announcing:
-            await self._announce(clan_id, channel_id)
+            channel_id = self.bot.settings.announce_channel_id
+            if channel_id is not None:
+                await self._announce(clan_id, channel_id)
+            await self._notify_held(clan_id)
+
+    async def _notify_held(self, clan_id: int) -> None:
+        notice = await pending_hold_notice(self.bot.app, clan_id)
+        if notice is None:
+            return
+        settings = self.bot.settings
+        purpose: Purpose = "announce"
+        channel_id = settings.announce_channel_id
+        if channel_id is None:
+            purpose, channel_id = "report", settings.report_channel_id
+        if channel_id is None:
+            return  # logged by the sync, and said in its summary
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("sync.notice_channel_missing", channel_id=channel_id)
+            return
+        if self.bot.channel_access.check(purpose, channel_id) is not None:
+            return
+        try:
+            await channel.send(
+                embed=render_hold_notice(notice), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden as exc:
+            self.bot.channel_access.refused(purpose, channel_id, exc)
+            return
+        await mark_hold_notice_announced(self.bot.app, notice)
 
     @commands.Cog.listener()
     async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
         """The announce channel is usable again: post what waited (else the next sync does)."""
-        if purpose == "announce" and self._clan_id is not None:
+        if purpose in ("announce", "report") and self._clan_id is not None:
             await self.announce(self._clan_id)
 
     async def _announce(self, clan_id: int, channel_id: int) -> None:
@@ -138,12 +198,9 @@ class SyncCog(commands.Cog):
             return
         await mark_changes_announced(self.bot.app, lines)
 
-    @app_commands.command(
-        name="sync", description="Sync the roster and stats from Wise Old Man now"
-    )
-    @app_commands.guild_only()
+    @sync_group.command(name="now", description="Sync the roster and stats from Wise Old Man now")
     @officer_only()
-    async def sync(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+    async def sync_now(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         slot = f"manual-{interaction.id}"
         result = await run_sync(self.bot.app, self.options, slot=slot)
@@ -151,6 +208,32 @@ class SyncCog(commands.Cog):
             render_result(result), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result.value is not None:
+            await self.announce(result.value.clan_id)
+
+    @sync_group.command(
+        name="confirm-departures",
+        description="Apply the departures a sync held back (members missing from WOM's roster)",
+    )
+    @officer_only()
+    async def confirm_departures(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        app = self.bot.app
+        done = await confirm_departures(
+            app, self.options.group_id, by=f"discord:{interaction.user.id}"
+        )
+        result: JobResult[SyncReport] | None = None
+        if done is None:
+            text = "The clan was never synced: run `/sync now` first."
+        elif not done.confirmed and not done.already_confirmed:
+            text = done.summary()
+        else:
+            # Applied at once: a sync now marks those still missing as left.
+            result = await run_sync(app, self.options, slot=f"confirm-{interaction.id}")
+            text = f"{done.summary()}\n\n{render_result(result)}"
+        await interaction.followup.send(
+            text[:1900], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+        if result is not None and result.value is not None:
             await self.announce(result.value.clan_id)
 
 

@@ -256,9 +256,9 @@ async def _run(
                 await interaction.wait_settled(timeout=30)
                 return interaction
 
-            sync = await slash(OFFICER_USER_ID, "Officer Olly", "sync")
+            sync = await slash(OFFICER_USER_ID, "Officer Olly", "sync", subcommand="now")
             await sync.wait_responses(2, timeout=60)
-            transcript.step("Officer ran /sync")
+            transcript.step("Officer ran /sync now")
             await slash(OFFICER_USER_ID, "Officer Olly", "status")
             await slash(MEMBER_USER_ID, "Member Mo", "status")
             transcript.step("Officer and an ordinary member ran /status")

@@ -163,6 +163,30 @@ class MemberEvent(Base):
     announced_at: Mapped[datetime | None]
 
 
+class HeldDeparture(Base):
+    """A departure a sync found but did not apply: too many members would have left (in one
+    roster or within 24 h) without an officer's confirmation (docs/wom-api.md).
+
+    Pending while ``resolved_at`` is null; ``/sync confirm-departures`` sets ``confirmed_at``
+    and the next sync applies it (``outcome`` "applied"), unless the member is back
+    ("returned"). Announced to officers once (``announced_at``).
+    """
+
+    __tablename__ = "held_departures"
+    __table_args__ = (Index("ix_held_departures_clan_resolved", "clan_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    held_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(300))
+    announced_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
 class Snapshot(Base):
     """A member's stats as WOM measured them at ``taken_at``; stored only when changed.
 

@@ -1,4 +1,5 @@
-"""``clanstats sync --once``: one Wise Old Man sync with no Discord, summary on stdout."""
+"""``clanstats sync --once``: one Wise Old Man sync with no Discord, summary on stdout;
+``clanstats sync confirm-departures``: an officer applies the departures a sync held back."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bot.cli.common import (
     settings_or_exit,
     setup_logging,
 )
-from bot.usecases.sync import run_sync
+from bot.usecases.sync import confirm_departures, run_sync
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -24,12 +25,29 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if missing:
         print("clanstats sync needs: " + ", ".join(missing), file=sys.stderr)
         return EXIT_CONFIG
+    if args.action is None and not args.once:
+        print("clanstats sync: say --once (one sync now) or confirm-departures", file=sys.stderr)
+        return EXIT_CONFIG
     setup_logging(settings)
+    confirming = args.action == "confirm-departures"
 
     async def go() -> int:
         async with open_app(settings) as app:
+            options = sync_options(settings)
+            if confirming:
+                done = await confirm_departures(app, options.group_id, by="cli")
+                if done is None:
+                    print(
+                        "The clan was never synced: run `clanstats sync --once` first.",
+                        file=sys.stderr,
+                    )
+                    return EXIT_FAILED
+                print(done.summary())
+                if not done.confirmed and not done.already_confirmed:
+                    return EXIT_OK
             slot = f"cli-{app.now().strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
-            result = await run_sync(app, sync_options(settings), slot=slot)
+            # Confirmed departures are applied at once: by this sync.
+            result = await run_sync(app, options, slot=slot)
         if result.outcome != "ok" or result.value is None:
             print(f"Sync failed: {result.error}", file=sys.stderr)
             return EXIT_FAILED
@@ -40,11 +58,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("sync", help="sync the roster and stats from Wise Old Man")
+    p = sub.add_parser(
+        "sync",
+        help="sync the roster and stats from Wise Old Man",
+        description="--once: one sync now. confirm-departures: apply the departures a sync "
+        "held back (too many members missing at once or within 24 h), then sync once.",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["confirm-departures"],
+        help="confirm-departures: an officer confirms the held departures; a sync applies them",
+    )
     p.add_argument(
         "--once",
         action="store_true",
-        required=True,
         help="run one sync now and exit (the bot schedules it otherwise)",
     )
     p.set_defaults(handler=cmd_sync)

@@ -4,6 +4,14 @@ Every WOM request happens outside a transaction; each step then writes in its ow
 write transaction, so a WOM outage mid-sync loses nothing already stored and never holds the
 database. :func:`run_sync` is the same sync as a job (claimed in ``job_runs``): the
 scheduler, ``/sync`` and ``clanstats sync`` all run it.
+
+What WOM did not send is unknown, never a change (docs/wom-api.md, "When WOM's answers
+drift"): a membership without a rank, or with a rank the clan is not known to use, keeps the
+stored rank; a field missing from a player keeps the stored value; a membership or feed entry
+that cannot be read, or a feed entry without its time, is skipped. Each is counted in
+:attr:`SyncReport.ignored`, logged once per sync and shown in the summary. Departures are held
+when too many members would leave in one roster or within 24 h; an officer applies them with
+:func:`confirm_departures` (``/sync confirm-departures``).
 """
 
 from __future__ import annotations
@@ -15,27 +23,40 @@ from typing import Any
 
 import structlog
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.wom import (
     WomActivity,
     WomApi,
     WomError,
     WomGroup,
+    WomItems,
     WomNameChange,
     WomNotFound,
+    WomPlayer,
     WomSnapshot,
 )
 from bot.usecases.context import App
 from bot.usecases.harvest import reattribute
 from bot.usecases.jobs import SYNC_JOB, JobResult, interval_slot, run_job
 from domain.activity import SnapshotPoint
-from domain.names import clean_display_name, name_key
-from domain.roster import RosterEntry, StoredMember, diff_roster
-from storage.repositories import job_runs
-from storage.repositories.clans import ensure_clan
+from domain.names import clean_display_name, is_valid_key, name_key
+from domain.ranks import role_key
+from domain.roster import (
+    DepartureLimits,
+    RosterDiff,
+    RosterEntry,
+    StoredMember,
+    diff_roster,
+    known_role,
+)
+from storage.models import HeldDeparture, Member
+from storage.repositories import departures, job_runs
+from storage.repositories.clans import ensure_clan, get_clan_by_group
 from storage.repositories.roster import (
     AliasValues,
     EventValues,
+    MemberValues,
     add_aliases,
     latest_snapshots,
     mark_left,
@@ -67,8 +88,10 @@ class SyncOptions:
     group_id: int
     #: Minutes between scheduled syncs: a scheduled run's slot is its interval's start.
     interval_minutes: int = 60
-    #: A roster marking more of the clan as left than this share is not applied.
+    #: A roster marking more of the clan as left than this share is not applied; nor is one
+    #: that would take the members marked left within ``departure_window`` past it.
     max_departure_share: float = 0.2
+    departure_window: timedelta = timedelta(hours=24)
     #: Enables the daily ``update-all`` request; a secret, never logged.
     verification_code: SecretStr | None = None
 
@@ -89,6 +112,12 @@ class SyncReport:
     renamed: int = 0
     departures_refused: int = 0
     refusal_reason: str | None = None
+    #: Refused departures an officer can apply with ``/sync confirm-departures``.
+    departures_held: int = 0
+    #: Departures applied this sync because an officer confirmed them.
+    departures_confirmed: int = 0
+    #: What WOM sent incomplete or unreadable, by what: kept what we had, or skipped.
+    ignored: dict[str, int] = field(default_factory=dict)
     stats_source: str = "none"
     players_fetched: int = 0
     snapshots_stored: int = 0
@@ -122,19 +151,40 @@ class SyncReport:
             f"{self.name_changes_new} new name changes. update-all: {self.update_all}.",
             f"WOM requests: {self.wom_requests}.",
         ]
+        if self.departures_confirmed:
+            lines.append(
+                f"{self.departures_confirmed} departures applied as confirmed by an officer."
+            )
         if self.refusal_reason:
             lines.append(
                 f"WARNING: {self.departures_refused} departures NOT applied: {self.refusal_reason}."
             )
+        if self.departures_held:
+            lines.append(
+                f"{self.departures_held} departures are held until an officer confirms them: "
+                "/sync confirm-departures (CLI: clanstats sync confirm-departures)."
+            )
+        if self.ignored:
+            shown = ", ".join(f"{n} {what}" for what, n in sorted(self.ignored.items()))
+            lines.append(f"WARNING: WOM sent incomplete data, kept what we had: {shown}.")
         lines.extend(f"WARNING: {w}" for w in self.warnings)
         return "\n".join(lines)
+
+    def ignore(self, what: str, n: int = 1) -> None:
+        """Count ``n`` pieces of WOM data ignored (or kept as stored) for ``what``."""
+        if n:
+            self.ignored[what] = self.ignored.get(what, 0) + n
 
 
 def _entry(
     m_player_id: int, display: str, role: str | None, joined: datetime | None
-) -> RosterEntry:
+) -> RosterEntry | None:
+    """The roster entry of one membership; None when its name is no valid name."""
     shown = clean_display_name(display)
-    return RosterEntry(m_player_id, name_key(shown), shown, role, joined)
+    key = name_key(shown)
+    if not is_valid_key(key):
+        return None
+    return RosterEntry(m_player_id, key, shown, role, joined)
 
 
 async def run_sync(
@@ -148,6 +198,46 @@ async def run_sync(
     async with app.sync_lock:  # the startup catch-up, the schedule and /sync never overlap
         chosen = slot or interval_slot(app.now(), options.interval_minutes)
         return await run_job(app, SYNC_JOB, chosen, _sync_work(app, options))
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What ``/sync confirm-departures`` did: how many held departures it confirmed now, and
+    how many were confirmed already and wait for the next sync."""
+
+    confirmed: int
+    already_confirmed: int
+
+    def summary(self) -> str:
+        if not self.confirmed and not self.already_confirmed:
+            return "No departures are held: nothing to confirm."
+        waiting = self.confirmed + self.already_confirmed
+        return (
+            f"Confirmed {self.confirmed} held departures"
+            + (
+                f" ({self.already_confirmed} were confirmed already)"
+                if self.already_confirmed
+                else ""
+            )
+            + f": the next sync marks the {waiting} members still missing from the roster as left."
+        )
+
+
+async def confirm_departures(app: App, group_id: int, *, by: str) -> Confirmation | None:
+    """An officer confirms the clan's held departures (None: the clan was never synced).
+
+    The next sync applies them to the members still missing from WOM's roster, whatever the
+    departure limits; a member back in the roster is not marked left.
+    """
+    async with app.db.write() as session:
+        clan = await get_clan_by_group(session, group_id)
+        if clan is None:
+            return None
+        pending = await departures.pending_holds(session, clan.id)
+        already = sum(1 for h in pending if h.confirmed_at is not None)
+        confirmed = await departures.confirm(session, clan.id, app.now(), by)
+    log.warning("sync.departures_confirmed", confirmed=confirmed, by=by, group_id=group_id)
+    return Confirmation(confirmed, already)
 
 
 def _sync_work(
@@ -183,13 +273,19 @@ async def sync_clan(
         report, "name changes", wom.get_name_changes(group_id, limit=FEED_PAGE)
     )
 
-    await _apply_roster(app, report, group, activity, renames, now, options.max_departure_share)
+    await _apply_roster(app, report, group, activity, renames, now, options)
     snapshots = await _fetch_stats(app, wom, report, group)
     await _store_stats(app, report, snapshots)
     await _maybe_update_all(app, wom, report, group_id, now, options.verification_code)
 
     report.wom_requests = _requests_sent(wom) - sent_before
-    log.info("sync.finished", **{k: v for k, v in report.counts().items() if k != "warnings"})
+    if report.ignored:
+        # Once per sync, whatever the number of entries: WOM's schema drifted, nothing changed.
+        log.warning("sync.wom_data_ignored", group_id=group_id, **report.ignored)
+    log.info(
+        "sync.finished",
+        **{k: v for k, v in report.counts().items() if k not in ("warnings", "ignored")},
+    )
     return report
 
 
@@ -200,11 +296,14 @@ def _requests_sent(wom: WomApi) -> int:
 async def _optional_feed(report: SyncReport, name: str, call: Any) -> list[Any]:
     """A feed that fails is reported and skipped: the roster and stats still sync."""
     try:
-        return list(await call)
+        items = await call
     except WomError as exc:
         report.warnings.append(f"could not read WOM {name}: {exc}")
         log.warning("sync.feed_failed", feed=name, error=str(exc))
         return []
+    if isinstance(items, WomItems):
+        report.ignore(f"unreadable {name} entries", len(items.skipped))
+    return list(items)
 
 
 async def _apply_roster(
@@ -214,25 +313,32 @@ async def _apply_roster(
     activity: Sequence[WomActivity],
     renames: Sequence[WomNameChange],
     now: datetime,
-    max_departure_share: float,
+    options: SyncOptions,
 ) -> None:
-    entries = {
-        m.player.id: _entry(
-            m.player.id, m.player.display_name, m.role, m.client_sync_joined_at or m.created_at
-        )
-        for m in group.memberships
-    }
     players = {m.player.id: m.player for m in group.memberships}
     async with app.db.write() as session:
         clan = await ensure_clan(session, wom_group_id=group.id, name=group.name or str(group.id))
         clan.name = group.name or clan.name
-        clan.role_order = list(group.role_order)
+        if group.role_order is not None:
+            clan.role_order = list(group.role_order)
+        else:
+            report.ignore("group without roleOrders (kept the stored rank order)")
         report.clan_id, report.clan_name = clan.id, clan.name
 
         stored = await members_by_player(session, clan.id)
         # What we knew of each member before this sync: when a sync last saw them (their
         # current name was theirs until then at least) and when they last left.
         seen_before = {pid: (m.updated_at, m.left_at) for pid, m in stored.items()}
+        known_roles = {role_key(r) for r in clan.role_order or ()} | {
+            role_key(m.role) for m in stored.values() if m.role
+        }
+        entries, present, unidentified = _roster_entries(report, group, known_roles)
+
+        by_member_id = {m.id: pid for pid, m in stored.items()}
+        holds = await departures.pending_holds(session, clan.id)
+        left_in_window = await departures.unconfirmed_departures_since(
+            session, clan.id, now - options.departure_window
+        )
         diff = diff_roster(
             [
                 StoredMember(
@@ -241,7 +347,19 @@ async def _apply_roster(
                 for m in stored.values()
             ],
             entries.values(),
-            max_departure_share=max_departure_share,
+            limits=DepartureLimits(
+                per_sync_share=options.max_departure_share,
+                window_share=options.max_departure_share,
+                left_in_window=left_in_window,
+                window_label=_window_label(options.departure_window),
+                confirmed=frozenset(
+                    by_member_id[h.member_id]
+                    for h in holds
+                    if h.confirmed_at is not None and h.member_id in by_member_id
+                ),
+            ),
+            present=present,
+            unidentified=unidentified,
         )
         if diff.refusal_reason:
             report.departures_refused = len(diff.refused_departures)
@@ -256,28 +374,16 @@ async def _apply_roster(
         await upsert_members(
             session,
             [
-                {
-                    "clan_id": clan.id,
-                    "wom_player_id": pid,
-                    "rsn_key": e.rsn_key,
-                    "display_name": e.display_name,
-                    "role": e.role,
-                    "account_type": players[pid].type,
-                    "build": players[pid].build,
-                    "status": players[pid].status,
-                    "joined_at": e.joined_at,
-                    "left_at": None,
-                    "wom_updated_at": players[pid].updated_at,
-                    "last_changed_at": players[pid].last_changed_at,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                _member_values(clan.id, pid, e, players[pid], stored.get(pid), now)
                 for pid, e in entries.items()
             ],
         )
         departed = [c.wom_player_id for c in diff.of_kind("left")]
         await mark_left(session, clan.id, departed, now)
+        report.departures_confirmed = len(diff.confirmed_departures)
+        await _update_holds(session, report, clan.id, stored, holds, diff, entries, present, now)
         ids = {pid: m.id for pid, m in (await members_by_player(session, clan.id)).items()}
+        held_players = set(diff.refused_departures)
 
         # When WOM's own feeds last dated each (player, kind): a roster change they dated
         # after the last sync that saw the player needs no event of ours.
@@ -285,8 +391,12 @@ async def _apply_roster(
         renamed_to: set[tuple[int, str]] = set()  # (player, new name key) WOM's feed lists
         activity_events: list[EventValues] = []
         for act in activity:
-            kind = _ACTIVITY_KIND.get(act.type, act.type)
-            when = act.created_at or now
+            activity_event = _activity_event(report, act, known_roles | _role_keys(entries))
+            if activity_event is None:
+                continue
+            kind, old_role, new_role, when = activity_event
+            if kind == "left" and act.player.id in held_players:
+                continue  # the departure is held: WOM's word for it waits with it
             _cover(covered, (act.player.id, kind), when)
             activity_events.append(
                 _event(
@@ -295,8 +405,8 @@ async def _apply_roster(
                     kind,
                     when,
                     "wom_activity",
-                    act.previous_role,
-                    act.role,
+                    old_role,
+                    new_role,
                     f"wom:activity:{act.type}:{act.player.id}:{when.isoformat()}",
                 )
             )
@@ -306,7 +416,15 @@ async def _apply_roster(
             member_id = ids.get(change.player_id)
             if member_id is None:
                 continue
-            renamed_to.add((change.player_id, name_key(clean_display_name(change.new_name))))
+            if change.resolved_at is None:
+                report.ignore("name changes without a time")
+                continue
+            old_key = name_key(clean_display_name(change.old_name))
+            new_key = name_key(clean_display_name(change.new_name))
+            if not (is_valid_key(old_key) and is_valid_key(new_key)):
+                report.ignore("name changes with an invalid name")
+                continue
+            renamed_to.add((change.player_id, new_key))
             alias = _alias(clan.id, member_id, change.old_name, change.resolved_at)
             aliases.append(alias)
             report.touched_keys.update({alias["rsn_key"], entries_key(entries, change.player_id)})
@@ -319,14 +437,14 @@ async def _apply_roster(
                 clan.id,
                 member_id,
                 "renamed",
-                change.resolved_at or now,
+                change.resolved_at,
                 "wom_name_change",
                 change.old_name,
                 change.new_name,
                 f"wom:name_change:{ref}",
             )
             known = stored.get(change.player_id)
-            if known is not None and name_key(known.display_name) == name_key(change.new_name):
+            if known is not None and name_key(known.display_name) == new_key:
                 # An earlier roster showed the new name already (and it was announced then):
                 # WOM's feed only dates it now.
                 event["announced_at"] = now
@@ -399,7 +517,7 @@ async def _apply_roster(
         report.name_changes_new = len(new_renames)
         report.new_event_ids = [*new_activity, *new_renames, *new_diff]
         report.aliases_new = await add_aliases(session, aliases)
-        report.members = len(entries) + len(diff.refused_departures)
+        report.members = len(entries) + len(present) + len(diff.refused_departures)
     log.info(
         "sync.roster_applied",
         members=report.members,
@@ -407,7 +525,131 @@ async def _apply_roster(
         left=report.left,
         role_changed=report.role_changed,
         renamed=report.renamed,
+        departures_held=report.departures_held,
     )
+
+
+def _roster_entries(
+    report: SyncReport, group: WomGroup, known_roles: set[str]
+) -> tuple[dict[int, RosterEntry], set[int], int]:
+    """The readable roster: entries by player, players listed but unreadable (still members,
+    nothing about them changes), and how many entries could not be tied to a player."""
+    # A rank this roster lists in its own roleOrders is known even on the first sync.
+    known = known_roles | {role_key(r) for r in group.role_order or ()}
+    entries: dict[int, RosterEntry] = {}
+    present: set[int] = set()
+    unidentified = 0
+    for bad in group.unreadable:
+        if bad.player_id is None:
+            unidentified += 1
+        else:
+            present.add(bad.player_id)
+    report.ignore("unreadable memberships", len(group.unreadable))
+    for m in group.memberships:
+        role = known_role(m.role, known)
+        if m.role is None:
+            report.ignore("memberships without a role (kept the stored rank)")
+        elif role is None:
+            report.ignore("memberships with an unknown role (kept the stored rank)")
+        entry = _entry(
+            m.player.id, m.player.display_name, role, m.client_sync_joined_at or m.created_at
+        )
+        if entry is None:
+            report.ignore("memberships with an invalid name")
+            present.add(m.player.id)
+            continue
+        entries[m.player.id] = entry
+    return entries, present - set(entries), unidentified
+
+
+def _role_keys(entries: dict[int, RosterEntry]) -> set[str]:
+    return {e.role for e in entries.values() if e.role is not None}
+
+
+def _activity_event(
+    report: SyncReport, act: WomActivity, known_roles: set[str]
+) -> tuple[str, str | None, str | None, datetime] | None:
+    """(kind, old rank, new rank, when) of a WOM activity entry; None (counted) when it lacks
+    what it needs: its time, a type we know, or for a rank change both known ranks."""
+    kind = _ACTIVITY_KIND.get(act.type)
+    if kind is None:
+        report.ignore("activity events of an unknown type")
+        return None
+    if act.created_at is None:
+        report.ignore("activity events without a time")
+        return None
+    new_role = known_role(act.role, known_roles)
+    old_role = known_role(act.previous_role, known_roles)
+    if kind == "role_changed" and (new_role is None or old_role is None):
+        report.ignore("rank changes without both ranks")
+        return None
+    return kind, old_role, new_role, act.created_at
+
+
+def _member_values(
+    clan_id: int,
+    pid: int,
+    entry: RosterEntry,
+    player: WomPlayer,
+    old: Member | None,
+    now: datetime,
+) -> MemberValues:
+    """A member's row from WOM's entry; what WOM did not send keeps the stored value."""
+
+    def keep(new: Any, attr: str) -> Any:
+        return new if new is not None or old is None else getattr(old, attr)
+
+    return {
+        "clan_id": clan_id,
+        "wom_player_id": pid,
+        "rsn_key": entry.rsn_key,
+        "display_name": entry.display_name,
+        "role": keep(entry.role, "role"),
+        "account_type": keep(player.type, "account_type"),
+        "build": keep(player.build, "build"),
+        "status": keep(player.status, "status"),
+        "joined_at": keep(entry.joined_at, "joined_at"),
+        "left_at": None,
+        "wom_updated_at": keep(player.updated_at, "wom_updated_at"),
+        "last_changed_at": keep(player.last_changed_at, "last_changed_at"),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _update_holds(
+    session: AsyncSession,
+    report: SyncReport,
+    clan_id: int,
+    stored: dict[int, Member],
+    holds: Sequence[HeldDeparture],
+    diff: RosterDiff,
+    entries: dict[int, RosterEntry],
+    present: set[int],
+    now: datetime,
+) -> None:
+    """Close held departures this sync applied or that came back; hold what it refused."""
+    by_member_id = {m.id: pid for pid, m in stored.items()}
+    applied = {c.wom_player_id for c in diff.of_kind("left")}
+    here = set(entries) | present
+    done_applied = [h.id for h in holds if by_member_id.get(h.member_id) in applied]
+    returned = [h.id for h in holds if by_member_id.get(h.member_id) in here]
+    await departures.resolve(session, done_applied, "applied", now)
+    await departures.resolve(session, returned, "returned", now)
+    if diff.refused_departures and diff.confirmable and diff.refusal_reason:
+        await departures.hold(
+            session,
+            clan_id,
+            [stored[pid].id for pid in diff.refused_departures],
+            diff.refusal_reason,
+            now,
+        )
+        report.departures_held = len(diff.refused_departures)
+
+
+def _window_label(window: timedelta) -> str:
+    hours = window.total_seconds() / 3600
+    return f"{hours:g} h"
 
 
 def _cover(covered: dict[tuple[int, str], datetime], key: tuple[int, str], at: datetime) -> None:
@@ -485,6 +727,7 @@ async def _fetch_stats(
         log.info("sync.bulk_unavailable", fallback="per-player", group_id=group.id)
     else:
         report.stats_source = "bulk-hiscores"
+        report.ignore("unreadable bulk-hiscores entries", len(entries.skipped))
         return [e.snapshot for e in entries if e.snapshot is not None]
 
     report.stats_source = "players (bulk endpoint missing)"

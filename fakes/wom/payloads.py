@@ -5,7 +5,8 @@ roster, dropped fields, extra metrics and activity), and the payloads derived fr
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,18 @@ from domain.names import name_key
 from fakes.wom.recordings import Recording, copy_data, iso, parse_iso
 
 _FULL_SNAPSHOT_PLAYER = "partymarty94"
+_FEEDS = ("activity", "name-changes")
+
+
+@dataclass
+class MembershipPatch:
+    """A test's change to one membership as served: fields set or removed, on the membership
+    and on its player (a drifted or corrupt entry)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    remove: set[str] = field(default_factory=set)
+    player_values: dict[str, Any] = field(default_factory=dict)
+    player_remove: set[str] = field(default_factory=set)
 
 
 class RecordedPayloads:
@@ -28,6 +41,9 @@ class RecordedPayloads:
     _keep_only: int | None
     _unknown_metrics: dict[str, int]
     _dropped_fields: set[str]
+    _dropped_group_fields: set[str]
+    _dropped_feed_fields: dict[str, set[str]]
+    _patches: dict[int, MembershipPatch]
     _extra_activity: list[dict[str, Any]]
     _template_cache: dict[str, Any] | None
 
@@ -90,6 +106,42 @@ class RecordedPayloads:
         """Remove ``field_name`` from every membership and player object served."""
         self._dropped_fields.add(field_name)
 
+    def drop_group_field(self, field_name: str) -> None:
+        """Remove a top-level field (``roleOrders``, ``memberships``) from the group served."""
+        self._dropped_group_fields.add(field_name)
+
+    def drop_feed_field(self, feed: str, field_name: str) -> None:
+        """Remove ``field_name`` from every entry of a feed (``activity``, ``name-changes``)."""
+        if feed not in _FEEDS:
+            raise ValueError(f"no feed {feed!r}; have {_FEEDS}")
+        self._dropped_feed_fields.setdefault(feed, set()).add(field_name)
+
+    def patch_membership(
+        self,
+        player_id: int,
+        *,
+        values: Mapping[str, Any] | None = None,
+        remove: Collection[str] = (),
+        player_values: Mapping[str, Any] | None = None,
+        player_remove: Collection[str] = (),
+    ) -> None:
+        """Serve one membership changed: ``values`` set and ``remove`` dropped on it,
+        ``player_values``/``player_remove`` on its player (a role WOM never had, a name no
+        player can have, an entry without its player's id …)."""
+        self._original_member(player_id)  # a recorded member, or KeyError
+        patch = self._patches.setdefault(player_id, MembershipPatch())
+        patch.values.update(values or {})
+        patch.remove.update(remove)
+        patch.player_values.update(player_values or {})
+        patch.player_remove.update(player_remove)
+
+    def clear_drift(self) -> None:
+        """Serve the recorded fields again: undo every drop and patch."""
+        self._dropped_fields.clear()
+        self._dropped_group_fields.clear()
+        self._dropped_feed_fields.clear()
+        self._patches.clear()
+
     def add_activity(
         self,
         type: str,
@@ -129,7 +181,14 @@ class RecordedPayloads:
             for m in self._group_payload()["memberships"]
         ]
         events = joined + self._extra_activity
-        return sorted(events, key=lambda e: str(e.get("createdAt") or ""), reverse=True)
+        ordered = sorted(events, key=lambda e: str(e.get("createdAt") or ""), reverse=True)
+        return self._drop_feed_fields("activity", ordered)
+
+    def _drop_feed_fields(self, feed: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        dropped = self._dropped_feed_fields.get(feed, set())
+        if not dropped:
+            return items
+        return [{k: v for k, v in item.items() if k not in dropped} for item in items]
 
     @property
     def name_changes(self) -> list[dict[str, Any]]:
@@ -139,7 +198,8 @@ class RecordedPayloads:
             item = dict(change)
             item["player"] = self._current_player(change["playerId"])
             out.append(item)
-        return sorted(out, key=lambda c: str(c["resolvedAt"]), reverse=True)
+        ordered = sorted(out, key=lambda c: str(c["resolvedAt"]), reverse=True)
+        return self._drop_feed_fields("name-changes", ordered)
 
     # ------------------------------------------------------------------ derivation
 
@@ -148,7 +208,13 @@ class RecordedPayloads:
         return self._recordings[self.fixture]
 
     def _roster_mutated(self) -> bool:
-        return bool(self._renames or self._keep_only is not None or self._dropped_fields)
+        return bool(
+            self._renames
+            or self._keep_only is not None
+            or self._dropped_fields
+            or self._dropped_group_fields
+            or self._patches
+        )
 
     def _snapshots_mutated(self) -> bool:
         return bool(self._unknown_metrics or self._dropped_fields)
@@ -170,6 +236,8 @@ class RecordedPayloads:
         return player
 
     def _group_payload(self, recording: Recording | None = None) -> dict[str, Any]:
+        """The group as served, with every membership whole (patches are applied on the way
+        out, by :meth:`_served_group`: the fake's own lookups need ids and names)."""
         payload = dict((recording or self._served).payload)
         members = payload["memberships"]
         if self._keep_only is not None:
@@ -181,6 +249,25 @@ class RecordedPayloads:
             out.append(item)
         payload["memberships"] = out
         payload["memberCount"] = len(out)
+        return payload
+
+    def _served_group(self) -> dict[str, Any]:
+        """``GET /groups/:id`` as served: dropped top-level fields and patched memberships."""
+        payload = self._group_payload()
+        out = []
+        for m in payload["memberships"]:
+            patch = self._patches.get(m["player"]["id"])
+            if patch is not None:
+                m = {k: v for k, v in m.items() if k not in patch.remove}
+                m.update(patch.values)
+                if isinstance(m.get("player"), dict):
+                    player = {k: v for k, v in m["player"].items() if k not in patch.player_remove}
+                    player.update(patch.player_values)
+                    m["player"] = player
+            out.append(m)
+        payload["memberships"] = out
+        for name in self._dropped_group_fields:
+            payload.pop(name, None)
         return payload
 
     def _current_player(self, player_id: int) -> dict[str, Any] | None:

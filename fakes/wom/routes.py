@@ -50,7 +50,7 @@ class WomRoutes(RecordedPayloads):
         if method == "GET" and sub == "":
             if not self._roster_mutated():
                 return web.Response(body=self._served.raw, content_type=JSON_TYPE)
-            return json_response(self._group_payload())
+            return json_response(self._served_group())
         if method == "GET" and sub in ("bulk-hiscores", "bulk-gained") and not self.bulk_enabled:
             return error(404, "NOT_FOUND", "Route not found.")
         if method == "GET" and sub == "bulk-hiscores":

@@ -24,7 +24,9 @@ class FakeWom(WomRoutes, RequestPipeline, LoopbackServer):
     """Wise Old Man API v2 served over real HTTP from the recorded payloads in ``DATA_DIR``.
 
     * ``GET /groups/:id`` returns the recorded file byte for byte while no roster mutation is
-      active (``rename_player``, ``keep_only_members``, ``drop_optional_field``).
+      active (``rename_player``, ``keep_only_members``, ``drop_optional_field``, and the drift
+      knobs ``drop_group_field`` and ``patch_membership``; ``drop_feed_field`` drops a field
+      from the activity or name-change feed; ``clear_drift`` serves the recording again).
     * ``GET /groups/:id/bulk-hiscores`` gives ``[{player, data: Snapshot}]``. ``partymarty94``
       gets the full recorded snapshot when its recorded XP equals the served XP. Every other
       member gets a snapshot with ``overall.experience`` = ``player.exp``, ``computed.ehp/ehb``
@@ -83,6 +85,9 @@ class FakeWom(WomRoutes, RequestPipeline, LoopbackServer):
         self._keep_only = None
         self._unknown_metrics = {}
         self._dropped_fields = set()
+        self._dropped_group_fields = set()
+        self._dropped_feed_fields = {}
+        self._patches = {}
         self._extra_activity = []
         self._template_cache = None
         self._stopping = asyncio.Event()

@@ -14,11 +14,14 @@ from structlog.testing import capture_logs
 
 from bot.adapters.wom import (
     HttpWomClient,
+    WomActivity,
     WomApi,
     WomBadRequest,
     WomForbidden,
+    WomNameChange,
     WomNotFound,
     WomRateLimited,
+    WomSchemaError,
     WomUnavailable,
 )
 from fakes.wom import DEFAULT_API_KEYS, DEFAULT_VERIFICATION_CODE, FakeWom, Fault
@@ -173,7 +176,61 @@ async def test_missing_optional_fields_parse_with_defaults(
     if field == "updatedAt":
         assert player.updated_at is None
     if field == "type":
-        assert player.type == "unknown"
+        assert player.type is None  # not sent: unknown, the sync keeps what it has
+
+
+async def test_a_missing_role_or_role_order_is_unknown_not_a_default(
+    fake: FakeWom, client: HttpWomClient
+) -> None:
+    fake.drop_optional_field("role")
+    fake.drop_group_field("roleOrders")
+    group = await client.get_group(GROUP)
+    assert group.role_order is None
+    assert {m.role for m in group.memberships} == {None}
+
+
+async def test_an_unreadable_membership_is_skipped_with_its_reason_not_fatal(
+    fake: FakeWom, client: HttpWomClient
+) -> None:
+    fake.patch_membership(1714811, player_remove={"username", "displayName"})
+    fake.patch_membership(2697644, remove={"playerId"}, player_remove={"id"})
+    group = await client.get_group(GROUP)
+    assert len(group.memberships) == 301
+    assert [(u.player_id, u.reason) for u in group.unreadable] == [
+        (1714811, "player 1714811 has no username"),
+        (None, "player has no integer 'id'"),
+    ]
+
+
+@pytest.mark.parametrize("when", [None, "", "yesterday", "2025-13-45T99:00:00Z", 1766480000])
+def test_an_activity_or_name_change_time_that_cannot_be_read_is_none(when: object) -> None:
+    player = {"id": 1, "username": "a", "displayName": "A"}
+    activity = WomActivity.from_json({"type": "joined", "createdAt": when, "player": player})
+    change = WomNameChange.from_json(
+        {"playerId": 1, "oldName": "a", "newName": "b", "resolvedAt": when}
+    )
+    assert activity.created_at is None and change.resolved_at is None
+
+
+async def test_a_group_without_memberships_is_no_roster(
+    fake: FakeWom, client: HttpWomClient
+) -> None:
+    fake.drop_group_field("memberships")
+    with pytest.raises(WomSchemaError, match="memberships"):
+        await client.get_group(GROUP)
+
+
+async def test_unreadable_feed_entries_are_skipped_and_counted(
+    fake: FakeWom, client: HttpWomClient
+) -> None:
+    fake.drop_feed_field("activity", "player")
+    fake.rename_player(1714811, "Party Marty", datetime(2025, 12, 23, 10, tzinfo=UTC))
+    fake.drop_feed_field("name-changes", "newName")
+    activity = await client.get_group_activity(GROUP, limit=5)
+    renames = await client.get_name_changes(GROUP)
+    assert list(activity) == [] and len(activity.skipped) == 5
+    assert all(u.player_id is not None for u in activity.skipped)
+    assert list(renames) == [] and renames.skipped[0].player_id == 1714811
 
 
 async def test_survives_a_429_storm_by_honouring_retry_after(fake: FakeWom) -> None:

@@ -82,7 +82,7 @@ async def test_startup_catches_up_a_missed_sync_and_sync_command_reports(
 
         await asyncio.wait_for(synced(), 30)
         interaction = await world.discord.invoke_slash(
-            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync", subcommand="now"
         )
         responses = await interaction.wait_responses(2, timeout=20)
         await running.shutdown()
@@ -132,7 +132,7 @@ async def test_roster_changes_are_announced_once_even_when_the_channel_was_shut_
         # rename below after a later one (two syncs of different slots are not serialised).
         await asyncio.wait_for(running.bot.startup_sync_done.wait(), 30)
         first = await world.discord.invoke_slash(
-            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync", subcommand="now"
         )
         await first.wait_responses(2, timeout=30)
         assert announcements() == []  # the first roster is an import, not 303 joins
@@ -145,7 +145,7 @@ async def test_roster_changes_are_announced_once_even_when_the_channel_was_shut_
         world.wom.rename_player(1714811, "Party Marty", datetime.now(UTC))
         world.wom.keep_only_members(301)
         second = await world.discord.invoke_slash(
-            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync", subcommand="now"
         )
         await second.wait_responses(2, timeout=30)
         assert announcements() == []
@@ -154,7 +154,7 @@ async def test_roster_changes_are_announced_once_even_when_the_channel_was_shut_
         await world.discord.wait_for(lambda: bool(announcements()), timeout=10)
         assert label not in running.bot.progress
         third = await world.discord.invoke_slash(
-            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync"
+            GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "sync", subcommand="now"
         )
         await third.wait_responses(2, timeout=30)
     posted = announcements()

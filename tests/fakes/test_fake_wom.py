@@ -322,6 +322,58 @@ async def test_drop_optional_field_removes_it_from_players_and_memberships(
     assert all("createdAt" not in m for m in group["memberships"])
 
 
+async def test_drift_knobs_serve_drifted_payloads_and_clear_drift_restores_the_recording(
+    fake: FakeWom, http: aiohttp.ClientSession
+) -> None:
+    """Each knob changes only what it names, over the real socket."""
+    marty = 1714811
+    fake.drop_group_field("roleOrders")
+    fake.drop_feed_field("activity", "createdAt")
+    fake.rename_player(marty, "Party Marty", datetime(2025, 12, 23, 10, tzinfo=UTC))
+    fake.drop_feed_field("name-changes", "resolvedAt")
+    fake.patch_membership(
+        marty,
+        values={"role": "grand_poobah"},
+        remove={"createdAt"},
+        player_values={"displayName": "x" * 30},
+        player_remove={"type"},
+    )
+    group = await get_json(http, fake, "/groups/11114")
+    activity = await get_json(http, fake, "/groups/11114/activity?limit=50")
+    renames = await get_json(http, fake, "/groups/11114/name-changes?limit=50")
+    assert "roleOrders" not in group and len(group["memberships"]) == 303
+    patched = next(m for m in group["memberships"] if m["playerId"] == marty)
+    assert patched["role"] == "grand_poobah" and "createdAt" not in patched
+    assert patched["player"]["displayName"] == "x" * 30 and "type" not in patched["player"]
+    others = [m for m in group["memberships"] if m["playerId"] != marty]
+    assert all("createdAt" in m and "type" in m["player"] for m in others)
+    assert len(activity) == 50 and all("createdAt" not in a for a in activity)
+    assert len(renames) == 1 and "resolvedAt" not in renames[0]
+
+
+async def test_clear_drift_serves_the_recording_byte_for_byte_again(
+    fake: FakeWom, http: aiohttp.ClientSession
+) -> None:
+    fake.drop_optional_field("role")
+    fake.drop_group_field("roleOrders")
+    fake.drop_feed_field("activity", "createdAt")
+    fake.patch_membership(1714811, player_remove={"id"})
+    _status, _headers, drifted = await get(http, fake, "/groups/11114")
+    fake.clear_drift()
+    _status, _headers, body = await get(http, fake, "/groups/11114")
+    activity = await get_json(http, fake, "/groups/11114/activity?limit=50")
+    recorded = (DATA_DIR / f"group-11114-{MORNING}.json").read_bytes()
+    assert drifted != recorded and body == recorded
+    assert all("createdAt" in a and a["role"] for a in activity)
+
+
+async def test_drift_knobs_refuse_what_they_cannot_serve(fake: FakeWom) -> None:
+    with pytest.raises(ValueError, match="no feed"):
+        fake.drop_feed_field("competitions", "createdAt")
+    with pytest.raises(KeyError):
+        fake.patch_membership(1, values={"role": "owner"})
+
+
 async def test_activity_is_derived_newest_first_and_paginated(
     fake: FakeWom, http: aiohttp.ClientSession
 ) -> None:

@@ -11,9 +11,11 @@ from bot.adapters.wom.errors import (
     WomUnavailable,
 )
 from bot.adapters.wom.models import (
+    Unreadable,
     WomActivity,
     WomGroup,
     WomHiscoresEntry,
+    WomItems,
     WomMembership,
     WomNameChange,
     WomPlayer,
@@ -23,6 +25,7 @@ from bot.adapters.wom.models import (
 
 __all__ = [
     "HttpWomClient",
+    "Unreadable",
     "WomActivity",
     "WomApi",
     "WomBadRequest",
@@ -30,6 +33,7 @@ __all__ = [
     "WomForbidden",
     "WomGroup",
     "WomHiscoresEntry",
+    "WomItems",
     "WomMembership",
     "WomNameChange",
     "WomNotFound",

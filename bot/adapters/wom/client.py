@@ -10,6 +10,8 @@
   :class:`~bot.adapters.wom.errors.WomRateLimited` for 429). A readable body of the wrong
   shape is :class:`~bot.adapters.wom.errors.WomSchemaError` at once: retrying will not fix it.
 * Other 4xx are raised at once as typed errors. ``PLAYER_IS_RATE_LIMITED`` is not retried.
+* A list answer (bulk hiscores, activity, name changes) skips an entry it cannot read and
+  lists it in the result's ``skipped`` (:class:`~bot.adapters.wom.models.WomItems`).
 * Neither the API key nor a verification code ever reaches a log line or an error message.
 """
 
@@ -42,8 +44,10 @@ from bot.adapters.wom.models import (
     WomActivity,
     WomGroup,
     WomHiscoresEntry,
+    WomItems,
     WomNameChange,
     WomPlayerDetails,
+    parse_items,
 )
 
 __all__ = [
@@ -79,7 +83,7 @@ class WomApi(Protocol):
 
     async def get_group(self, group_id: int) -> WomGroup: ...
 
-    async def get_bulk_hiscores(self, group_id: int) -> list[WomHiscoresEntry]:
+    async def get_bulk_hiscores(self, group_id: int) -> WomItems[WomHiscoresEntry]:
         """Every member's latest snapshot; raises ``WomNotFound`` where the route is missing."""
         ...
 
@@ -87,11 +91,11 @@ class WomApi(Protocol):
 
     async def get_group_activity(
         self, group_id: int, *, limit: int = 50, offset: int = 0
-    ) -> list[WomActivity]: ...
+    ) -> WomItems[WomActivity]: ...
 
     async def get_name_changes(
         self, group_id: int, *, limit: int = 50, offset: int = 0
-    ) -> list[WomNameChange]: ...
+    ) -> WomItems[WomNameChange]: ...
 
     async def update_all(self, group_id: int, verification_code: SecretStr | str) -> int:
         """Ask WOM to update outdated members; returns how many were queued."""
@@ -246,9 +250,9 @@ class HttpWomClient:
     async def get_group(self, group_id: int) -> WomGroup:
         return WomGroup.from_json(await self._request("GET", f"/groups/{int(group_id)}"))
 
-    async def get_bulk_hiscores(self, group_id: int) -> list[WomHiscoresEntry]:
+    async def get_bulk_hiscores(self, group_id: int) -> WomItems[WomHiscoresEntry]:
         body = await self._request("GET", f"/groups/{int(group_id)}/bulk-hiscores")
-        return [WomHiscoresEntry.from_json(item) for item in _as_list(body, "bulk-hiscores")]
+        return parse_items(_as_list(body, "bulk-hiscores"), WomHiscoresEntry.from_json)
 
     async def get_player(self, username: str) -> WomPlayerDetails:
         body = await self._request("GET", f"/players/{quote(username, safe='')}")
@@ -261,19 +265,19 @@ class HttpWomClient:
 
     async def get_group_activity(
         self, group_id: int, *, limit: int = 50, offset: int = 0
-    ) -> list[WomActivity]:
+    ) -> WomItems[WomActivity]:
         body = await self._request(
             "GET", f"/groups/{int(group_id)}/activity", params=_page(limit, offset)
         )
-        return [WomActivity.from_json(item) for item in _as_list(body, "activity")]
+        return parse_items(_as_list(body, "activity"), WomActivity.from_json)
 
     async def get_name_changes(
         self, group_id: int, *, limit: int = 50, offset: int = 0
-    ) -> list[WomNameChange]:
+    ) -> WomItems[WomNameChange]:
         body = await self._request(
             "GET", f"/groups/{int(group_id)}/name-changes", params=_page(limit, offset)
         )
-        return [WomNameChange.from_json(item) for item in _as_list(body, "name-changes")]
+        return parse_items(_as_list(body, "name-changes"), WomNameChange.from_json)
 
     async def update_all(self, group_id: int, verification_code: SecretStr | str) -> int:
         code = (

@@ -1,24 +1,30 @@
 """Frozen views of Wise Old Man API v2 payloads, parsed leniently.
 
 Unknown fields are ignored, optional fields may be missing or null, and metric names are read
-from the data (a boss WOM added yesterday is kept under its own name). Only a missing identity
+from the data (a boss WOM added yesterday is kept under its own name). A field WOM did not send
+is ``None`` here, never a default that looks like an answer (a missing ``role`` or ``status`` is
+unknown, not "no rank" or "active"): the sync keeps what it has for it. Only a missing identity
 (a player's ``id`` or ``username``, a group's ``id``) or a body of the wrong shape raises
-:class:`~bot.adapters.wom.errors.WomSchemaError`. ``-1`` (unranked) is kept as ``-1``, never 0.
+:class:`~bot.adapters.wom.errors.WomSchemaError`; in a list (a roster's memberships, a feed) one
+such entry is skipped and listed with its reason instead (:class:`Unreadable`), so one bad entry
+never costs the rest. ``-1`` (unranked) is kept as ``-1``, never 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.adapters.wom.errors import WomSchemaError
 
 __all__ = [
+    "Unreadable",
     "WomActivity",
     "WomGroup",
     "WomHiscoresEntry",
+    "WomItems",
     "WomMembership",
     "WomNameChange",
     "WomPlayer",
@@ -38,6 +44,48 @@ _VALUE_FIELDS = {
 _FALLBACK_VALUE_FIELDS = ("experience", "kills", "score", "value")
 
 Json = Mapping[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An entry of a WOM list that could not be read: skipped, counted, never fatal."""
+
+    #: The WOM player it was about, when that much could be read.
+    player_id: int | None
+    reason: str
+
+
+class WomItems(list[T]):
+    """The readable entries of a WOM list, with the entries skipped (``skipped``)."""
+
+    def __init__(self, items: list[T] | None = None, skipped: list[Unreadable] | None = None):
+        super().__init__(items or [])
+        self.skipped: list[Unreadable] = list(skipped or [])
+
+
+def parse_items(raw: list[Any], parse: Callable[[object], T]) -> WomItems[T]:
+    """Parse every entry of ``raw``; one of the wrong shape is skipped with its reason."""
+    out: WomItems[T] = WomItems()
+    for item in raw:
+        try:
+            out.append(parse(item))
+        except WomSchemaError as exc:
+            out.skipped.append(Unreadable(_player_id_of(item), str(exc)))
+    return out
+
+
+def _player_id_of(item: object) -> int | None:
+    """The WOM player id an entry is about, when it says (``playerId`` or ``player.id``)."""
+    if not isinstance(item, Mapping):
+        return None
+    for value in (
+        item.get("playerId"),
+        item["player"].get("id") if isinstance(item.get("player"), Mapping) else None,
+    ):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -98,9 +146,10 @@ class WomPlayer:
     id: int
     username: str
     display_name: str
-    type: str = "unknown"
-    build: str = "main"
-    status: str = "active"
+    #: ``None`` when WOM did not send it (unknown: keep what we have).
+    type: str | None = None
+    build: str | None = None
+    status: str | None = None
     exp: int = 0
     ehp: float = 0.0
     ehb: float = 0.0
@@ -119,9 +168,9 @@ class WomPlayer:
             id=pid,
             username=username,
             display_name=_str(data, "displayName") or username,
-            type=_str(data, "type") or "unknown",
-            build=_str(data, "build") or "main",
-            status=_str(data, "status") or "active",
+            type=_str(data, "type") or None,
+            build=_str(data, "build") or None,
+            status=_str(data, "status") or None,
             exp=_int(data, "exp"),
             ehp=_number(data, "ehp"),
             ehb=_number(data, "ehb"),
@@ -133,7 +182,7 @@ class WomPlayer:
 
 @dataclass(frozen=True)
 class WomMembership:
-    """One member of a group with their clan rank."""
+    """One member of a group with their clan rank (``None``: WOM did not say)."""
 
     player: WomPlayer
     role: str | None
@@ -145,7 +194,7 @@ class WomMembership:
         data = _obj(raw, "membership")
         return cls(
             player=WomPlayer.from_json(data.get("player")),
-            role=_str(data, "role"),
+            role=_str(data, "role") or None,
             created_at=parse_timestamp(data.get("createdAt")),
             client_sync_joined_at=parse_timestamp(data.get("clientSyncJoinedAt")),
         )
@@ -153,29 +202,40 @@ class WomMembership:
 
 @dataclass(frozen=True)
 class WomGroup:
-    """A group with its members and its rank order (highest rank first)."""
+    """A group with its members and its rank order (highest rank first).
+
+    ``role_order`` is ``None`` when WOM sent no ``roleOrders`` list (unknown, not "no ranks").
+    ``unreadable`` lists the memberships that could not be read (skipped, never fatal).
+    """
 
     id: int
     name: str
-    role_order: tuple[str, ...]
+    role_order: tuple[str, ...] | None
     memberships: tuple[WomMembership, ...]
+    unreadable: tuple[Unreadable, ...] = ()
 
     @classmethod
     def from_json(cls, raw: object) -> WomGroup:
         data = _obj(raw, "group")
         gid = _required_int(data, "id", "group")
-        orders: list[tuple[int, str]] = []
-        for item in data.get("roleOrders") or []:
-            if isinstance(item, Mapping) and isinstance(item.get("role"), str):
-                orders.append((_int(item, "index", len(orders)), item["role"]))
-        members = tuple(
-            WomMembership.from_json(m) for m in _list(data.get("memberships") or [], "memberships")
+        role_order: tuple[str, ...] | None = None
+        if isinstance(data.get("roleOrders"), list):
+            orders: list[tuple[int, str]] = []
+            for item in data["roleOrders"]:
+                if isinstance(item, Mapping) and isinstance(item.get("role"), str):
+                    orders.append((_int(item, "index", len(orders)), item["role"]))
+            role_order = tuple(role for _index, role in sorted(orders, key=lambda o: o[0]))
+        # A group without its member list is not an empty roster: it is not a roster at all.
+        members = parse_items(
+            _list(data.get("memberships"), f"the memberships of group {gid}"),
+            WomMembership.from_json,
         )
         return cls(
             id=gid,
             name=_str(data, "name") or "",
-            role_order=tuple(role for _index, role in sorted(orders, key=lambda o: o[0])),
-            memberships=members,
+            role_order=role_order,
+            memberships=tuple(members),
+            unreadable=tuple(members.skipped),
         )
 
 
