@@ -1,7 +1,7 @@
 """relay format counts and unread relay messages
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01 18:37:49.285428
 
 - relay_format_counts: per clan and relay format, the relay messages read, those not
@@ -18,7 +18,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
