@@ -389,7 +389,21 @@ _CATALOGUE: tuple[_Rule, ...] = (
     ),
     _Rule("received a drop: ", BroadcastType.DROP, rf"{_PLAYER} received a drop: "),
     _Rule("has looted: ", BroadcastType.DROP, rf"{_PLAYER} has looted: ", dink=True),
-    # Pets: every form the game words (he/she/they, followed, backpack, something special).
+    # Pets: every form the game words (he/she/they, followed, backpack, something special);
+    # Dink's own wording first (no pet named, "they").
+    _Rule(
+        "has a funny feeling like they",
+        BroadcastType.PET,
+        rf"{_PLAYER} has a funny feeling like they(?:'re being| would have been) followed"
+        r"(?:\.\.\.)?$",
+        dink=True,
+    ),
+    _Rule(
+        "feels something weird sneaking into their backpack",
+        BroadcastType.PET,
+        rf"{_PLAYER} feels something weird sneaking into their backpack$",
+        dink=True,
+    ),
     _Rule(
         "has a funny feeling like ",
         BroadcastType.PET,
