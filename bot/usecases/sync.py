@@ -226,6 +226,7 @@ async def _apply_roster(
     async with app.db.write() as session:
         clan = await ensure_clan(session, wom_group_id=group.id, name=group.name or str(group.id))
         clan.name = group.name or clan.name
+        clan.clan_chat = group.clan_chat
         clan.role_order = list(group.role_order)
         report.clan_id, report.clan_name = clan.id, clan.name
 

@@ -30,6 +30,7 @@ class RecordedPayloads:
     _dropped_fields: set[str]
     _extra_activity: list[dict[str, Any]]
     _template_cache: dict[str, Any] | None
+    _group_fields: dict[str, Any]
 
     # ------------------------------------------------------------------ test controls
 
@@ -43,6 +44,12 @@ class RecordedPayloads:
         if fixture not in self._recordings:
             raise KeyError(f"no recording {fixture!r}; have {sorted(self._recordings)}")
         self.fixture = fixture
+
+    def name_group(self, name: str, *, clan_chat: str | None = None) -> None:
+        """Serve the group under ``name`` with in-game clan chat ``clan_chat`` (WOM's
+        ``clanChat``; None: the group says nothing of it). A WOM group's name is free text
+        and often differs from the in-game clan's."""
+        self._group_fields = {"name": name, "clanChat": clan_chat}
 
     def rename_player(
         self,
@@ -148,7 +155,12 @@ class RecordedPayloads:
         return self._recordings[self.fixture]
 
     def _roster_mutated(self) -> bool:
-        return bool(self._renames or self._keep_only is not None or self._dropped_fields)
+        return bool(
+            self._renames
+            or self._keep_only is not None
+            or self._dropped_fields
+            or self._group_fields
+        )
 
     def _snapshots_mutated(self) -> bool:
         return bool(self._unknown_metrics or self._dropped_fields)
@@ -171,6 +183,7 @@ class RecordedPayloads:
 
     def _group_payload(self, recording: Recording | None = None) -> dict[str, Any]:
         payload = dict((recording or self._served).payload)
+        payload.update(self._group_fields)
         members = payload["memberships"]
         if self._keep_only is not None:
             members = members[: self._keep_only]

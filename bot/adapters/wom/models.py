@@ -159,6 +159,8 @@ class WomGroup:
     name: str
     role_order: tuple[str, ...]
     memberships: tuple[WomMembership, ...]
+    # The in-game clan chat's name (WOM's ``clanChat``; None when the group does not say).
+    clan_chat: str | None = None
 
     @classmethod
     def from_json(cls, raw: object) -> WomGroup:
@@ -176,6 +178,7 @@ class WomGroup:
             name=_str(data, "name") or "",
             role_order=tuple(role for _index, role in sorted(orders, key=lambda o: o[0])),
             memberships=members,
+            clan_chat=(_str(data, "clanChat") or "").strip() or None,
         )
 
 
