@@ -46,12 +46,15 @@ def sync_options(settings: Settings) -> SyncOptions:
 
 
 def relay_config(settings: Settings, *, clan_name: str | None = None) -> RelayConfig:
-    """The relay parser's configuration from the settings (trusted authors, custom formats).
+    """The relay parser's configuration from the settings (trusted authors, custom formats,
+    the in-game clan name when ``CLANSTATS_CLAN_CHAT_NAME`` sets it).
 
     Raises :class:`~bot.core.config.ConfigError` naming every bad custom format.
     """
     return compile_relay_config(
-        settings.relay_author_ids, settings.relay_custom_formats, clan_name=clan_name
+        settings.relay_author_ids,
+        settings.relay_custom_formats,
+        clan_name=clan_name or settings.clan_chat_name,
     )
 
 

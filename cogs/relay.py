@@ -42,6 +42,7 @@ def embed_in(embed: discord.Embed) -> EmbedIn:
         title=embed.title,
         description=embed.description,
         author_name=embed.author.name,
+        author_icon_url=embed.author.icon_url,
         footer=embed.footer.text,
         url=embed.url,
         fields=tuple((f.name or "", f.value or "") for f in embed.fields),

@@ -13,13 +13,20 @@ from datetime import datetime
 
 from domain.relay import BroadcastType
 
-# "(1,456,814 coins)", "worth 489,181 coins", "(1.2M coins)", "1 456 814 coins".
+# An amount as the game and the relay tools write it: "1,456,814", "1 456 814", "1.45", "450".
+_AMOUNT = r"\d{1,3}(?:[,\u00a0 ]\d{3})+|\d+(?:\.\d+)?"
+# "(1,456,814 coins)", "worth 489,181 coins", "(1.2M coins)", "for 2.3K gp": a named currency.
 _COINS = re.compile(
-    r"(?P<amount>\d{1,3}(?:[,\u00a0 ]\d{3})+|\d+(?:\.\d+)?)\s*(?P<unit>[kmb])?\s*coins?\b",
+    rf"(?P<amount>{_AMOUNT})\s*(?P<unit>[kmb])?\s*(?:coins?|gp)\b",
     re.IGNORECASE,
 )
+# Dink (RuneLite's stack notation) puts an item's value in parentheses without a currency:
+# "(1.45M)", "(12.3K)", "(2.14B)", and below 10,000 "(9,450)".
+_STACK = re.compile(r"\((?P<amount>\d{1,3}(?:,\d{3})*(?:\.\d+)?)(?P<unit>[KMB])\)")
+_SMALL_STACK = re.compile(r"\((?P<amount>\d{1,3}(?:,\d{3})+)\)(?!\s*coins?\b)")
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
-_LEVEL_99 = re.compile(r"\blevel\s+99\b", re.IGNORECASE)
+# "has reached Attack level 99", Dink's "has levelled Attack to 99" (or "… to 99, …").
+_LEVEL_99 = re.compile(r"\blevel\s+99\b|\bto 99\b(?!,\d)", re.IGNORECASE)
 
 #: Broadcast types whose coin value is what the player received.
 DROP_TYPES: frozenset[str] = frozenset(
@@ -30,14 +37,17 @@ DROP_TYPES: frozenset[str] = frozenset(
 def coin_value(text: str) -> int | None:
     """The largest coin amount named in ``text`` (``"… (1,456,814 coins)."`` → 1456814).
 
-    Accepts thousands separators and ``k``/``m``/``b`` suffixes; None when no amount is named.
+    Reads thousands separators, ``k``/``m``/``b`` suffixes, ``coins`` or ``gp``, and Dink's
+    bare item values in parentheses (``"(1.45M)"``, ``"(9,450)"``); None when no amount is
+    named.
     """
     best: int | None = None
-    for match in _COINS.finditer(text):
-        digits = re.sub(r"[,\u00a0 ]", "", match.group("amount"))
-        unit = (match.group("unit") or "").lower()
-        value = int(float(digits) * _UNITS[unit])
-        best = value if best is None else max(best, value)
+    for pattern in (_COINS, _STACK, _SMALL_STACK):
+        for match in pattern.finditer(text):
+            digits = re.sub(r"[,\u00a0 ]", "", match.group("amount"))
+            unit = (match.groupdict().get("unit") or "").lower()
+            value = int(float(digits) * _UNITS[unit])
+            best = value if best is None else max(best, value)
     return best
 
 

@@ -46,6 +46,7 @@ FORMAT_PLUGIN_DIRECT = "plugin_direct"
 FORMAT_NODE_RELAY = "node_relay"
 FORMAT_TRACKSCAPE = "trackscape"
 FORMAT_DINK = "dink"
+FORMAT_CHAT_LOGGER = "chat_logger"
 FORMAT_DISCORD = "discord"
 BUILTIN_FORMATS = frozenset(
     {
@@ -54,6 +55,7 @@ BUILTIN_FORMATS = frozenset(
         FORMAT_NODE_RELAY,
         FORMAT_TRACKSCAPE,
         FORMAT_DINK,
+        FORMAT_CHAT_LOGGER,
         FORMAT_DISCORD,
     }
 )
@@ -81,6 +83,11 @@ class BroadcastType(enum.StrEnum):
     EXPELLED = "expelled"
     COFFER = "coffer"
     HCIM_DEATH = "hcim_death"
+    DEATH = "death"
+    KILL_COUNT = "kill_count"
+    SLAYER = "slayer"
+    LEAGUES = "leagues"
+    PRESENCE = "presence"
     UNKNOWN = "unknown"
 
 
@@ -98,6 +105,7 @@ class EmbedIn:
     footer: str | None = None
     url: str | None = None
     fields: tuple[tuple[str, str], ...] = ()
+    author_icon_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +162,17 @@ class CustomFormat:
 
 @dataclass(frozen=True, slots=True)
 class RelayConfig:
-    """Which Discord authors are relays, the clan's in-game name and its custom formats."""
+    """Which Discord authors are relays, the clan's in-game name and its custom formats.
+
+    ``clan_name`` is the in-game clan chat's name (TrackScape authors the clan's broadcasts
+    with it). While it is unknown, ``member_keys`` (the name keys any member holds or held)
+    tell a player from the clan: an embed author matching no member is not a player's line.
+    """
 
     relay_author_ids: frozenset[int]
     clan_name: str | None = None
     custom_formats: tuple[CustomFormat, ...] = ()
+    member_keys: frozenset[str] = frozenset()
 
     def is_relay(self, message: RelayMessageIn) -> bool:
         """True when the message was posted by a configured relay (by id, never by name)."""
@@ -190,11 +204,12 @@ class RelayEvent:
 
 @dataclass(frozen=True, slots=True)
 class BroadcastMatch:
-    """The outcome of classifying one broadcast sentence."""
+    """The outcome of classifying one broadcast sentence; ``dink`` when only Dink words it so."""
 
     type: BroadcastType
     player_name: str | None
     other_name: str | None = None
+    dink: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,86 +342,259 @@ def _rank_and_account(emoji_names: tuple[str, ...]) -> tuple[str | None, str | N
 _PLAYER = r"(?P<player>.{1,40}?)"
 _OTHER = r"(?P<other>.{1,40}?)"
 
-# Each rule anchors on the whole verb phrase after the name (names contain spaces).
-_SENTENCES: tuple[tuple[BroadcastType, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE))
-    for kind, pattern in (
-        (BroadcastType.RAID_DROP, rf"{_PLAYER} received special loot from a raid: "),
-        (BroadcastType.RAID_DROP, rf"{_PLAYER} found something special: "),
-        (BroadcastType.CLUE_ITEM, rf"{_PLAYER} received a clue item: "),
-        (BroadcastType.COLLECTION_LOG, rf"{_PLAYER} received a new collection log item: "),
-        (BroadcastType.DROP, rf"{_PLAYER} received a drop: "),
-        (BroadcastType.PET, rf"{_PLAYER} has a funny feeling like .{{1,40}}? followed: "),
-        (BroadcastType.PET, rf"{_PLAYER} feels something weird sneaking into \w+ backpack: "),
-        (BroadcastType.XP_MILESTONE, rf"{_PLAYER} has reached [\d,]+ XP in \w"),
-        (
-            BroadcastType.LEVEL,
-            rf"{_PLAYER} has reached (?:combat level|a total level of|"
-            rf"the highest possible total level of|[A-Za-z]+ level) \d",
-        ),
-        (BroadcastType.QUEST, rf"{_PLAYER} has completed a quest: "),
-        (BroadcastType.COMBAT_TASK, rf"{_PLAYER} has completed an? \w+ combat task: "),
-        (BroadcastType.DIARY, rf"{_PLAYER} has completed the .{{1,80}} diary\b"),
-        (
-            BroadcastType.COMBAT_TIER,
-            rf"{_PLAYER} has unlocked the \w+ tier of rewards from Combat Achievements",
-        ),
-        (BroadcastType.PERSONAL_BEST, rf"{_PLAYER} has achieved a new .{{1,120}}? personal best"),
-        # PvP: the player is always the subject; the winner for "has defeated", the loser for
-        # "has been defeated by". The opponent goes to other_name.
-        (
-            BroadcastType.PVP,
-            rf"{_PLAYER} has been defeated by {_OTHER}(?: in .{{1,80}}?)? and lost ",
-        ),
-        (BroadcastType.PVP, rf"{_PLAYER} has defeated {_OTHER}(?: in .{{1,80}}?)? and received "),
-        (BroadcastType.LOOT_KEY, rf"{_PLAYER} has opened a loot key worth "),
-        # Invite: the invited player; the inviter goes to other_name.
-        (BroadcastType.INVITE, rf"{_PLAYER} has been invited into the clan by {_OTHER}\.?$"),
-        # Expelled: the expelled player; the one who expelled goes to other_name.
-        (BroadcastType.EXPELLED, rf"{_OTHER} has expelled {_PLAYER} from the clan\b"),
-        (BroadcastType.LEFT, rf"{_PLAYER} has left the clan\b"),
-        (
-            BroadcastType.COFFER,
-            rf"{_PLAYER} has (?:deposited|withdrawn) [\d,]+ coins (?:into|from) the coffer",
-        ),
-        (
-            BroadcastType.HCIM_DEATH,
-            rf"{_PLAYER} has died and lost (?:their|his|her) Hardcore (?:Group )?Ironman status",
-        ),
-    )
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One sentence of the catalogue: a lower-case phrase the sentence cannot match without
+    (a cheap prefilter), its type, its regex, and whether only Dink words it so."""
+
+    needle: str
+    kind: BroadcastType
+    pattern: str
+    dink: bool = False
+
+
+# The catalogue, in the order the rules are tried. Each rule anchors on the whole verb phrase
+# after the name (names contain spaces). docs/relay-formats.md lists the sentences and where
+# each wording comes from; "dink" rules are the wordings of Dink's templates.
+_CATALOGUE: tuple[_Rule, ...] = (
+    # Drops, raids, clues, collection log.
+    _Rule(
+        "received special loot from a raid: ",
+        BroadcastType.RAID_DROP,
+        rf"{_PLAYER} received special loot from a raid: ",
+    ),
+    _Rule(
+        "found something special: ",
+        BroadcastType.RAID_DROP,
+        rf"{_PLAYER} found something special: ",
+    ),
+    _Rule(
+        "rolled a purple ",
+        BroadcastType.RAID_DROP,
+        rf"{_PLAYER} rolled a purple \(unique\) drop from ",
+        dink=True,
+    ),
+    _Rule("received a clue item: ", BroadcastType.CLUE_ITEM, rf"{_PLAYER} received a clue item: "),
+    _Rule(
+        "received a new collection log item: ",
+        BroadcastType.COLLECTION_LOG,
+        rf"{_PLAYER} received a new collection log item: ",
+    ),
+    _Rule(
+        " to their collection",
+        BroadcastType.COLLECTION_LOG,
+        rf"{_PLAYER} has added .{{1,200}}? to their collection",
+        dink=True,
+    ),
+    _Rule("received a drop: ", BroadcastType.DROP, rf"{_PLAYER} received a drop: "),
+    _Rule("has looted: ", BroadcastType.DROP, rf"{_PLAYER} has looted: ", dink=True),
+    # Pets: every form the game words (he/she/they, followed, backpack, something special);
+    # Dink's own wording first (no pet named, "they").
+    _Rule(
+        "has a funny feeling like they",
+        BroadcastType.PET,
+        rf"{_PLAYER} has a funny feeling like they(?:'re being| would have been) followed"
+        r"(?:\.\.\.)?$",
+        dink=True,
+    ),
+    _Rule(
+        "feels something weird sneaking into their backpack",
+        BroadcastType.PET,
+        rf"{_PLAYER} feels something weird sneaking into their backpack$",
+        dink=True,
+    ),
+    _Rule(
+        "has a funny feeling like ",
+        BroadcastType.PET,
+        rf"{_PLAYER} has a funny feeling like .{{1,40}}? followed",
+    ),
+    _Rule(
+        "feels something weird sneaking into ",
+        BroadcastType.PET,
+        rf"{_PLAYER} feels something weird sneaking into \w+ backpack",
+    ),
+    _Rule(
+        "acquired something special",
+        BroadcastType.PET,
+        rf"{_PLAYER} (?:feels like .{{1,20}}?|has) acquired something special",
+    ),
+    # Levels and experience.
+    _Rule("has reached ", BroadcastType.XP_MILESTONE, rf"{_PLAYER} has reached [\d,]+ XP in \w"),
+    _Rule(
+        "has reached ",
+        BroadcastType.LEVEL,
+        rf"{_PLAYER} has reached (?:combat level|a total level of|"
+        rf"the highest possible (?:total|combat) level of|[A-Za-z]+ level) \d",
+    ),
+    _Rule(
+        "has levelled ",
+        BroadcastType.XP_MILESTONE,
+        rf"{_PLAYER} has levelled .{{1,200}}? to [\d,]+ XP\b",
+        dink=True,
+    ),
+    _Rule(
+        "has levelled ",
+        BroadcastType.LEVEL,
+        rf"{_PLAYER} has levelled .{{1,300}}? to (?:\d|Max XP)",
+        dink=True,
+    ),
+    # Quests, slayer, clues, combat achievements, diaries.
+    _Rule("has completed a quest: ", BroadcastType.QUEST, rf"{_PLAYER} has completed a quest: "),
+    _Rule(
+        "has completed a slayer task: ",
+        BroadcastType.SLAYER,
+        rf"{_PLAYER} has completed a slayer task: ",
+        dink=True,
+    ),
+    _Rule(
+        " clue, they have completed ",
+        BroadcastType.CLUE_ITEM,
+        rf"{_PLAYER} has completed an? .{{1,40}}? clue, they have completed ",
+        dink=True,
+    ),
+    _Rule(
+        " combat task: ",
+        BroadcastType.COMBAT_TASK,
+        rf"{_PLAYER} has completed (?:an? )?\w+ combat task: ",
+    ),
+    _Rule(
+        "has unlocked the rewards for the ",
+        BroadcastType.COMBAT_TIER,
+        rf"{_PLAYER} has unlocked the rewards for the \w+ tier\b",
+        dink=True,
+    ),
+    _Rule(
+        "has completed the ", BroadcastType.DIARY, rf"{_PLAYER} has completed the .{{1,80}} diary\b"
+    ),
+    _Rule(
+        " tier of rewards from combat achievements",
+        BroadcastType.COMBAT_TIER,
+        rf"{_PLAYER} has unlocked the \w+ tier of rewards from Combat Achievements",
+    ),
+    # Personal bests and kill counts.
+    _Rule(
+        "has achieved a new ",
+        BroadcastType.PERSONAL_BEST,
+        rf"{_PLAYER} has achieved a new .{{1,120}}? personal best",
+    ),
+    _Rule(
+        " with a new personal best time",
+        BroadcastType.PERSONAL_BEST,
+        rf"{_PLAYER} has defeated .{{1,80}}? with a new personal best time",
+        dink=True,
+    ),
+    _Rule(
+        " with a completion count of ",
+        BroadcastType.KILL_COUNT,
+        rf"{_PLAYER} has defeated .{{1,80}}? with a completion count of ",
+        dink=True,
+    ),
+    _Rule(
+        "has just beat their personal best",
+        BroadcastType.PERSONAL_BEST,
+        rf"{_PLAYER} has just beat their personal best",
+        dink=True,
+    ),
+    # PvP: the player is always the subject; the winner for "has defeated", the loser for
+    # "has been defeated by" (with or without loot). The opponent goes to other_name.
+    _Rule(
+        "has been defeated by ",
+        BroadcastType.PVP,
+        rf"{_PLAYER} has been defeated by {_OTHER}(?: in .{{1,80}}?)? and lost ",
+    ),
+    _Rule(
+        "has been defeated by ",
+        BroadcastType.PVP,
+        rf"{_PLAYER} has been defeated by {_OTHER}(?: in [^.!]{{1,80}}?)?[.!]?$",
+    ),
+    _Rule(
+        "has defeated ",
+        BroadcastType.PVP,
+        rf"{_PLAYER} has defeated {_OTHER}(?: in .{{1,80}}?)? and received ",
+    ),
+    _Rule("has pk'd ", BroadcastType.PVP, rf"{_PLAYER} has PK'd {_OTHER}[.!]?$", dink=True),
+    _Rule(
+        "has just been pked by ",
+        BroadcastType.DEATH,
+        rf"{_PLAYER} has just been PKed by {_OTHER} for ",
+        dink=True,
+    ),
+    _Rule(
+        "has opened a loot key worth ",
+        BroadcastType.LOOT_KEY,
+        rf"{_PLAYER} has opened a loot key worth ",
+    ),
+    # Membership: invites, expulsions, leaving; presence in the clan channel.
+    # Invite: the invited player; the inviter goes to other_name.
+    _Rule(
+        "has been invited into the clan by ",
+        BroadcastType.INVITE,
+        rf"{_PLAYER} has been invited into the clan by {_OTHER}\.?$",
+    ),
+    # Expelled: the expelled player; the one who expelled goes to other_name.
+    _Rule(
+        "has expelled ", BroadcastType.EXPELLED, rf"{_OTHER} has expelled {_PLAYER} from the clan\b"
+    ),
+    _Rule("has left the clan", BroadcastType.LEFT, rf"{_PLAYER} has left the clan\b"),
+    _Rule("has joined", BroadcastType.PRESENCE, rf"{_PLAYER} has joined\.?$"),
+    _Rule("has left", BroadcastType.PRESENCE, rf"{_PLAYER} has left\.?$"),
+    _Rule(
+        " logged into world ", BroadcastType.PRESENCE, rf"{_PLAYER} logged into World \d", dink=True
+    ),
+    _Rule(" logged out", BroadcastType.PRESENCE, rf"{_PLAYER} logged out\.?$", dink=True),
+    _Rule(
+        " the coffer",
+        BroadcastType.COFFER,
+        rf"{_PLAYER} has (?:deposited|withdrawn) [\d,]+ coins (?:into|from) the coffer",
+    ),
+    # Deaths: a hardcore losing the status, then any other death.
+    _Rule(
+        "has died and lost ",
+        BroadcastType.HCIM_DEATH,
+        rf"{_PLAYER} has died and lost (?:their|his|her) Hardcore (?:Group )?Ironman status",
+    ),
+    _Rule("has died", BroadcastType.DEATH, rf"{_PLAYER} has died\b"),
+    # Leagues: the game's broadcasts, then Dink's Leagues notifications.
+    _Rule(
+        " combat mastery point",
+        BroadcastType.LEAGUES,
+        rf"{_PLAYER} has earned their \w+ Combat mastery point",
+    ),
+    _Rule(" league area", BroadcastType.LEAGUES, rf"{_PLAYER} has unlocked their \w+ League area"),
+    _Rule(
+        " league relic",
+        BroadcastType.LEAGUES,
+        rf"{_PLAYER} has unlocked their tier \d+ League relic",
+    ),
+    _Rule(
+        " unlocked a new combat mastery: ",
+        BroadcastType.LEAGUES,
+        rf"{_PLAYER} unlocked a new Combat Mastery: ",
+        dink=True,
+    ),
+    _Rule(
+        " selected their ",
+        BroadcastType.LEAGUES,
+        rf"{_PLAYER} selected their \w+ region: ",
+        dink=True,
+    ),
+    _Rule(
+        " unlocked a tier ",
+        BroadcastType.LEAGUES,
+        rf"{_PLAYER} unlocked a Tier \d+ Relic: ",
+        dink=True,
+    ),
 )
 
-
-# A literal (lower-case) phrase each rule above cannot match without: an ASCII sentence that
-# lacks it is not tried against the rule's regex. Non-ASCII sentences try every rule (their
-# case-insensitive matching is not plain ``str.lower``).
-_NEEDLES: tuple[str, ...] = (
-    "received special loot from a raid: ",
-    "found something special: ",
-    "received a clue item: ",
-    "received a new collection log item: ",
-    "received a drop: ",
-    "has a funny feeling like ",
-    "feels something weird sneaking into ",
-    "has reached ",
-    "has reached ",
-    "has completed a quest: ",
-    " combat task: ",
-    "has completed the ",
-    " tier of rewards from combat achievements",
-    "has achieved a new ",
-    "has been defeated by ",
-    "has defeated ",
-    "has opened a loot key worth ",
-    "has been invited into the clan by ",
-    "has expelled ",
-    "has left the clan",
-    " the coffer",
-    "has died and lost ",
+_SENTENCES: tuple[tuple[BroadcastType, re.Pattern[str]], ...] = tuple(
+    (rule.kind, re.compile(rule.pattern, re.IGNORECASE)) for rule in _CATALOGUE
 )
 _RULES: tuple[tuple[str, BroadcastType, re.Pattern[str]], ...] = tuple(
-    (needle, kind, pattern) for needle, (kind, pattern) in zip(_NEEDLES, _SENTENCES, strict=True)
+    (rule.needle, kind, pattern)
+    for rule, (kind, pattern) in zip(_CATALOGUE, _SENTENCES, strict=True)
 )
+_DINK_RULES: tuple[bool, ...] = tuple(rule.dink for rule in _CATALOGUE)
 
 
 def classify_broadcast(sentence: str) -> BroadcastMatch:
@@ -415,8 +603,10 @@ def classify_broadcast(sentence: str) -> BroadcastMatch:
     Unknown sentences give ``BroadcastType.UNKNOWN`` with no player; never raises.
     """
     text = " ".join(sentence.split())
+    if text.startswith(_SEASONAL):
+        text = text[len(_SEASONAL) :]
     folded = text.lower() if text.isascii() else None
-    for needle, kind, pattern in _RULES:
+    for index, (needle, kind, pattern) in enumerate(_RULES):
         if folded is not None and needle not in folded:
             continue
         match = pattern.match(text)
@@ -424,11 +614,40 @@ def classify_broadcast(sentence: str) -> BroadcastMatch:
             continue
         player = clean_display_name(match.group("player")) or None
         other = match.groupdict().get("other")
-        return BroadcastMatch(kind, player, clean_display_name(other) if other else None)
+        return BroadcastMatch(
+            kind, player, clean_display_name(other) if other else None, dink=_DINK_RULES[index]
+        )
     return BroadcastMatch(BroadcastType.UNKNOWN, None)
 
 
-# Title keywords (Dink event types, TrackScape broadcast-channel titles), most specific first.
+# Dink's prefix for a notification from a seasonal (Leagues) world.
+_SEASONAL = "[Seasonal] "
+
+# Dink's titles (its notification types), read before any keyword.
+_DINK_TITLES: dict[str, BroadcastType] = {
+    "clue scroll": BroadcastType.CLUE_ITEM,
+    "collection log": BroadcastType.COLLECTION_LOG,
+    "player death": BroadcastType.DEATH,
+    "level up": BroadcastType.LEVEL,
+    "loot drop": BroadcastType.DROP,
+    "pet obtained": BroadcastType.PET,
+    "quest completed": BroadcastType.QUEST,
+    "slayer task": BroadcastType.SLAYER,
+    "completion count": BroadcastType.KILL_COUNT,
+    "combat achievement": BroadcastType.COMBAT_TASK,
+    "achievement diary": BroadcastType.DIARY,
+    "player kill": BroadcastType.PVP,
+    "area unlocked": BroadcastType.LEAGUES,
+    "mastery unlocked": BroadcastType.LEAGUES,
+    "relic chosen": BroadcastType.LEAGUES,
+    "task completed": BroadcastType.LEAGUES,
+    "player login": BroadcastType.PRESENCE,
+    "player logout": BroadcastType.PRESENCE,
+    "toa unique": BroadcastType.RAID_DROP,
+    "xp milestone": BroadcastType.XP_MILESTONE,
+}
+
+# Title keywords (TrackScape broadcast-channel titles, other titles), most specific first.
 _TITLE_KEYWORDS: tuple[tuple[re.Pattern[str], BroadcastType], ...] = tuple(
     (re.compile(rf"\b(?:{words})\b", re.IGNORECASE), kind)
     for words, kind in (
@@ -440,6 +659,7 @@ _TITLE_KEYWORDS: tuple[tuple[re.Pattern[str], BroadcastType], ...] = tuple(
         (r"loot key", BroadcastType.LOOT_KEY),
         (r"player kill|pvp|pk", BroadcastType.PVP),
         (r"hardcore", BroadcastType.HCIM_DEATH),
+        (r"death|died", BroadcastType.DEATH),
         (r"loot|drop", BroadcastType.DROP),
         (r"level up|level|levels", BroadcastType.LEVEL),
         (r"xp|experience", BroadcastType.XP_MILESTONE),
@@ -447,9 +667,13 @@ _TITLE_KEYWORDS: tuple[tuple[re.Pattern[str], BroadcastType], ...] = tuple(
         (r"combat achievement tier|combat tier", BroadcastType.COMBAT_TIER),
         (r"combat achievements?|combat task", BroadcastType.COMBAT_TASK),
         (r"quests?", BroadcastType.QUEST),
-        (r"coffer", BroadcastType.COFFER),
+        (r"slayer", BroadcastType.SLAYER),
+        (r"completion count|kill count", BroadcastType.KILL_COUNT),
+        (r"coffer|donation|withdrawal", BroadcastType.COFFER),
         (r"invited?|invite", BroadcastType.INVITE),
         (r"expelled|kicked", BroadcastType.EXPELLED),
+        (r"left the clan", BroadcastType.LEFT),
+        (r"leagues?|relic|mastery|area unlock", BroadcastType.LEAGUES),
     )
 )
 
@@ -457,10 +681,15 @@ _TITLE_KEYWORDS: tuple[tuple[re.Pattern[str], BroadcastType], ...] = tuple(
 def type_from_title(title: str) -> BroadcastType:
     """Map an embed title (``"Loot Drop"``, ``":tada: New High Value drop!"``) to a type.
 
-    Titles without a known keyword (Dink's "Player Death", "Slayer Task", "Completion Count")
-    give ``UNKNOWN``: a death is not a hardcore-status loss, a kill count is not a drop.
+    Dink's own titles first (``"Player Death"`` is a death, ``"Completion Count"`` a kill
+    count), then keywords; a title without one gives ``UNKNOWN``.
     """
-    clean = _SHORTCODE.sub(" ", _EMOJI.sub(" ", title))
+    clean = " ".join(_SHORTCODE.sub(" ", _EMOJI.sub(" ", title)).split())
+    if clean.startswith(_SEASONAL):
+        clean = clean[len(_SEASONAL) :]
+    exact = _DINK_TITLES.get(clean.casefold())
+    if exact is not None:
+        return exact
     for pattern, kind in _TITLE_KEYWORDS:
         if pattern.search(clean):
             return kind
@@ -476,17 +705,22 @@ def parse_relay(message: RelayMessageIn, config: RelayConfig) -> tuple[RelayEven
 
     A message not posted by a configured relay gives exactly one ``discord`` event whose text
     is the raw content, and is never attributed to a player. A relay message gives one event
-    per non-empty content line and per non-empty embed; an empty one gives none.
+    per non-empty content line and per non-empty embed (a Dink plain-text notification, which
+    spans several lines, is one event); an empty one gives none.
     """
     content = message.content or ""
     if not config.is_relay(message):
         return (_discord_event(content),)
     events: list[RelayEvent] = []
-    for line in content.split("\n"):
-        if line.strip():
-            event = _parse_line(line, config)
-            if event is not None:
-                events.append(event)
+    whole = _dink_plain_text(content) if "\n" in content else None
+    if whole is not None:
+        events.append(whole)
+    else:
+        for line in content.split("\n"):
+            if line.strip():
+                event = _parse_line(line, config)
+                if event is not None:
+                    events.append(event)
     for embed in message.embeds:
         event = _parse_embed(embed, config)
         if event is not None:
@@ -497,7 +731,7 @@ def parse_relay(message: RelayMessageIn, config: RelayConfig) -> tuple[RelayEven
     )
 
 
-def _discord_event(content: str) -> RelayEvent:
+def _discord_event(content: str, fmt: str = FORMAT_DISCORD) -> RelayEvent:
     return RelayEvent(
         part=0,
         kind="discord",
@@ -507,7 +741,7 @@ def _discord_event(content: str) -> RelayEvent:
         broadcast_type=None,
         rank_title=None,
         account_type=None,
-        format=FORMAT_DISCORD,
+        format=fmt,
     )
 
 
@@ -533,20 +767,14 @@ def _chat_event(
     )
 
 
-def _broadcast_event(
-    sentence: str,
-    fmt: str,
-    *,
-    title: str | None = None,
-    fallback_player: str | None = None,
-) -> RelayEvent:
-    """A broadcast read from its sentence; the title names its type only when the sentence
-    does not, and ``fallback_player`` is its subject only when the sentence names nobody."""
+def _broadcast_event(sentence: str, fmt: str, *, title: str | None = None) -> RelayEvent:
+    """A broadcast read from its sentence (credited to the sentence's subject, or nobody);
+    the title names its type only when the sentence does not."""
     found = classify_broadcast(sentence)
     kind = found.type
     if kind is BroadcastType.UNKNOWN and title:
         kind = type_from_title(title)
-    return _broadcast(sentence, fmt, kind, found.player_name or fallback_player, found)
+    return _broadcast(sentence, fmt, kind, found.player_name, found)
 
 
 def _broadcast(
@@ -570,6 +798,18 @@ def _broadcast(
     )
 
 
+# clanchat.net in 2023 posted a broadcast the plugin had typed as chat with an empty name.
+_EMPTY_NAME = "****:"
+# Discord-Chat-Logger (group chat): ``**[Group]** **Name** : text``, the group optional.
+_LOGGER_CHAT = re.compile(
+    r"(?:\*\*\[(?P<group>[^\]\n]{0,40})\]\*\* ?)?\*\*(?P<name>[^*]{1,100})\*\* : (?P<text>.*)",
+    re.DOTALL,
+)
+_LOGGER_GROUP_ONLY = re.compile(r"\*\*\[[^\]\n]{0,40}\]\*\* (?P<text>.*)", re.DOTALL)
+# Discord-Chat-Logger (private chat): never clan chat.
+_LOGGER_PRIVATE = re.compile(r"(?:To|From) \*\*[^*]{1,100}\*\* : ")
+
+
 def _parse_line(line: str, config: RelayConfig) -> RelayEvent | None:
     for custom in config.custom_formats:
         match = custom.pattern.search(line)
@@ -581,6 +821,8 @@ def _parse_line(line: str, config: RelayConfig) -> RelayEvent | None:
     rest = stripped[len(head) :]
     leading_emojis = _emoji_names(head)
 
+    if rest.startswith(_EMPTY_NAME):
+        return _sentence_event(rest[len(_EMPTY_NAME) :], FORMAT_CLANCHAT_NET, force=True)
     chat = _CHAT.match(rest)
     if chat is not None:
         raw_name, raw_text = chat.group("name", "text")
@@ -594,13 +836,39 @@ def _parse_line(line: str, config: RelayConfig) -> RelayEvent | None:
         else:
             fmt = FORMAT_CLANCHAT_NET
         return _chat_event(name, text, fmt, rank_title=rank, account_type=account)
+    if "** : " in rest:
+        logged = _chat_logger_event(rest)
+        if logged is not None:
+            return logged
+    return _sentence_event(rest, FORMAT_CLANCHAT_NET if leading_emojis else None)
 
-    quoted = _is_preg_quoted(rest)
-    sentence = _clean_sentence(rest, unescape=quoted)
+
+def _sentence_event(raw: str, fmt: str | None, *, force: bool = False) -> RelayEvent | None:
+    """A bare broadcast sentence of a content line; ``fmt`` None: told by its escaping."""
+    quoted = _is_preg_quoted(raw)
+    sentence = _clean_sentence(raw, unescape=quoted)
     if not sentence:
         return None
-    fmt = FORMAT_CLANCHAT_NET if quoted or leading_emojis else FORMAT_PLUGIN_DIRECT
-    return _broadcast_event(sentence, fmt)
+    if fmt is None:
+        fmt = FORMAT_CLANCHAT_NET if quoted else FORMAT_PLUGIN_DIRECT
+    found = classify_broadcast(sentence)
+    if found.dink and not force:
+        fmt = FORMAT_DINK  # Dink's plain-text mode: one of its templates, on one line
+    return _broadcast(_strip_seasonal(sentence), fmt, found.type, found.player_name, found)
+
+
+def _chat_logger_event(rest: str) -> RelayEvent | None:
+    if _LOGGER_PRIVATE.match(rest):
+        return _discord_event(rest, FORMAT_CHAT_LOGGER)
+    match = _LOGGER_CHAT.match(rest)
+    if match is None:
+        return None
+    name = clean_display_name(match.group("name"))
+    return _chat_event(name, _clean_text(match.group("text"), unescape=False), FORMAT_CHAT_LOGGER)
+
+
+def _strip_seasonal(sentence: str) -> str:
+    return sentence[len(_SEASONAL) :] if sentence.startswith(_SEASONAL) else sentence
 
 
 # The pieces of a chat line repeat far more than whole lines do (a clan has a few hundred
@@ -656,33 +924,98 @@ def _custom_event(fmt: str, match: re.Match[str]) -> RelayEvent | None:
     return _broadcast_event(sentence, fmt) if sentence else None
 
 
+# ---------------------------------------------------------------------------------------------
+# Dink
+
+# Dink's rich text: ``[label](link)`` (wiki and player links; a link may hold one level of
+# parentheses, as wiki search links for items like "Blue wizard robe (g)" do).
+_MD_LINK = re.compile(
+    r"\[([^\[\]\n]{1,200})\]\(<?https?://[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*>?\)"
+)
+# Dink's chat notifier: ``<player> received a chat message:`` and the message in a code block.
+_DINK_CHAT = re.compile(
+    r"(?:\[Seasonal\] )?[^\n]{1,60}? received a chat message:\s*"
+    r"```[^\n`]*\n?(?P<message>.*?)\n?```",
+    re.DOTALL,
+)
+# The first line of Dink's multi-line plain-text templates (loot, clue, chat, group storage,
+# trade, rare gamble loot); the whole message is one notification.
+_DINK_PLAIN_HEAD = re.compile(
+    r"(?:\[Seasonal\] )?[^\n*]{1,40}? (?:has looted: |received a chat message:|"
+    r"has completed an? [^\n]{1,40}? clue, |has deposited:|traded with |"
+    r"has received rare loot at gamble count )"
+)
+
+
+def _undink(text: str) -> str:
+    """Dink's rich text as plain text: links reduced to their labels."""
+    return _MD_LINK.sub(r"\1", text) if "](" in text else text
+
+
+def _dink_plain_text(content: str) -> RelayEvent | None:
+    """A multi-line Dink plain-text notification, read whole; None for anything else."""
+    if _DINK_PLAIN_HEAD.match(content) is None:
+        return None
+    chat = _DINK_CHAT.match(content)
+    if chat is not None:
+        return _relayed_broadcast(chat.group("message"))
+    sentence = _clean_sentence(_undink(content), unescape=False)
+    found = classify_broadcast(sentence)
+    return _broadcast(_strip_seasonal(sentence), FORMAT_DINK, found.type, found.player_name, found)
+
+
+def _relayed_broadcast(inner: str) -> RelayEvent:
+    """A game message relayed by Dink's chat notifier: credited to the message's subject,
+    never to the relayer; a message nobody recognises is an unknown broadcast of nobody."""
+    sentence = _clean_sentence(inner, unescape=False) or "(empty chat notification)"
+    found = classify_broadcast(sentence)
+    return _broadcast(sentence, FORMAT_DINK, found.type, found.player_name, found)
+
+
+def _dink_event(player: str, title: str, raw_description: str) -> RelayEvent:
+    """Dink's embed: its author is the subject (Dink notifies about its own player), its
+    sentence or else its title the type. Its chat notifier is a relay: see _relayed_broadcast."""
+    description = raw_description or ""
+    if "received a chat message:" in description:
+        chat = _DINK_CHAT.match(description.strip())
+        if chat is not None:
+            return _relayed_broadcast(chat.group("message"))
+    if type_from_title(title) is BroadcastType.UNKNOWN and title.strip().endswith(
+        "Chat Notification"
+    ):
+        return _relayed_broadcast(description)
+    sentence = _clean_sentence(_undink(description), unescape=False) or _clean_sentence(
+        title, unescape=False
+    )
+    sentence = _strip_seasonal(sentence)
+    found = classify_broadcast(sentence)
+    kind = found.type
+    if kind is BroadcastType.UNKNOWN:
+        kind = type_from_title(title)
+    return _broadcast(sentence, FORMAT_DINK, kind, player, found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Embeds (TrackScape, Dink)
+
+# TrackScape gives the clan's own lines (its broadcasts) this author icon, players their rank's.
+_CLAN_ICON = "Your_Clan_icon.png"
+
+
 def _parse_embed(embed: EmbedIn, config: RelayConfig) -> RelayEvent | None:
     author = _clean_name(embed.author_name or "")
     title = (embed.title or "").strip()
     raw_description = embed.description or ""
-    quoted = _is_preg_quoted(raw_description)
     if not author and not title and not raw_description.strip():
         return None
-    author_is_clan = bool(author) and (
-        config.clan_name is not None and _fold(author) == _fold(config.clan_name)
-    )
-
-    if author and not author_is_clan:
-        if title:
-            return _dink_event(author, title, raw_description)
+    if author and title:
+        return _dink_event(author, title, raw_description)
+    quoted = _is_preg_quoted(raw_description)
+    if author and not _clan_authored(author, embed, config):
         text = _clean_text(raw_description, unescape=quoted)
-        if config.clan_name is None:
-            # Without the clan's name a TrackScape broadcast looks like chat from a player
-            # named like the clan: read it as a broadcast when the sentence is about someone
-            # other than the author.
-            sentence = _clean_sentence(raw_description, unescape=quoted)
-            found = classify_broadcast(sentence)
-            if found.type is not BroadcastType.UNKNOWN and _key_of(found.player_name) != _key_of(
-                author
-            ):
-                return _broadcast_event(sentence, FORMAT_TRACKSCAPE)
         return _chat_event(author, text, FORMAT_TRACKSCAPE)
-
+    # The clan's own line (its author is the clan) or TrackScape's broadcast channel (no
+    # author): a broadcast credited to the sentence's subject, or to nobody.
     sentence = _clean_sentence(raw_description, unescape=quoted)
     if not sentence:
         sentence = _clean_sentence(title, unescape=False)
@@ -691,13 +1024,13 @@ def _parse_embed(embed: EmbedIn, config: RelayConfig) -> RelayEvent | None:
     return _broadcast_event(sentence, FORMAT_TRACKSCAPE, title=title)
 
 
-def _dink_event(player: str, title: str, raw_description: str) -> RelayEvent:
-    """Dink's embed: its author is the subject and its title names the event's type."""
-    sentence = _clean_sentence(raw_description, unescape=False) or _clean_sentence(
-        title, unescape=False
-    )
-    kind = type_from_title(title)
-    found = classify_broadcast(sentence)
-    if kind is BroadcastType.UNKNOWN:
-        kind = found.type
-    return _broadcast(sentence, FORMAT_DINK, kind, player, found)
+def _clan_authored(author: str, embed: EmbedIn, config: RelayConfig) -> bool:
+    """Whether an embed's author is the clan itself rather than a player."""
+    icon = embed.author_icon_url
+    if icon and icon.endswith(_CLAN_ICON):
+        return True
+    if config.clan_name is not None:
+        return _fold(author) == _fold(config.clan_name)
+    # The clan's name is not known yet: an author matching no member is not a player's
+    # line (with no member known either, the author is all there is to go by).
+    return bool(config.member_keys) and _key_of(author) not in config.member_keys

@@ -14,6 +14,10 @@ from typing import Any
 
 from fakes.world import CLAN_NAME, MEMBER_USER_ID, RELAY_WEBHOOK_ID, TRACKSCAPE_BOT_ID
 
+# The author icons TrackScape gives a player's line (their rank's) and the clan's own line.
+_RANK_ICON = "https://oldschool.runescape.wiki/images/Clan_icon_-_Captain.png"
+_CLAN_ICON = "https://oldschool.runescape.wiki/images/Your_Clan_icon.png"
+
 CAPTAIN = "<:Captain:1144312094422994944>"
 IRON = "<:Ironman_chat_badge:1082980848200065034>"
 DROP_ICON = "<:Guideprices:1147702301298016349>"
@@ -100,10 +104,17 @@ def scripted_day() -> list[ScriptedPost]:
         ScriptedPost(
             120,
             embeds=(
-                {"author": {"name": "theforgegod"}, "description": "tob anyone?"},
-                {"author": {"name": "ll05"}, "description": "after this trip"},
                 {
-                    "author": {"name": CLAN_NAME},
+                    "author": {"name": "theforgegod", "icon_url": _RANK_ICON},
+                    "description": "tob anyone?",
+                },
+                {
+                    "author": {"name": "ll05", "icon_url": _RANK_ICON},
+                    "description": "after this trip",
+                },
+                {
+                    # TrackScape: the clan's own line, under the clan's name and icon.
+                    "author": {"name": CLAN_NAME, "icon_url": _CLAN_ICON},
                     "description": "ll05 has a funny feeling like he's being followed: "
                     "Butch at 194 kills.",
                 },

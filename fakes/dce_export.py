@@ -81,6 +81,7 @@ def dce_embed(
     description: str | None = None,
     author_name: str | None = None,
     footer: str | None = None,
+    author_icon_url: str | None = None,
 ) -> dict[str, Any]:
     embed: dict[str, Any] = {
         "title": title or "",
@@ -94,6 +95,8 @@ def dce_embed(
     }
     if author_name is not None:
         embed["author"] = {"name": author_name, "url": None}
+        if author_icon_url is not None:
+            embed["author"]["iconUrl"] = author_icon_url
     if footer is not None:
         embed["footer"] = {"text": footer}
     return embed

@@ -89,6 +89,8 @@ class Clan(Base):
     wom_group_id: Mapped[int] = mapped_column(Integer, unique=True)
     guild_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The in-game clan chat's name as WOM gives it (the group's clanChat); None when unknown.
+    clan_chat: Mapped[str | None] = mapped_column(String(100))
     role_order: Mapped[list[str]] = mapped_column(JSON, default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -83,10 +83,12 @@ def _embed(raw: Any) -> EmbedIn:
         fields.append(
             (_text(entry.get("name"), "field name") or "", _text(entry.get("value"), "field") or "")
         )
+    author = _mapping(raw.get("author"), "embed author")
     return EmbedIn(
         title=_text(raw.get("title"), "embed title"),
         description=_text(raw.get("description"), "embed description"),
-        author_name=_text(_mapping(raw.get("author"), "embed author").get("name"), "author name"),
+        author_name=_text(author.get("name"), "author name"),
+        author_icon_url=_text(author.get("iconUrl"), "author icon url"),
         footer=_text(_mapping(raw.get("footer"), "embed footer").get("text"), "footer text"),
         url=_text(raw.get("url"), "embed url"),
         fields=tuple(fields),

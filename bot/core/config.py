@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     relay_channel_ids: IdList = Field(default_factory=list)
     relay_author_ids: IdList = Field(default_factory=list)
     relay_custom_formats: dict[str, str] = Field(default_factory=dict)
+    # The in-game clan chat's name, when WOM's group does not give it (its clanChat) rightly.
+    clan_chat_name: str | None = Field(default=None, max_length=100)
     report_channel_id: int | None = Field(default=None, gt=0)
     announce_channel_id: int | None = Field(default=None, gt=0)
     officer_role_ids: IdList = Field(default_factory=list)
@@ -103,6 +105,14 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"Discord ids are positive numbers, got {bad}")
         return value
+
+    @field_validator("clan_chat_name")
+    @classmethod
+    def _clan_chat_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        clean = " ".join(value.replace("\u00a0", " ").split())
+        return clean or None
 
     @field_validator("timezone")
     @classmethod

@@ -142,17 +142,30 @@ async def ensure_clan_for(app: App, group_id: int, guild_id: int | None = None) 
 
 
 async def clan_relay_config(app: App, clan_id: int, base: RelayConfig) -> RelayConfig:
-    """``base`` with the clan's name as stored (TrackScape broadcasts are authored by it)."""
+    """``base`` with the clan's identity: its in-game name (TrackScape authors the clan's
+    broadcasts with it) and, while that is unknown, the names its members hold."""
     async with app.db.read() as session:
-        name = await _clan_name(session, clan_id)
-    return dataclasses.replace(base, clan_name=name)
+        return await _with_clan_identity(session, clan_id, base)
+
+
+async def _with_clan_identity(
+    session: AsyncSession, clan_id: int, base: RelayConfig
+) -> RelayConfig:
+    name = base.clan_name or await _clan_name(session, clan_id)
+    if name is not None:
+        return dataclasses.replace(base, clan_name=name, member_keys=frozenset())
+    return dataclasses.replace(base, member_keys=await names.held_keys(session, clan_id))
 
 
 async def _clan_name(session: AsyncSession, clan_id: int) -> str | None:
+    """The in-game clan name: WOM's clanChat, else the group's name; None before any sync.
+
+    (A name set in ``CLANSTATS_CLAN_CHAT_NAME`` comes in the base configuration and wins.)
+    """
     clan = await session.get(Clan, clan_id)
-    # "" until the first WOM sync names the clan: the parser then recognises TrackScape
-    # broadcasts by their sentence instead of by a clan name it does not know yet.
-    return clan.name if clan is not None and clan.name else None
+    if clan is None:
+        return None
+    return clan.clan_chat or clan.name or None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,9 +501,8 @@ async def apply_edit(
         parts = await repo.parts_of_message(session, message_id)
         if not parts:
             return 0
-        clan_name = await _clan_name(session, parts[0].clan_id)
+        config = await _with_clan_identity(session, parts[0].clan_id, config)
     first = parts[0]
-    config = dataclasses.replace(config, clan_name=clan_name)
     author = first.author_id or 0
     message = RelayMessageIn(
         message_id=message_id,

@@ -323,6 +323,8 @@ async def _apply_roster(
             clan.role_order = list(group.role_order)
         else:
             report.ignore("group without roleOrders (kept the stored rank order)")
+        if group.clan_chat is not None:
+            clan.clan_chat = group.clan_chat
         report.clan_id, report.clan_name = clan.id, clan.name
 
         stored = await members_by_player(session, clan.id)

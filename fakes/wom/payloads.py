@@ -46,6 +46,7 @@ class RecordedPayloads:
     _patches: dict[int, MembershipPatch]
     _extra_activity: list[dict[str, Any]]
     _template_cache: dict[str, Any] | None
+    _group_fields: dict[str, Any]
 
     # ------------------------------------------------------------------ test controls
 
@@ -59,6 +60,12 @@ class RecordedPayloads:
         if fixture not in self._recordings:
             raise KeyError(f"no recording {fixture!r}; have {sorted(self._recordings)}")
         self.fixture = fixture
+
+    def name_group(self, name: str, *, clan_chat: str | None = None) -> None:
+        """Serve the group under ``name`` with in-game clan chat ``clan_chat`` (WOM's
+        ``clanChat``; None: the group says nothing of it). A WOM group's name is free text
+        and often differs from the in-game clan's."""
+        self._group_fields = {"name": name, "clanChat": clan_chat}
 
     def rename_player(
         self,
@@ -214,6 +221,7 @@ class RecordedPayloads:
             or self._dropped_fields
             or self._dropped_group_fields
             or self._patches
+            or self._group_fields
         )
 
     def _snapshots_mutated(self) -> bool:
@@ -239,6 +247,7 @@ class RecordedPayloads:
         """The group as served, with every membership whole (patches are applied on the way
         out, by :meth:`_served_group`: the fake's own lookups need ids and names)."""
         payload = dict((recording or self._served).payload)
+        payload.update(self._group_fields)
         members = payload["memberships"]
         if self._keep_only is not None:
             members = members[: self._keep_only]

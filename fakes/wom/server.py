@@ -90,6 +90,7 @@ class FakeWom(WomRoutes, RequestPipeline, LoopbackServer):
         self._patches = {}
         self._extra_activity = []
         self._template_cache = None
+        self._group_fields = {}
         self._stopping = asyncio.Event()
 
     def _build_app(self) -> web.Application:

@@ -1,7 +1,7 @@
 """held departures: departures a sync did not apply until an officer confirms them
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 18:50:00.000000
 
 A roster that would mark more of the clan as left than allowed, in one sync or within a
@@ -16,7 +16,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

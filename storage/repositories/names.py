@@ -69,6 +69,15 @@ async def member_names(
     return out
 
 
+async def held_keys(session: AsyncSession, clan_id: int) -> frozenset[str]:
+    """Every name key a member of the clan holds or held (current names and aliases)."""
+    current = await session.scalars(select(Member.rsn_key).where(Member.clan_id == clan_id))
+    earlier = await session.scalars(
+        select(MemberAlias.rsn_key).where(MemberAlias.clan_id == clan_id)
+    )
+    return frozenset(current) | frozenset(earlier)
+
+
 async def holders_of(
     session: AsyncSession, clan_id: int, keys: Iterable[str]
 ) -> dict[str, list[Holding]]:

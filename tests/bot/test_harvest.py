@@ -462,3 +462,73 @@ async def test_a_backfill_page_and_its_cursor_commit_together(app: App) -> None:
         cursor = await get_cursor(session, CHANNEL_ID)
     assert result.new == 3 and again.new == 0
     assert cursor == 9_500
+
+
+# --- the clan's identity ----------------------------------------------------------------------
+
+
+async def _name_clan(app: App, clan_id: int, name: str, clan_chat: str | None) -> None:
+    from storage.models import Clan
+
+    async with app.db.write() as session:
+        clan = await session.get(Clan, clan_id)
+        assert clan is not None
+        clan.name, clan.clan_chat = name, clan_chat
+
+
+async def test_clan_identity_setting_then_clan_chat_then_group_name_then_roster(app: App) -> None:
+    from bot.usecases.harvest import clan_relay_config
+
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    base = relay_config(Settings(relay_author_ids=[TRACKSCAPE_ID]))
+    # Never synced: no name; the names members hold stand in.
+    member = await add_member(app, clan_id, 1, "Zezima")
+    async with app.db.write() as session:
+        await add_aliases(
+            session,
+            [
+                {
+                    "clan_id": clan_id,
+                    "member_id": member,
+                    "rsn_key": "old zez",
+                    "display_name": "Old Zez",
+                    "changed_at": T0,
+                    "source": "wom",
+                }
+            ],
+        )
+    unknown = await clan_relay_config(app, clan_id, base)
+    assert (unknown.clan_name, unknown.member_keys) == (None, frozenset({"zezima", "old zez"}))
+    await _name_clan(app, clan_id, "NL tracking", None)
+    assert (await clan_relay_config(app, clan_id, base)).clan_name == "NL tracking"
+    await _name_clan(app, clan_id, "NL tracking", "Nevr Lucky")
+    named = await clan_relay_config(app, clan_id, base)
+    assert (named.clan_name, named.member_keys) == ("Nevr Lucky", frozenset())
+    overridden = relay_config(
+        Settings(relay_author_ids=[TRACKSCAPE_ID], clan_chat_name="  Nevr\u00a0Lucky  Two ")
+    )
+    assert (await clan_relay_config(app, clan_id, overridden)).clan_name == "Nevr Lucky Two"
+
+
+async def test_a_trackscape_clan_line_is_the_subjects_broadcast_under_the_wom_clan_chat(
+    app: App,
+) -> None:
+    from bot.usecases.harvest import clan_relay_config
+
+    clan_id = await ensure_clan_for(app, GROUP_ID)
+    await add_member(app, clan_id, 1, "Zezima")
+    await _name_clan(app, clan_id, "Nevr Lucky (WOM)", "Nevr Lucky")
+    config = await clan_relay_config(
+        app, clan_id, relay_config(Settings(relay_author_ids=[TRACKSCAPE_ID]))
+    )
+    embed = EmbedIn(author_name="Nevr Lucky", description="Zezima has reached Attack level 99.")
+    await ingest(
+        app,
+        clan_id,
+        [relay(1, embeds=(embed,), author_id=TRACKSCAPE_ID)],
+        source="live",
+        config=config,
+    )
+    [row] = await rows(app)
+    assert (row.kind, row.broadcast_type, row.rsn_key) == ("broadcast", "level", "zezima")
+    assert row.member_id is not None

@@ -90,6 +90,7 @@ async def test_get_group_reads_roster_rank_order_and_never_updated_members(
 ) -> None:
     group = await client.get_group(GROUP)
     assert (group.id, group.name, len(group.memberships)) == (GROUP, "Nevr Lucky", 303)
+    assert group.clan_chat == "Nevr Lucky"  # the in-game clan chat (WOM's clanChat)
     assert len(group.role_order) == 27
     assert group.role_order[:3] == ("owner", "deputy_owner", "zenyte")
     by_name = {m.player.username: m for m in group.memberships}
@@ -427,3 +428,12 @@ async def test_persistently_truncated_json_ends_in_wom_unavailable_not_a_crash(
         await client.get_group(GROUP)
     assert caught.value.status == 200
     assert "unreadable" in str(caught.value)
+
+
+def test_group_clan_chat_is_none_when_wom_does_not_say() -> None:
+    from bot.adapters.wom.models import WomGroup
+
+    for clan_chat in (None, "", "   "):
+        raw = {"id": 1, "name": "NL stats", "clanChat": clan_chat, "memberships": []}
+        assert WomGroup.from_json(raw).clan_chat is None
+    assert WomGroup.from_json({"id": 1, "name": "x", "memberships": []}).clan_chat is None

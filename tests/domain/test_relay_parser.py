@@ -633,11 +633,42 @@ def test_trackscape_broadcast_channel_unknown_sentence_falls_back_on_the_title()
     assert (event.broadcast_type, event.player_key) == (BroadcastType.PET, None)
 
 
-def test_trackscape_broadcast_without_configured_clan_name_is_not_chat_from_the_clan() -> None:
+CLAN_ICON = "https://oldschool.runescape.wiki/images/Your_Clan_icon.png"
+
+
+def test_trackscape_clan_icon_marks_the_clan_line_without_a_known_clan_name() -> None:
     config = RelayConfig(relay_author_ids=frozenset({BOT_USER_ID}))
-    embed = EmbedIn(author_name="Nevr Lucky", description="Zezima has left the clan.")
+    embed = EmbedIn(
+        author_name="Nevr Lucky", description="Zezima has left the clan.", author_icon_url=CLAN_ICON
+    )
     event = only(parse_relay(bot_message((embed,)), config))
     assert (event.kind, event.player_key) == ("broadcast", "zezima")
+
+
+def test_trackscape_author_matching_no_member_is_never_a_players_line() -> None:
+    config = RelayConfig(
+        relay_author_ids=frozenset({BOT_USER_ID}), member_keys=frozenset({"zezima", "bob"})
+    )
+    clan = EmbedIn(author_name="Nevr Lucky", description="Something nobody words like this.")
+    spoof = EmbedIn(author_name="Bob", description="Zezima received a drop: lol jk")
+    first, second = parse_relay(bot_message((clan, spoof)), config)
+    assert (first.kind, first.player_key, first.broadcast_type) == (
+        "broadcast",
+        None,
+        BroadcastType.UNKNOWN,
+    )
+    assert (second.kind, second.player_key, second.text) == (
+        "chat",
+        "bob",
+        "Zezima received a drop: lol jk",
+    )
+
+
+def test_trackscape_with_nothing_known_credits_the_author_only() -> None:
+    config = RelayConfig(relay_author_ids=frozenset({BOT_USER_ID}))
+    embed = EmbedIn(author_name="Bob", description="Zezima received a drop: lol jk")
+    event = only(parse_relay(bot_message((embed,)), config))
+    assert (event.kind, event.player_key) == ("chat", "bob")
 
 
 def test_trackscape_chat_quoting_a_broadcast_about_oneself_stays_chat() -> None:
@@ -665,10 +696,13 @@ def test_trackscape_chat_quoting_a_broadcast_about_oneself_stays_chat() -> None:
         ("Quest Speedrunning", BroadcastType.PERSONAL_BEST),
         ("Player Kill", BroadcastType.PVP),
         ("Clue Scroll", BroadcastType.CLUE_ITEM),
-        ("Death", BroadcastType.UNKNOWN),
-        ("Player Death", BroadcastType.UNKNOWN),
-        ("Slayer Task", BroadcastType.UNKNOWN),
-        ("Completion Count", BroadcastType.UNKNOWN),
+        ("Death", BroadcastType.DEATH),
+        ("Player Death", BroadcastType.DEATH),
+        ("Slayer Task", BroadcastType.SLAYER),
+        ("Completion Count", BroadcastType.KILL_COUNT),
+        ("ToA Unique", BroadcastType.RAID_DROP),
+        ("[Seasonal] Loot Drop", BroadcastType.DROP),
+        ("Barbarian Assault Gamble", BroadcastType.UNKNOWN),
     ],
 )
 def test_dink_embed_title_gives_the_type_and_author_gives_the_player(

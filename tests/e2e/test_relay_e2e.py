@@ -142,3 +142,34 @@ async def test_edits_update_text_and_deletes_are_recorded_not_erased(
     assert rows[int(first["id"])].text == "typo here"
     assert rows[int(second["id"])].deleted_at is not None
     assert rows[int(second["id"])].text == "oops"
+
+
+async def test_trackscape_clan_line_is_told_by_its_clan_icon_live(
+    world: ClanWorld, db_url: str
+) -> None:
+    """TrackScape's clan icon reaches the parser through the gateway: a clan line under a
+    name the clan is not known by is still the clan's, credited to the broadcast's subject."""
+    from fakes.world import TRACKSCAPE_BOT_ID
+
+    embeds = [
+        {
+            "author": {
+                "name": "NL Alt Chat",
+                "icon_url": "https://oldschool.runescape.wiki/images/Your_Clan_icon.png",
+            },
+            "description": "DocOfMed received a drop: Abyssal whip (1,456,814 coins).",
+        },
+        {"author": {"name": "Nl Other"}, "description": "hello"},
+    ]
+    async with running_bot(world, db_url):
+        await world.discord.post_message(
+            RELAY_CHANNEL_ID, embeds=embeds, author_id=TRACKSCAPE_BOT_ID, author_name="TrackScape"
+        )
+        rows = await wait_relay_rows(db_url, 2)
+    by_part = {r.part: r for r in rows}
+    assert (by_part[0].kind, by_part[0].broadcast_type, by_part[0].rsn_key) == (
+        "broadcast",
+        "drop",
+        "docofmed",
+    )
+    assert (by_part[1].kind, by_part[1].rsn_key) == ("chat", "nl other")

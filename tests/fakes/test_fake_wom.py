@@ -64,6 +64,16 @@ async def test_use_fixture_switches_the_served_roster(
     assert body == (DATA_DIR / f"group-11114-{EVENING}.json").read_bytes()
 
 
+async def test_name_group_serves_another_group_name_and_clan_chat(
+    fake: FakeWom, http: aiohttp.ClientSession
+) -> None:
+    recorded = await get_json(http, fake, "/groups/11114")
+    fake.name_group("Nevr Lucky (WOM tracking)", clan_chat=None)
+    group = await get_json(http, fake, "/groups/11114")
+    assert (group["name"], group["clanChat"]) == ("Nevr Lucky (WOM tracking)", None)
+    assert group["memberships"] == recorded["memberships"]
+
+
 async def test_unknown_group_is_404_group_not_found(
     fake: FakeWom, http: aiohttp.ClientSession
 ) -> None:

@@ -69,9 +69,14 @@ async def test_sqlite_file_is_backed_up_before_a_schema_change(sqlite_url: str) 
     try:
         await upgrade(db, "0001")
         async with db.write() as s:
-            from storage.repositories.clans import ensure_clan
-
-            await ensure_clan(s, wom_group_id=11114, name="Nevr Lucky")
+            # Raw SQL: the models describe the newest schema, not 0001's.
+            await s.execute(
+                sa.text(
+                    "INSERT INTO clans (wom_group_id, name, role_order, settings, created_at, "
+                    "updated_at) VALUES (11114, 'Nevr Lucky', '[]', '{}', :at, :at)"
+                ),
+                {"at": "2025-12-23 09:00:00.000000"},
+            )
         result = await upgrade(db)
     finally:
         await db.dispose()

@@ -213,6 +213,8 @@ class WomGroup:
     role_order: tuple[str, ...] | None
     memberships: tuple[WomMembership, ...]
     unreadable: tuple[Unreadable, ...] = ()
+    # The in-game clan chat's name (WOM's ``clanChat``; None when the group does not say).
+    clan_chat: str | None = None
 
     @classmethod
     def from_json(cls, raw: object) -> WomGroup:
@@ -236,6 +238,7 @@ class WomGroup:
             role_order=role_order,
             memberships=tuple(members),
             unreadable=tuple(members.skipped),
+            clan_chat=(_str(data, "clanChat") or "").strip() or None,
         )
 
 
