@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+import time
+from pathlib import Path
+from typing import Any, Literal
 
+from sqlalchemy.engine import make_url
+
+from bot.app import relay_config
 from bot.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -14,27 +19,73 @@ from bot.cli.common import (
     settings_or_exit,
     setup_logging,
 )
-from bot.core.config import ConfigError, load_settings, redacted_view
+from bot.core.config import (
+    ENV_PREFIX,
+    ConfigError,
+    SettingsReport,
+    discord_id_problems,
+    env_name,
+    inspect_settings,
+    redacted_view,
+)
+
+Purpose = Literal["run", "sync", "report"]
+
+
+def config_problems(report: SettingsReport, purpose: Purpose) -> list[str]:
+    """Every problem of the settings for ``purpose``, found in one pass: invalid values,
+    missing required settings, relay formats the parser rejects, ids that cannot be
+    Discord's, a SQLite folder that does not exist."""
+    problems = list(report.problems)
+    settings = report.settings
+    if settings is None:
+        return problems
+    problems += [
+        f"{name}: not set (required for `{purpose}`)"
+        for name in settings.missing_for(purpose)
+        if name.removeprefix(ENV_PREFIX).lower() not in report.invalid
+    ]
+    if "relay_custom_formats" not in report.invalid:
+        try:  # compiled by the very function the relay parser and `import` use
+            relay_config(settings)
+        except ConfigError as exc:
+            problems += exc.problems
+    problems += [
+        p
+        for p in discord_id_problems(settings, now_ms=int(time.time() * 1000))
+        if p.split(":", 1)[0].removeprefix(ENV_PREFIX).lower() not in report.invalid
+    ]
+    if "database_url" not in report.invalid:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            folder = Path(url.database).parent
+            if not url.database.startswith("file:") and not folder.is_dir():
+                problems.append(
+                    f"{env_name('database_url')}: the folder {folder} of the SQLite database "
+                    "does not exist"
+                )
+    return problems
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_CONFIG
-    width = max(len(k) for k in redacted_view(settings))
-    print("Effective settings (secrets hidden):")
-    for key, value in redacted_view(settings).items():
-        print(f"  {key:<{width}}  {value}")
-    missing = settings.missing_for(args.purpose)
-    if missing:
-        print(
-            f"\ninvalid configuration for `{args.purpose}`: these required settings are not set:",
-            file=sys.stderr,
-        )
-        for name in missing:
-            print(f"  - {name}", file=sys.stderr)
+    """Print the effective settings (secrets hidden), then every problem at once (exit 2)."""
+    report = inspect_settings(args.config)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = config_problems(report, args.purpose)
+    if report.settings is not None:
+        view = redacted_view(report.settings)
+        width = max(len(k) for k in view)
+        print("Effective settings (secrets hidden):")
+        for key, value in view.items():
+            if key.removeprefix(ENV_PREFIX).lower() in report.invalid:
+                value = "(invalid: see below)"
+            print(f"  {key:<{width}}  {value}")
+    if problems:
+        print(f"\ninvalid configuration for `{args.purpose}`:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Fix the settings above (see .env.example), then try again.", file=sys.stderr)
         return EXIT_CONFIG
     print(f"\nConfiguration is complete for `{args.purpose}`.")
     return EXIT_OK
