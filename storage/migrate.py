@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from storage.engine import Database
+from storage.engine import Database, sqlite_busy_timeout_ms
 from storage.errors import DatabaseProblem, database_problem
 
 log = structlog.get_logger(__name__)
@@ -84,8 +84,10 @@ def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
 
-def check_sqlite_writable(path: Path) -> None:
-    """Raise :class:`DatabaseProblem` unless the file (if any) and its folder can be written."""
+def check_sqlite_writable(path: Path, busy_timeout_s: float) -> None:
+    """Raise :class:`DatabaseProblem` unless the file (if any) and its folder can be written
+    and its write lock can be taken within the busy timeout (so a migration that would fail
+    on it fails before its backup is made)."""
     folder = path.parent
     if not folder.is_dir():
         raise DatabaseProblem(f"the folder of the SQLite database does not exist: {folder}")
@@ -100,6 +102,15 @@ def check_sqlite_writable(path: Path) -> None:
     # SQLite writes its -wal, -shm and -journal files beside the database.
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DatabaseProblem(f"the folder of the SQLite database is not writable: {folder}")
+    if path.exists():
+        with closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock, taken and given back
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise DatabaseProblem(
+                    f"cannot migrate: {database_problem(exc) or exc}; nothing was changed"
+                ) from exc
 
 
 def backup_sqlite(path: Path, now: datetime) -> Path:
@@ -119,6 +130,13 @@ def backup_sqlite(path: Path, now: datetime) -> Path:
             f"{_mib(size + BACKUP_MARGIN_BYTES)} in {path.parent}, {_mib(available)} is "
             "available (free some space, then run `clanstats migrate` again)"
         )
+    copy_sqlite(path, target)
+    return target
+
+
+def copy_sqlite(path: Path, target: Path) -> None:
+    """Copy a consistent image of the database to ``target``, or leave nothing there (no
+    partial copy, no journal) and raise :class:`DatabaseProblem` saying why."""
     try:
         # The backup API copies a consistent image even with a WAL file beside the database.
         with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as dest:
@@ -133,7 +151,6 @@ def backup_sqlite(path: Path, now: datetime) -> Path:
             f"could not back up the database before migrating, so it was not migrated "
             f"(no partial backup left behind): {reason}"
         ) from exc
-    return target
 
 
 async def current_revision(db: Database) -> str | None:
@@ -165,7 +182,8 @@ async def upgrade(db: Database, target: str = "head") -> MigrationResult:
     head = head_revision() if target == "head" else target
     backup: Path | None = None
     if before != head and path is not None:
-        check_sqlite_writable(path)
+        busy_s = sqlite_busy_timeout_ms(db.engine.url.render_as_string()) / 1000
+        await asyncio.to_thread(check_sqlite_writable, path, busy_s)
     if before != head and before is not None and path is not None and path.exists():
         backup = await asyncio.to_thread(backup_sqlite, path, datetime.now(UTC))
         log.warning("db.backup_created", path=str(backup), from_revision=before, to_revision=head)
