@@ -63,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = handler(args)
         sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
+        # One large write into a pipe whose reader left returns short instead of failing
+        # (CPython's buffered writer reports the bytes the pipe took): ask the pipe itself.
+        if stdout_reader_gone(unknown=False):
+            return quiet_broken_pipe()
         return code
     except BrokenPipeError:
         if not stdout_reader_gone():

@@ -120,14 +120,15 @@ def ordinary_failure(exc: BaseException) -> str | None:
     return None
 
 
-def stdout_reader_gone() -> bool:
-    """Whether stdout is a pipe whose reader has closed it (``clanstats … | head``)."""
+def stdout_reader_gone(*, unknown: bool = True) -> bool:
+    """Whether stdout is a pipe whose reader has closed it (``clanstats … | head``);
+    ``unknown`` when stdout is not a file descriptor that can be asked."""
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, ValueError, OSError):
-        return True  # no real stdout to ask: treat the error as the pipe's
+        return unknown
     if not hasattr(select, "poll"):
-        return True
+        return unknown
     poller = select.poll()
     poller.register(fd, select.POLLOUT)
     return any(events & select.POLLERR for _fd, events in poller.poll(0))
