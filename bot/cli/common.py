@@ -33,9 +33,17 @@ def settings_or_exit(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(args.config)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        print("Fix the variables above (see .env.example), then try again.", file=sys.stderr)
+        print(f"clanstats {args.command}: {describe_config_error(exc)}", file=sys.stderr)
+        if len(exc.problems) > 1:
+            print("Fix the settings above (see .env.example), then try again.", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
+
+
+def describe_config_error(exc: ConfigError) -> str:
+    """One problem on one line; several as a list under one line."""
+    if len(exc.problems) == 1:
+        return f"{exc.problems[0]} (see .env.example)"
+    return str(exc)
 
 
 def setup_logging(settings: Settings) -> None:
@@ -110,7 +118,7 @@ def ordinary_failure(exc: BaseException) -> str | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, ConfigError):
-            return str(current)
+            return describe_config_error(current)
         message = _discord_problem(current) or database_problem(current)
         if message is None and isinstance(current, OSError):
             message = os_problem(current)
