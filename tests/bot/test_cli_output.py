@@ -87,6 +87,26 @@ def test_export_json_after_an_implicit_migration_is_json_alone_on_stdout(
     assert f"{before}" in result.stderr
 
 
+def test_export_on_a_brand_new_database_migrates_it_with_nothing_on_stdout(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "new.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "export", "members", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(f"sqlite:///{path}"),
+        timeout=120,
+    )
+    assert result.returncode == 1  # the clan was never synced: nothing to export yet
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert "db.migrated" in [json.loads(line)["event"] for line in lines[:-1]]
+    assert lines[-1] == "error: WOM group 11114 was never synced: run `clanstats sync --once` first"
+    assert path.exists()
+
+
 def test_a_reader_that_closed_stdout_ends_the_command_quietly(
     synced_sqlite: str, tmp_path: Path
 ) -> None:
