@@ -106,10 +106,24 @@ def _pg_problem(error: BaseException) -> str | None:
     return None
 
 
+_DRIVER_MODULES = ("asyncpg", "aiosqlite", "sqlalchemy", "storage")
+
+
+def _raised_in_database_code(error: BaseException) -> bool:
+    """Whether the error came up through the database driver (or our storage layer), so a
+    plain socket error is the database's and not, say, an HTTP client's."""
+    tb = error.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".", 1)[0] in _DRIVER_MODULES:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _connect_problem(error: OSError) -> str | None:
-    # Only the plain socket errors a database driver lets through when connecting (an HTTP
-    # client's own subclasses are its business).
-    if type(error).__module__ not in ("builtins", "socket"):
+    # Only the plain socket errors a database driver lets through when connecting.
+    if type(error).__module__ not in ("builtins", "socket") or not _raised_in_database_code(error):
         return None
     if isinstance(error, socket.gaierror):
         return f"cannot find the database host ({error.strerror or error})"

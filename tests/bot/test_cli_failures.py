@@ -158,6 +158,17 @@ def test_a_sqlite_folder_that_does_not_exist_is_named_and_not_created(
     assert not (tmp_path / "no").exists()
 
 
+def test_an_export_to_a_folder_that_does_not_exist_fails_before_any_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CLANSTATS_DATABASE_URL", UNREACHABLE_PG)  # never reached
+    monkeypatch.setenv("CLANSTATS_WOM_GROUP_ID", "11114")
+    target = tmp_path / "missing" / "members.csv"
+    assert main(["export", "members", "--format", "csv", "--output", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --output {target}: the folder {target.parent} does not exist\n"
+
+
 # --- locks ---------------------------------------------------------------------------------
 
 
@@ -348,3 +359,8 @@ def test_a_bug_is_not_mistaken_for_a_mistake_of_the_install() -> None:
     assert ordinary_failure(bug) is None
     assert ordinary_failure(ValueError("a bug")) is None
     assert ordinary_failure(KeyError("x")) is None
+    # A refused connection is the database's only when it came up through the driver.
+    try:
+        raise ConnectionRefusedError(111, "Connection refused")
+    except ConnectionRefusedError as not_the_database:
+        assert ordinary_failure(not_the_database) is None
