@@ -147,7 +147,10 @@ async def _database_checks(url: str) -> list[Check]:
     from storage.errors import database_problem
     from storage.migrate import current_revision, head_revision, sqlite_path
 
-    db = Database.from_url(url)
+    try:
+        db = Database.from_url(url)
+    except Exception as exc:  # a URL the engine refuses: still a line, still exit 1
+        return [(False, f"database: cannot be opened: {database_problem(exc) or exc}")]
     try:
         path = sqlite_path(db)
         if path is not None and not path.is_file():

@@ -99,6 +99,14 @@ def normalise_database_url(value: str) -> str:
         )
     if driver.startswith("postgresql") and not url.database:
         raise ValueError("a PostgreSQL URL needs a database name: postgresql://user@host/db")
+    timeout = url.query.get("timeout")
+    if driver.startswith("sqlite") and timeout is not None:
+        try:
+            seconds = float(timeout if isinstance(timeout, str) else timeout[0])
+        except ValueError:
+            seconds = -1.0
+        if not seconds >= 0:
+            raise ValueError(f"?timeout= is SQLite's busy timeout in seconds, got {timeout!r}")
     return url.set(drivername=driver).render_as_string(hide_password=False)
 
 

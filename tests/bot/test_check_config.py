@@ -91,6 +91,7 @@ def test_supported_database_urls_are_shown_on_the_driver_they_run_on(
         ("mongodb://db/clan", "mongodb:// databases are not supported"),
         ("postgresql://clan@db", "a PostgreSQL URL needs a database name"),
         ("sqlite:////no/such/folder/clan.sqlite3", "the folder /no/such/folder of the SQLite"),
+        ("sqlite:///clan.sqlite3?timeout=soon", "?timeout= is SQLite's busy timeout in seconds"),
     ],
 )
 def test_database_urls_that_cannot_work_are_problems(
