@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli import clan, demo, imports, lookup, maintenance, report, run, sync
-from bot.cli.common import EXIT_CONFIG, ordinary_failure, quiet_broken_pipe, stdout_reader_gone
+from bot.cli.common import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    ordinary_failure,
+    quiet_broken_pipe,
+    stdout_reader_gone,
+)
 from bot.core.logging import configure_logging
 from bot.core.runtime import tune_gc
 
@@ -72,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not stdout_reader_gone():
             raise
         return quiet_broken_pipe()
+    except KeyboardInterrupt:  # Ctrl+C outside a command's own event loop
+        return EXIT_INTERRUPTED
     except Exception as exc:
         message = ordinary_failure(exc)
         if message is None:
