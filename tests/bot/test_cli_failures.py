@@ -310,11 +310,12 @@ def test_a_read_only_database_file_is_named_before_any_backup(old_schema: Path) 
 # --- Discord ---------------------------------------------------------------------------------
 
 
-async def test_a_rejected_discord_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+async def _run_bot_process(tmp_path: Path, **overrides: str) -> tuple[int, str, list[str]]:
+    """`clanstats run` as a process against the fake clan world; its exit, stderr and
+    what the fake Discord counted as violations."""
     async with clan_world() as world:
-        settings = world.settings(
-            f"sqlite:///{tmp_path / 'clan.sqlite3'}", discord_token=WRONG_TOKEN
-        )
+        url = overrides.pop("database_url", f"sqlite:///{tmp_path / 'clan.sqlite3'}")
+        settings = world.settings(url, **overrides)
         env = _child_env(settings.pop("database_url"), CLANSTATS_LOG_FORMAT="json")
         for key, value in settings.items():
             text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -329,19 +330,30 @@ async def test_a_rejected_discord_token_is_one_line_without_the_token(tmp_path: 
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(child.communicate(), 120)
-        # Discord answers a wrong token with 401 on GET /users/@me: the fake recorded it.
-        assert world.discord.violations == [
-            "GET /api/v10/users/@me: 401 Unauthorized: no or a wrong bot token"
-        ]
-    text = err.decode()
-    assert child.returncode == 2, text
+        violations = list(world.discord.violations)
     assert out == b""
-    not_logs = [line for line in text.splitlines() if not _is_log_line(line)]
-    assert not_logs == [
+    assert child.returncode is not None
+    return child.returncode, err.decode(), violations
+
+
+async def test_a_rejected_discord_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+    code, err, violations = await _run_bot_process(tmp_path, discord_token=WRONG_TOKEN)
+    # Discord answers a wrong token with 401 on GET /users/@me: the fake recorded it.
+    assert violations == ["GET /api/v10/users/@me: 401 Unauthorized: no or a wrong bot token"]
+    assert code == 2, err
+    assert [line for line in err.splitlines() if not _is_log_line(line)] == [
         "clanstats run: Discord rejected the bot token (CLANSTATS_DISCORD_TOKEN): copy the "
         "bot's token again from the Discord Developer Portal (Bot → Reset Token) and set it"
     ]
-    assert WRONG_TOKEN not in text
+    assert WRONG_TOKEN not in err
+
+
+async def test_the_bot_with_an_unreachable_database_stops_in_one_line(tmp_path: Path) -> None:
+    code, err, violations = await _run_bot_process(tmp_path, database_url=UNREACHABLE_PG)
+    assert violations == []
+    assert code == 2, err
+    (line,) = [line for line in err.splitlines() if not _is_log_line(line)]
+    assert line.startswith("clanstats run: the database server refused the connection")
 
 
 def _is_log_line(line: str) -> bool:
