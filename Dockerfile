@@ -31,7 +31,8 @@ COPY --from=build /opt/venv /opt/venv
 USER clanstats
 WORKDIR /data
 VOLUME ["/data"]
-# The health check asks the database whether the schema is current and the last sync ran.
+# The health check: the database answers at the newest schema and the bot touched its
+# heartbeat (CLANSTATS_HEARTBEAT_FILE above) within 120 s; exit 1 when not (README "Health").
 HEALTHCHECK --interval=60s --timeout=15s --start-period=120s --retries=3 \
     CMD ["clanstats", "health"]
 # `run` migrates (with a SQLite backup first) and then starts the bot.

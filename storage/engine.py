@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -42,15 +43,29 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_busy_timeout_ms(url: str) -> int:
+    """How long a SQLite connection waits for another writer's lock: the URL's ``?timeout=``
+    (seconds, SQLAlchemy's documented SQLite URL parameter), else 30 s."""
+    given = make_url(url).query.get("timeout")
+    if isinstance(given, str):
+        try:
+            seconds = float(given)
+        except ValueError:
+            raise ArgumentError(f"?timeout={given!r} in the SQLite URL is not a number") from None
+        if seconds >= 0:
+            return int(seconds * 1000)
+        raise ArgumentError("?timeout= in the SQLite URL cannot be negative")
+    return SQLITE_BUSY_TIMEOUT_MS
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for ``url``, with SQLite tuned for one busy process."""
     url = normalise_url(url)
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
 
-    engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    )
+    busy_ms = sqlite_busy_timeout_ms(url)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +73,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")

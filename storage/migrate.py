@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sqlite3
+import sys
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +19,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from storage.engine import Database
+from storage.engine import Database, sqlite_busy_timeout_ms
+from storage.errors import DatabaseProblem, database_problem
 
 log = structlog.get_logger(__name__)
 
@@ -57,13 +62,95 @@ def sqlite_path(db: Database) -> Path | None:
     return Path(name)
 
 
-def _backup_sqlite(path: Path, now: datetime) -> Path:
+#: Room kept free beyond the backup itself: the backup's journal and the migration's own
+#: writes (new indexes, the WAL) need some too.
+BACKUP_MARGIN_BYTES = 16 * 1024 * 1024
+_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def space_for_writing(folder: Path) -> int:
+    """Bytes this process may still write in ``folder``: the file system's free space for
+    unprivileged users, capped by the process's file-size limit (``ulimit -f``)."""
+    free = shutil.disk_usage(folder).free
+    if sys.platform == "win32":
+        return free
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return free if soft == resource.RLIM_INFINITY else min(free, soft)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def check_sqlite_writable(path: Path, busy_timeout_s: float) -> None:
+    """Raise :class:`DatabaseProblem` unless the file (if any) and its folder can be written
+    and its write lock can be taken within the busy timeout (so a migration that would fail
+    on it fails before its backup is made)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseProblem(f"the folder of the SQLite database does not exist: {folder}")
+    if path.exists():
+        try:
+            with path.open("r+b"):
+                pass
+        except OSError as exc:
+            raise DatabaseProblem(
+                f"the SQLite database file is not writable by this user: {path} ({exc.strerror})"
+            ) from None
+    # SQLite writes its -wal, -shm and -journal files beside the database.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseProblem(f"the folder of the SQLite database is not writable: {folder}")
+    if path.exists():
+        with closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock, taken and given back
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise DatabaseProblem(
+                    f"cannot migrate: {database_problem(exc) or exc}; nothing was changed"
+                ) from exc
+
+
+def backup_sqlite(path: Path, now: datetime) -> Path:
+    """Copy the database aside as ``<name>.bak-<UTC time>``; on failure leave nothing behind.
+
+    Checks first that the copy fits (free space and the file-size limit, with a margin):
+    a backup that cannot be completed is never started.
+    """
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.bak-{stamp}")
-    # The backup API copies a consistent image even with a WAL file beside the database.
-    with sqlite3.connect(path) as source, sqlite3.connect(target) as dest:
-        source.backup(dest)
+    wal = path.with_name(path.name + "-wal")
+    size = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    available = space_for_writing(path.parent)
+    if available < size + BACKUP_MARGIN_BYTES:
+        raise DatabaseProblem(
+            f"not enough space to back up the database before migrating: it needs "
+            f"{_mib(size + BACKUP_MARGIN_BYTES)} in {path.parent}, {_mib(available)} is "
+            "available (free some space, then run `clanstats migrate` again)"
+        )
+    copy_sqlite(path, target)
     return target
+
+
+def copy_sqlite(path: Path, target: Path) -> None:
+    """Copy a consistent image of the database to ``target``, or leave nothing there (no
+    partial copy, no journal) and raise :class:`DatabaseProblem` saying why."""
+    try:
+        # The backup API copies a consistent image even with a WAL file beside the database.
+        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as dest:
+            source.backup(dest)
+    except BaseException as exc:
+        for leftover in (target, *(target.with_name(target.name + s) for s in _SIDE_FILES)):
+            leftover.unlink(missing_ok=True)
+        reason = database_problem(exc) if isinstance(exc, Exception) else None
+        if reason is None:
+            raise
+        raise DatabaseProblem(
+            f"could not back up the database before migrating, so it was not migrated "
+            f"(no partial backup left behind): {reason}"
+        ) from exc
 
 
 async def current_revision(db: Database) -> str | None:
@@ -88,12 +175,17 @@ async def _run(db: Database, action: str, target: str) -> None:
 
 async def upgrade(db: Database, target: str = "head") -> MigrationResult:
     """Upgrade to ``target``; on SQLite, copy the file aside first when the schema will change."""
+    path = sqlite_path(db)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseProblem(f"the folder of the SQLite database does not exist: {path.parent}")
     before = await current_revision(db)
     head = head_revision() if target == "head" else target
     backup: Path | None = None
-    path = sqlite_path(db)
+    if before != head and path is not None:
+        busy_s = sqlite_busy_timeout_ms(db.engine.url.render_as_string()) / 1000
+        await asyncio.to_thread(check_sqlite_writable, path, busy_s)
     if before != head and before is not None and path is not None and path.exists():
-        backup = await asyncio.to_thread(_backup_sqlite, path, datetime.now(UTC))
+        backup = await asyncio.to_thread(backup_sqlite, path, datetime.now(UTC))
         log.warning("db.backup_created", path=str(backup), from_revision=before, to_revision=head)
     await _run(db, "upgrade", target)
     after = await current_revision(db)

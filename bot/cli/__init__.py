@@ -7,11 +7,20 @@ Each module registers its commands with ``register(subparsers)`` and shares only
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.cli import clan, demo, imports, lookup, maintenance, relay, report, run, sync
+from bot.cli.common import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    ordinary_failure,
+    quiet_broken_pipe,
+    stdout_reader_gone,
+)
+from bot.core.logging import configure_logging
 from bot.core.runtime import tune_gc
 
 Handler = Callable[[argparse.Namespace], int]
@@ -48,10 +57,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command to its exit code.
+
+    Logs go to stderr from the first line on (stdout carries only answers); a closed pipe
+    ends quietly (exit 141); a mistake of the install (configuration, database, disk,
+    Discord token) is one line on stderr and exit 2; only a bug keeps its traceback.
+    """
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     tune_gc()
-    return handler(args)
+    configure_logging(level="WARNING")  # until the command applies the configured settings
+    try:
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
+        # One large write into a pipe whose reader left returns short instead of failing
+        # (CPython's buffered writer reports the bytes the pipe took): ask the pipe itself.
+        if stdout_reader_gone(unknown=False):
+            return quiet_broken_pipe()
+        return code
+    except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
+        return quiet_broken_pipe()
+    except KeyboardInterrupt:  # Ctrl+C outside a command's own event loop
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        message = ordinary_failure(exc)
+        if message is None:
+            raise
+        print(f"clanstats {args.command}: {message}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 __all__ = ["build_parser", "main"]

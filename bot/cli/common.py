@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import select
+import signal
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -15,11 +18,14 @@ from typing import Any
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logging import configure_logging
 from bot.usecases.reports import ClanNotSyncedError, ReportInputError
+from storage.errors import database_problem, os_problem
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
+#: What a shell reports for a program stopped by SIGPIPE (128 + 13): `clanstats … | head`.
+EXIT_BROKEN_PIPE = 128 + int(getattr(signal, "SIGPIPE", 13))
 
 
 def settings_or_exit(args: argparse.Namespace) -> Settings:
@@ -27,9 +33,17 @@ def settings_or_exit(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(args.config)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        print("Fix the variables above (see .env.example), then try again.", file=sys.stderr)
+        print(f"clanstats {args.command}: {describe_config_error(exc)}", file=sys.stderr)
+        if len(exc.problems) > 1:
+            print("Fix the settings above (see .env.example), then try again.", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
+
+
+def describe_config_error(exc: ConfigError) -> str:
+    """One problem on one line; several as a list under one line."""
+    if len(exc.problems) == 1:
+        return f"{exc.problems[0]} (see .env.example)"
+    return str(exc)
 
 
 def setup_logging(settings: Settings) -> None:
@@ -76,3 +90,70 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _discord_problem(exc: BaseException) -> str | None:
+    if "discord" not in sys.modules:  # not imported: it cannot have raised
+        return None
+    import discord
+
+    if isinstance(exc, discord.LoginFailure):
+        return (
+            "Discord rejected the bot token (CLANSTATS_DISCORD_TOKEN): copy the bot's token "
+            "again from the Discord Developer Portal (Bot → Reset Token) and set it"
+        )
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return (
+            "Discord refused the bot's privileged intents: enable Message Content and Server "
+            "Members under Bot → Privileged Gateway Intents in the Developer Portal"
+        )
+    return None
+
+
+def ordinary_failure(exc: BaseException) -> str | None:
+    """One line for a mistake of the install (configuration, database, disk, Discord token),
+    looking through the exception's explicit causes; None for a bug (it keeps its traceback)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConfigError):
+            return describe_config_error(current)
+        message = _discord_problem(current) or database_problem(current)
+        if message is None and isinstance(current, OSError):
+            message = os_problem(current)
+        if message is not None:
+            return message
+        current = current.__cause__
+    return None
+
+
+def stdout_reader_gone(*, unknown: bool = True) -> bool:
+    """Whether stdout is a pipe whose reader has closed it (``clanstats … | head``);
+    ``unknown`` when stdout is not a file descriptor that can be asked."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return unknown
+    if not hasattr(select, "poll"):
+        return unknown
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _fd, events in poller.poll(0))
+
+
+def quiet_broken_pipe() -> int:
+    """End after the reader of stdout went away: no traceback, no second error at exit.
+
+    Python's documented recipe (python/cpython ``Doc/library/signal.rst``, "Note on
+    SIGPIPE"): point stdout at devnull so the final flush cannot fail again; the exit code
+    is the shell's for a pipe closed early.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE

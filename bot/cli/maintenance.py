@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from typing import Any
+import time
+from pathlib import Path
+from typing import Any, Literal
 
+from sqlalchemy.engine import make_url
+
+from bot.app import relay_config
 from bot.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -14,27 +20,77 @@ from bot.cli.common import (
     settings_or_exit,
     setup_logging,
 )
-from bot.core.config import ConfigError, load_settings, redacted_view
+from bot.core.config import (
+    ENV_PREFIX,
+    ConfigError,
+    Settings,
+    SettingsReport,
+    discord_id_problems,
+    env_name,
+    inspect_settings,
+    load_settings,
+    redacted_view,
+)
+
+Purpose = Literal["run", "sync", "report"]
+#: One health check: passed?, and what was checked (one line).
+Check = tuple[bool, str]
+
+
+def config_problems(report: SettingsReport, purpose: Purpose) -> list[str]:
+    """Every problem of the settings for ``purpose``, found in one pass: invalid values,
+    missing required settings, relay formats the parser rejects, ids that cannot be
+    Discord's, a SQLite folder that does not exist."""
+    problems = list(report.problems)
+    settings = report.settings
+    if settings is None:
+        return problems
+    problems += [
+        f"{name}: not set (required for `{purpose}`)"
+        for name in settings.missing_for(purpose)
+        if name.removeprefix(ENV_PREFIX).lower() not in report.invalid
+    ]
+    if "relay_custom_formats" not in report.invalid:
+        try:  # compiled by the very function the relay parser and `import` use
+            relay_config(settings)
+        except ConfigError as exc:
+            problems += exc.problems
+    problems += [
+        p
+        for p in discord_id_problems(settings, now_ms=int(time.time() * 1000))
+        if p.split(":", 1)[0].removeprefix(ENV_PREFIX).lower() not in report.invalid
+    ]
+    if "database_url" not in report.invalid:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            folder = Path(url.database).parent
+            if not url.database.startswith("file:") and not folder.is_dir():
+                problems.append(
+                    f"{env_name('database_url')}: the folder {folder} of the SQLite database "
+                    "does not exist"
+                )
+    return problems
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_CONFIG
-    width = max(len(k) for k in redacted_view(settings))
-    print("Effective settings (secrets hidden):")
-    for key, value in redacted_view(settings).items():
-        print(f"  {key:<{width}}  {value}")
-    missing = settings.missing_for(args.purpose)
-    if missing:
-        print(
-            f"\ninvalid configuration for `{args.purpose}`: these required settings are not set:",
-            file=sys.stderr,
-        )
-        for name in missing:
-            print(f"  - {name}", file=sys.stderr)
+    """Print the effective settings (secrets hidden), then every problem at once (exit 2)."""
+    report = inspect_settings(args.config)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = config_problems(report, args.purpose)
+    if report.settings is not None:
+        view = redacted_view(report.settings)
+        width = max(len(k) for k in view)
+        print("Effective settings (secrets hidden):")
+        for key, value in view.items():
+            if key.removeprefix(ENV_PREFIX).lower() in report.invalid:
+                value = "(invalid: see below)"
+            print(f"  {key:<{width}}  {value}")
+    if problems:
+        print(f"\ninvalid configuration for `{args.purpose}`:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Fix the settings above (see .env.example), then try again.", file=sys.stderr)
         return EXIT_CONFIG
     print(f"\nConfiguration is complete for `{args.purpose}`.")
     return EXIT_OK
@@ -65,36 +121,86 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """Exit 0 when the database answers at the newest schema and the bot's heartbeat is fresh."""
-    settings = settings_or_exit(args)
+    """One line per check on stdout, then the verdict; exit 0 only when every check passed.
 
-    async def go() -> int:
-        from storage.engine import Database
-        from storage.migrate import current_revision, head_revision
+    Every failure is exit 1, whatever its cause: Docker's HEALTHCHECK reads 0 as healthy and
+    1 as unhealthy, and reserves 2.
+    """
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print("FAIL  configuration: " + "; ".join(exc.problems))
+        print("unhealthy")
+        return EXIT_FAILED
+    checks = asyncio.run(_database_checks(settings.database_url))
+    checks.append(_heartbeat_check(settings, args.max_age))
+    for ok, line in checks:
+        print(f"{'ok  ' if ok else 'FAIL'}  {line}")
+    healthy = all(ok for ok, _ in checks)
+    print("healthy" if healthy else "unhealthy")
+    return EXIT_OK if healthy else EXIT_FAILED
 
-        db = Database.from_url(settings.database_url)
+
+async def _database_checks(url: str) -> list[Check]:
+    """Does the database answer, and at the schema this version needs? Never creates one."""
+    from storage.engine import Database
+    from storage.errors import database_problem
+    from storage.migrate import current_revision, head_revision, sqlite_path
+
+    try:
+        db = Database.from_url(url)
+    except Exception as exc:  # a URL the engine refuses: still a line, still exit 1
+        return [(False, f"database: cannot be opened: {database_problem(exc) or exc}")]
+    try:
+        path = sqlite_path(db)
+        if path is not None and not path.is_file():
+            return [
+                (
+                    False,
+                    f"database: no SQLite database at {path} (`clanstats run` or "
+                    "`clanstats migrate` creates it)",
+                )
+            ]
         try:
             revision = await current_revision(db)
         except Exception as exc:
-            print(f"unhealthy: database unreachable: {type(exc).__name__}", file=sys.stderr)
-            return EXIT_FAILED
-        finally:
-            await db.dispose()
-        if revision != head_revision():
-            print(f"unhealthy: schema at {revision}, expected {head_revision()}", file=sys.stderr)
-            return EXIT_FAILED
-        path = settings.heartbeat_file
-        if path is not None:
-            import time
+            reason = database_problem(exc) or f"{type(exc).__name__}: {exc}"
+            return [(False, f"database: {db.url} does not answer: {reason}")]
+    finally:
+        await db.dispose()
+    head = head_revision()
+    answered = (True, f"database: {db.url} answers")
+    if revision is None:
+        return [answered, (False, "schema: none yet (run `clanstats migrate`)")]
+    if revision != head:
+        return [
+            answered,
+            (False, f"schema: at {revision}, this version needs {head} (run `clanstats migrate`)"),
+        ]
+    return [answered, (True, f"schema: at the newest revision ({head})")]
 
-            age = time.time() - path.stat().st_mtime if path.exists() else None
-            if age is None or age > args.max_age:
-                print(f"unhealthy: no heartbeat in {path} for {args.max_age} s", file=sys.stderr)
-                return EXIT_FAILED
-        print("healthy")
-        return EXIT_OK
 
-    return run_async(go())
+def _heartbeat_check(settings: Settings, max_age: float) -> Check:
+    """Is the bot running? Asked whenever it is configured to run (a token is set) or a
+    heartbeat file is configured; without that file there is no way to tell."""
+    path = settings.heartbeat_file
+    if path is None:
+        if settings.discord_token is None:
+            return (True, "bot: not checked (no CLANSTATS_DISCORD_TOKEN: it is not set up to run)")
+        return (
+            False,
+            "bot: cannot tell whether it runs: CLANSTATS_HEARTBEAT_FILE is not set (the bot "
+            "touches that file every 30 s; set it for both the bot and this check)",
+        )
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return (False, f"bot: no heartbeat at {path}: it is not running or never connected")
+    except OSError as exc:
+        return (False, f"bot: cannot read the heartbeat {path}: {exc.strerror}")
+    if age > max_age:
+        return (False, f"bot: last heartbeat {age:.0f} s ago at {path} (limit {max_age:.0f} s)")
+    return (True, f"bot: heartbeat {age:.0f} s old (limit {max_age:.0f} s)")
 
 
 def register(sub: Any) -> None:

@@ -78,11 +78,23 @@ def cmd_export_members(args: argparse.Namespace) -> int:
                 return report_failure(exc)
         return EXIT_OK
 
+    if args.output is not None and not args.output.parent.is_dir():  # before any query
+        return report_failure(
+            ReportInputError(
+                f"--output {args.output}: the folder {args.output.parent} does not exist"
+            )
+        )
     code = run_async(go())
     if code != EXIT_OK:
         return code
     rows, as_of = fetched[0]
-    _write_members(rows, args.format, args.output, as_of)
+    try:
+        _write_members(rows, args.format, args.output, as_of)
+    except BrokenPipeError:
+        raise  # stdout's reader went away: the CLI ends quietly
+    except OSError as exc:  # a file that cannot be written: say which, and why
+        where = exc.filename or args.output
+        return report_failure(ReportInputError(f"cannot write {where}: {exc.strerror or exc}"))
     return EXIT_OK
 
 

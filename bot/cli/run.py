@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 from bot.cli.common import EXIT_CONFIG, run_async, settings_or_exit, setup_logging
+from bot.core.config import discord_id_problems, unknown_keys
 
 NO_TOKEN_HELP = """\
 ClanStats cannot start: no Discord bot token is configured.
@@ -22,11 +24,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.discord_token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return EXIT_CONFIG
-    missing = settings.missing_for("run")
-    if missing:
-        print("ClanStats cannot start; these settings are required:", file=sys.stderr)
-        for name in missing:
-            print(f"  - {name}", file=sys.stderr)
+    for warning in unknown_keys(args.config):
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = [f"{name}: not set (required)" for name in settings.missing_for("run")]
+    problems += discord_id_problems(settings, now_ms=int(time.time() * 1000))
+    if problems:
+        print("ClanStats cannot start:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("`clanstats check-config` lists every problem (see .env.example).", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(settings)
     from bot.runner import run_bot

@@ -1,12 +1,9 @@
-"""`clanstats sync --once` and `clanstats health` as an admin runs them."""
+"""`clanstats sync --once` as an admin runs it (`health`: tests/bot/test_health_cli.py)."""
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -68,23 +65,3 @@ def test_sync_once_without_a_group_id_is_a_config_error(
 ) -> None:
     assert main(["sync", "--once"]) == 2
     assert "CLANSTATS_WOM_GROUP_ID" in capsys.readouterr().err
-
-
-def test_health_is_ok_on_a_migrated_database_and_fails_on_a_stale_heartbeat(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("CLANSTATS_DATABASE_URL", f"sqlite:///{tmp_path / 'h.sqlite3'}")
-    assert main(["health"]) == 1  # not migrated yet
-    assert "schema at None" in capsys.readouterr().err
-    assert main(["migrate"]) == 0
-    assert main(["health"]) == 0
-
-    beat = tmp_path / "heartbeat"
-    monkeypatch.setenv("CLANSTATS_HEARTBEAT_FILE", str(beat))
-    assert main(["health"]) == 1  # the bot never wrote one
-    beat.write_text("now")
-    assert main(["health"]) == 0
-    old = time.time() - 600
-    os.utime(beat, (old, old))
-    assert main(["health", "--max-age", "120"]) == 1
-    assert "no heartbeat" in capsys.readouterr().err

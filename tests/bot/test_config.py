@@ -53,10 +53,10 @@ def test_check_config_hides_secrets_and_passes_when_complete(
     monkeypatch.setenv("CLANSTATS_DISCORD_TOKEN", TOKEN)
     monkeypatch.setenv("CLANSTATS_WOM_API_KEY", KEY)
     monkeypatch.setenv("CLANSTATS_WOM_VERIFICATION_CODE", CODE)
-    monkeypatch.setenv("CLANSTATS_GUILD_ID", "111")
+    monkeypatch.setenv("CLANSTATS_GUILD_ID", "1100000000000000001")
     monkeypatch.setenv("CLANSTATS_WOM_GROUP_ID", "11114")
-    monkeypatch.setenv("CLANSTATS_RELAY_CHANNEL_IDS", "222, 333")
-    monkeypatch.setenv("CLANSTATS_RELAY_AUTHOR_IDS", "444")
+    monkeypatch.setenv("CLANSTATS_RELAY_CHANNEL_IDS", "1100000000000000222, 1100000000000000333")
+    monkeypatch.setenv("CLANSTATS_RELAY_AUTHOR_IDS", "1100000000000000444")
     monkeypatch.setenv("CLANSTATS_DATABASE_URL", "postgresql://clan:dbpassword9@db/clan")
     assert main(["check-config"]) == 0
     out = capsys.readouterr()
@@ -64,7 +64,7 @@ def test_check_config_hides_secrets_and_passes_when_complete(
     for secret in (TOKEN, KEY, CODE, "dbpassword9"):
         assert secret not in text
     assert "(set, hidden)" in text
-    assert "222,333" in text
+    assert "1100000000000000222,1100000000000000333" in text
 
 
 def test_secret_with_invalid_neighbour_is_not_echoed_in_the_error(
