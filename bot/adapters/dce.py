@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from domain.relay import EmbedIn, RelayMessageIn
 
-# --- Limits (README "Importing DiscordChatExporter exports" states them) ----------------------
+# --- Limits (the README, "Importing exports", states them) -----------------------------------
 #: Characters of JSON text one entry (or one header value) may take: DCE writes a message with
 #: every reaction's users, indented, so a busy message can reach tens of kilobytes.
 MAX_ENTRY_CHARS = 2_000_000
@@ -92,9 +92,6 @@ class BrokenExport(ExportError):
 class NotAnExport(ExportError):
     """The file is JSON but not a DCE export (no object, no ``messages`` list, no channel)."""
 
-
-#: Kept for callers that catch "the file is cut short or not JSON".
-JSONError = BrokenExport
 
 _decode = json.JSONDecoder().raw_decode
 _WS = re.compile(r"[ \t\n\r]*")

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from bot.adapters import dce
 from bot.adapters.dce import BadEntry, BrokenExport, NotAnExport, message_entries
 from bot.app import App, wom_client
+from bot.cli import main
 from bot.core.config import Settings
 from bot.usecases.harvest import compile_relay_config
 from bot.usecases.importer import READER_PROCESS_MIN_BYTES, import_exports
@@ -154,7 +155,7 @@ def test_a_deep_or_huge_header_value_is_ignored_but_a_bad_channel_refuses_the_fi
 # One entry: every way to be bad is a counted reason, never an exception out of the import
 
 SNOWFLAKE_MAX = str(2**63 - 1)
-BAD = [
+BAD: list[tuple[dict[str, Any], str]] = [
     # (what to change, reason)
     ({"type": ["Default"]}, dce.WRONG_TYPE),
     ({"type": 0}, dce.WRONG_TYPE),
@@ -309,49 +310,47 @@ def test_hostile_files_import_in_bounded_memory(tmp_path: Path) -> None:
     process (a small file) and in the reader process (a large one), under the memory limit."""
     small = tmp_path / "deep.json"
     deep = "[" * 200_000 + "]" * 200_000
-    deep_header = f'{{"guild": {deep}, "channel": {{"id": "{CHANNEL_ID}"}}'
     raw_export(
         small,
         [
             json.dumps(chat(1)),
-            "[" * 200_000 + "]" * 200_000,
+            deep,
             json.dumps(chat(2)),
             json.dumps(chat(3))[:-1] + ', "x": ' + "[" * 40_000 + "]" * 40_000 + "}",
             json.dumps(chat(4)),
         ],
-        header=deep_header,
+        header=f'{{"guild": {deep}, "channel": {{"id": "{CHANNEL_ID}"}}',
     )
-    code, peak, out, err = measured_import([small], tmp_path / "small.sqlite3")
-    assert code == 0, err
-    assert "5 messages read" in out and "stored new:        3" in out
-    assert f"    {dce.TOO_DEEP + ':':<21}2" in out
-    assert peak < RSS_LIMIT_MB, f"peak RSS {peak:.0f} MB"
-
     large = tmp_path / "huge-message.json"
     raw_export(
         large,
         [
-            json.dumps(chat(1)),
-            json.dumps(dict(chat(2), content="y" * 10_000_000)),
-            "[" * 200_000 + "]" * 200_000,
-            json.dumps(chat(3)),
+            json.dumps(chat(5)),
+            json.dumps(dict(chat(6), content="y" * 10_000_000)),
+            deep,
+            json.dumps(chat(7)),
         ],
     )
-    assert large.stat().st_size >= READER_PROCESS_MIN_BYTES  # read in the reader process
-    code, peak, out, err = measured_import([large], tmp_path / "large.sqlite3")
+    assert small.stat().st_size < READER_PROCESS_MIN_BYTES <= large.stat().st_size
+    code, peak, out, err = measured_import([small, large], tmp_path / "db.sqlite3")
     assert code == 0, err
-    assert "stored new:        2" in out
-    assert f"    {dce.TOO_LARGE + ':':<21}1" in out and f"    {dce.TOO_DEEP + ':':<21}1" in out
+    assert "9 messages read" in out and "stored new:        5" in out
+    assert f"    {dce.TOO_DEEP + ':':<21}3" in out and f"    {dce.TOO_LARGE + ':':<21}1" in out
     assert peak < RSS_LIMIT_MB, f"peak RSS {peak:.0f} MB"
 
 
-def test_cli_exit_codes_for_a_file_that_is_not_an_export(tmp_path: Path) -> None:
+def test_cli_exit_codes_for_a_file_that_is_not_an_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "missing.json"
     missing.write_text(json.dumps({"channel": {"id": str(CHANNEL_ID)}}))
     good = tmp_path / "good.json"
     write_export(good, [chat(1), chat(2)])
-    code, _, out, err = measured_import([missing, good], tmp_path / "db.sqlite3")
-    assert code == 2  # bad input: the good file is imported all the same
+    for key, value in cli_env(tmp_path / "db.sqlite3").items():
+        if key.startswith("CLANSTATS_"):
+            monkeypatch.setenv(key, value)
+    assert main(["import", str(missing), str(good)]) == 2  # bad input; good.json imported
+    out, err = capsys.readouterr()
     assert "stored new:        2" in out and "REFUSED" in out
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors == [
@@ -361,14 +360,16 @@ def test_cli_exit_codes_for_a_file_that_is_not_an_export(tmp_path: Path) -> None
 
 # -- killing an import -------------------------------------------------------------------------
 
-KILL_MESSAGES = 20_000
+KILL_MESSAGES = 5_000
 
 
 @pytest.fixture(scope="module")
 def big_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An export large enough to be read in the reader process, one stored row per message."""
+    """An export large enough to be read in the reader process, one stored row per message
+    (each padded with an attachment, as a big export has many)."""
     path = tmp_path_factory.mktemp("kill") / "big.json"
-    write_export(path, (chat(i) for i in range(KILL_MESSAGES)))
+    attachment = {"id": "1", "url": "https://cdn/x.png", "fileName": "x" * 1_600}
+    write_export(path, (dict(chat(i), attachments=[attachment]) for i in range(KILL_MESSAGES)))
     assert path.stat().st_size >= READER_PROCESS_MIN_BYTES
     return path
 
@@ -419,42 +420,33 @@ def stored_rows(db_path: Path) -> int:
         conn.close()
 
 
-@pytest.fixture
-def started_import(
-    big_export: Path, tmp_path: Path
-) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    db_path = tmp_path / "kill.sqlite3"
-    out = (tmp_path / "out.txt").open("w")
-    err = (tmp_path / "err.txt").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "import", "--batch-size", "500", str(big_export)],
-        env=cli_env(db_path),
-        cwd=tmp_path,
-        stdout=out,  # files, not pipes: an orphan holding a pipe would hang the reading
-        stderr=err,
-        text=True,
-    )
-    try:
-        yield proc, db_path
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.close()
-        err.close()
+def start_import(big_export: Path, db_path: Path, name: str) -> subprocess.Popen[str]:
+    """``clanstats import`` of ``big_export`` in a child, its output in ``name``.out/.err."""
+    with (
+        (db_path.parent / f"{name}.out").open("w") as out,
+        (db_path.parent / f"{name}.err").open("w") as err,
+    ):
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "import", "--batch-size", "200", str(big_export)],
+            env=cli_env(db_path),
+            cwd=db_path.parent,
+            stdout=out,  # files, not pipes: an orphan holding a pipe would hang the reading
+            stderr=err,
+            text=True,
+        )
 
 
 def _kill_mid_import(
-    proc: subprocess.Popen[str], db_path: Path, how: signal.Signals
+    proc: subprocess.Popen[str], db_path: Path, how: signal.Signals, *, after: int
 ) -> tuple[set[int], int]:
-    """Wait until the reader runs and a batch is stored, send ``how``: (processes it had
-    started, rows stored when it ended)."""
+    """Wait until the reader runs and more than ``after`` rows are stored, send ``how``:
+    (processes it had started, rows stored when it ended)."""
     seen: set[int] = set()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the import ended before it could be killed"
         seen |= descendants(proc.pid)
-        if seen and stored_rows(db_path) > 0:
+        if seen and stored_rows(db_path) > after:
             break
         time.sleep(0.05)
     else:
@@ -472,45 +464,43 @@ def _assert_no_orphans(started: set[int]) -> None:
     assert not alive(started), f"processes left behind: {sorted(alive(started))}"
 
 
-def _rerun(big_export: Path, db_path: Path) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(big_export)],
-        env=cli_env(db_path),
-        cwd=db_path.parent,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def test_sigkill_leaves_no_process_behind_and_a_rerun_stores_the_rest(
-    started_import: tuple[subprocess.Popen[str], Path], big_export: Path
+def test_killed_imports_leave_no_process_behind_and_a_rerun_stores_the_rest(
+    big_export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    proc, db_path = started_import
-    started, rows = _kill_mid_import(proc, db_path, signal.SIGKILL)
+    """SIGKILL, then SIGTERM, mid-import (the reader process running): no process is left
+    behind, and a rerun stores exactly the clean import's rows (0 lost, 0 twice)."""
+    db_path = tmp_path / "kill.sqlite3"
+    proc = start_import(big_export, db_path, "killed")
+    try:
+        started, rows = _kill_mid_import(proc, db_path, signal.SIGKILL, after=0)
+    finally:
+        proc.kill()
+        proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert started, "the import started no reader process"
     assert 0 < rows < KILL_MESSAGES
     _assert_no_orphans(started)
-    out = _rerun(big_export, db_path)
-    assert f"already stored:    {rows:,}" in out
-    assert stored_rows(db_path) == KILL_MESSAGES  # 0 lost, 0 twice
 
-
-def test_sigterm_stops_cleanly_and_a_rerun_stores_the_rest(
-    started_import: tuple[subprocess.Popen[str], Path], big_export: Path, tmp_path: Path
-) -> None:
-    proc, db_path = started_import
-    started, rows = _kill_mid_import(proc, db_path, signal.SIGTERM)
+    proc = start_import(big_export, db_path, "terminated")
+    try:
+        started, rows_after = _kill_mid_import(proc, db_path, signal.SIGTERM, after=rows)
+    finally:
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 143
-    err = (tmp_path / "err.txt").read_text()
+    err = (tmp_path / "terminated.err").read_text()
     assert "import stopped (SIGTERM)" in err and "Traceback" not in err
-    assert 0 < rows < KILL_MESSAGES
+    assert rows < rows_after < KILL_MESSAGES
     _assert_no_orphans(started)
-    _rerun(big_export, db_path)
+
+    for key, value in cli_env(db_path).items():
+        if key.startswith("CLANSTATS_"):
+            monkeypatch.setenv(key, value)
+    assert main(["import", str(big_export)]) == 0
+    assert f"already stored:    {rows_after:,}" in capsys.readouterr().out
     assert stored_rows(db_path) == KILL_MESSAGES
 
 
