@@ -13,12 +13,14 @@ one, however this one ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import multiprocessing.queues
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
@@ -298,13 +300,17 @@ async def _chunks_from_process(
     )
     proc.start()
     loop = asyncio.get_running_loop()
+    # One thread receives chunks; it is waited for before the queue is closed (else a
+    # receive still under way fails with "Queue is closed" and is logged as an error).
+    receiver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-receiver")
+    pending: asyncio.Future[ReadChunk | None] | None = None
     try:
-        pending = loop.run_in_executor(None, _next_chunk, queue, proc)
+        pending = loop.run_in_executor(receiver, _next_chunk, queue, proc)
         while True:
             chunk = await pending
             if chunk is None:
                 break
-            pending = loop.run_in_executor(None, _next_chunk, queue, proc)
+            pending = loop.run_in_executor(receiver, _next_chunk, queue, proc)
             yield chunk
             if chunk.error is not None and chunk.error[0] == "crash":
                 break
@@ -312,6 +318,11 @@ async def _chunks_from_process(
         if proc.is_alive():
             proc.terminate()
         await loop.run_in_executor(None, proc.join)
+        # The receiver returns within a second of the process ending.
+        await loop.run_in_executor(None, receiver.shutdown)
+        if pending is not None and not pending.cancelled():
+            with contextlib.suppress(Exception):  # a chunk no one will store
+                await pending
         queue.close()
 
 
