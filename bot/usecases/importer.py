@@ -218,7 +218,6 @@ def read_export(
                     message = message_from_dce(raw, channel_id)
                 except BadEntry as exc:
                     chunk.skip(index, exc)
-                    message = None
                 else:
                     if message is None:
                         chunk.system_messages += 1
