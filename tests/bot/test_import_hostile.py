@@ -103,19 +103,25 @@ def test_nesting_is_limited_exactly_and_a_deep_entry_is_skipped_cheaply() -> Non
 
 def test_an_entry_over_the_size_limit_is_skipped_and_the_next_one_read() -> None:
     huge = json.dumps(dict(chat(1), content="x" * 10_000_000))
-    escaped = json.dumps(dict(chat(2), content='\\"' * 1_500_000))  # escapes across windows
     long_number = json.dumps(chat(3))[:-1] + ', "n": ' + "7" * 5_000 + "}"
-    got = entries_of(
-        '{"messages": [' + ",".join([huge, escaped, long_number, json.dumps(chat(4))]) + "]}"
-    )
-    assert [getattr(e, "reason", None) for e in got] == [
-        dce.TOO_LARGE,
-        dce.TOO_LARGE,
-        dce.LONG_NUMBER,
-        None,
-    ]
+    got = entries_of('{"messages": [' + ",".join([huge, long_number, json.dumps(chat(4))]) + "]}")
+    assert [getattr(e, "reason", None) for e in got] == [dce.TOO_LARGE, dce.LONG_NUMBER, None]
     assert "over 2,000,000 characters" in got[0].detail
-    assert got[3]["content"] == "**P4**: hi"
+    assert got[2]["content"] == "**P4**: hi"
+
+
+def test_skipping_reads_an_escape_cut_by_the_window_end() -> None:
+    """An oversized string with an escaped quote at each window boundary (the reader reads
+    2**20 bytes at a time): the quote is content, not the string's end."""
+    prefix = '{"messages": [{"content": "'
+    body = ["x"] * (5 << 20)
+    for k in range(1, 5):
+        at = (k << 20) - 1 - len(prefix)  # the backslash ends a window, its quote starts one
+        body[at : at + 2] = ["\\", '"']
+    text = prefix + "".join(body) + '"}, ' + json.dumps(chat(4)) + "]}"
+    got = entries_of(text)
+    assert [getattr(e, "reason", None) for e in got] == [dce.TOO_LARGE, None]
+    assert got[1]["content"] == "**P4**: hi"
 
 
 @pytest.mark.parametrize(
