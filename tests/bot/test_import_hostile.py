@@ -367,6 +367,8 @@ def test_cli_exit_codes_for_a_file_that_is_not_an_export(
 # -- killing an import -------------------------------------------------------------------------
 
 KILL_MESSAGES = 5_000
+#: Processes are followed through /proc.
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
 @pytest.fixture(scope="module")
@@ -470,6 +472,7 @@ def _assert_no_orphans(started: set[int]) -> None:
     assert not alive(started), f"processes left behind: {sorted(alive(started))}"
 
 
+@linux_only
 def test_killed_imports_leave_no_process_behind_and_a_rerun_stores_the_rest(
     big_export: Path,
     tmp_path: Path,
@@ -510,6 +513,7 @@ def test_killed_imports_leave_no_process_behind_and_a_rerun_stores_the_rest(
     assert stored_rows(db_path) == KILL_MESSAGES
 
 
+@linux_only
 def test_a_child_ends_when_its_parent_dies_without_prctl(tmp_path: Path) -> None:
     """Where the kernel cannot be asked (not Linux), the watcher thread ends the child."""
     marker = tmp_path / "child.pid"
