@@ -291,7 +291,10 @@ class ExportReader:
         if self._state != "start":
             raise RuntimeError("an export is read once")
         self._state = "reading"
-        if self._peek() != "{":
+        first = self._peek()
+        if first != "{":
+            if first == "":
+                raise NotAnExport("the file is empty")
             raise NotAnExport("the file is not a JSON object (a DiscordChatExporter export is)")
         self.pos += 1
         seen_messages = False

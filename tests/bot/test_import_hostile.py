@@ -128,6 +128,7 @@ def test_skipping_reads_an_escape_cut_by_the_window_end() -> None:
     ("text", "error"),
     [
         ("[" * 200_000, NotAnExport),  # not an object at all
+        (" \n", NotAnExport),  # empty
         ('{"channel": {"id": "1"}}', NotAnExport),  # no messages
         ('{"messages": {"0": {}}}', NotAnExport),
         ('{"messages": null}', NotAnExport),
