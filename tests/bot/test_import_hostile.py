@@ -20,7 +20,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters import dce
-from bot.adapters.dce import BadEntry, BrokenExport, NotAnExport, message_entries
+from bot.adapters.dce import (
+    BadEntry,
+    BrokenExport,
+    NotAnExport,
+    message_entries,
+    message_from_dce,
+)
 from bot.app import App, wom_client
 from bot.cli import main
 from bot.core.config import Settings
@@ -32,6 +38,8 @@ from fakes.dce_export import (
     WEBHOOK_ID,
     dce_embed,
     dce_message,
+    player_names,
+    relay_traffic,
     snowflake,
     write_export,
 )
@@ -99,6 +107,17 @@ def test_nesting_is_limited_exactly_and_a_deep_entry_is_skipped_cheaply() -> Non
     assert got[1].reason == got[2].reason == dce.TOO_DEEP
     assert got[2].detail == f"nested deeper than {dce.MAX_DEPTH} levels"
     assert got[3]["id"] == str(snowflake(T0, 3))
+
+
+def test_an_indented_export_reads_as_a_compact_one() -> None:
+    """DCE writes its exports indented (JsonMessageWriter: ``Indented = true``)."""
+    messages = list(relay_traffic(300, players=player_names(20), start=T0))
+    doc = {"guild": {"id": "1"}, "channel": {"id": str(CHANNEL_ID)}, "messages": messages}
+    indented = entries_of(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    compact = entries_of(json.dumps(doc, separators=(",", ":")))
+    assert indented == compact == messages
+    read = [message_from_dce(entry, CHANNEL_ID) for entry in indented]
+    assert all(message is not None for message in read)
 
 
 def test_an_entry_over_the_size_limit_is_skipped_and_the_next_one_read() -> None:
