@@ -102,7 +102,7 @@ class ImportReport:
             f"  duplicate relays:  {got.duplicate_relays:,} (stored, counted once)",
             f"  skipped bad:       {self.bad_entries:,}",
             *(
-                f"    {reason + ':':<21}{count:,}"
+                f"    {reason + ':':<25}{count:,}"
                 for reason, count in sorted(self.bad_reasons.items(), key=lambda kv: -kv[1])
             ),
             f"  system messages:   {self.system_messages:,} (ignored)",

@@ -247,8 +247,8 @@ async def test_every_bad_entry_is_skipped_and_counted_and_the_rest_imported_once
     assert report.bad_entries == len(BAD) + 2
     summary = report.summary()
     assert f"skipped bad:       {len(BAD) + 2}" in summary
-    assert f"    {dce.BAD_ID + ':':<21}{expected[dce.BAD_ID]}" in summary
-    assert f"    {dce.TIME_RANGE + ':':<21}3" in summary
+    assert f"    {dce.BAD_ID + ':':<25}{expected[dce.BAD_ID]}" in summary
+    assert f"    {dce.TIME_RANGE + ':':<25}3" in summary
     assert "message #1: type is not a string" in report.bad_examples[0]
 
     again = await import_exports(app, [path], batch_size=1_000, reader_process=True, **TARGET)
@@ -361,7 +361,7 @@ def test_hostile_files_import_in_bounded_memory(tmp_path: Path) -> None:
     code, peak, out, err = measured_import([small, large], tmp_path / "db.sqlite3")
     assert code == 0, err
     assert "9 messages read" in out and "stored new:        5" in out
-    assert f"    {dce.TOO_DEEP + ':':<21}3" in out and f"    {dce.TOO_LARGE + ':':<21}1" in out
+    assert f"    {dce.TOO_DEEP + ':':<25}3" in out and f"    {dce.TOO_LARGE + ':':<25}1" in out
     assert peak < RSS_LIMIT_MB, f"peak RSS {peak:.0f} MB"
 
 
