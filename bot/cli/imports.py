@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,10 @@ from typing import Any
 from bot.app import open_app, relay_config
 from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_exit, setup_logging
 from bot.core.config import ConfigError, Settings, env_name
-from bot.usecases.importer import DEFAULT_BATCH, import_exports
+from bot.usecases.importer import DEFAULT_BATCH, ImportReport, import_exports
+
+#: Exit status after SIGTERM (128 + 15, as a shell reports a process that signal ended).
+EXIT_TERMINATED = 143
 
 
 def _config_problems(settings: Settings, any_channel: bool) -> list[str]:
@@ -41,21 +46,47 @@ def cmd_import(args: argparse.Namespace) -> int:
     setup_logging(settings)
 
     async def go() -> int:
-        async with open_app(settings) as app:
-            assert settings.wom_group_id is not None  # checked above
-            report = await import_exports(
-                app,
-                list(args.paths),
-                group_id=settings.wom_group_id,
-                config=relay_config(settings),
-                channel_ids=settings.relay_channel_ids,
-                guild_id=settings.guild_id,
-                any_channel=args.any_channel,
-                batch_size=args.batch_size,
-                progress=sys.stderr,
+        # SIGTERM cancels the import: the batch being written rolls back, the reader process
+        # is stopped, the database is closed; a rerun stores the rest (nothing twice).
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        terminated = False
+
+        def on_sigterm() -> None:
+            nonlocal terminated
+            terminated = True
+            task.cancel()
+
+        with contextlib.suppress(NotImplementedError):  # pragma: no cover - Windows
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        try:
+            async with open_app(settings) as app:
+                assert settings.wom_group_id is not None  # checked above
+                report = await import_exports(
+                    app,
+                    list(args.paths),
+                    group_id=settings.wom_group_id,
+                    config=relay_config(settings),
+                    channel_ids=settings.relay_channel_ids,
+                    guild_id=settings.guild_id,
+                    any_channel=args.any_channel,
+                    batch_size=args.batch_size,
+                    progress=sys.stderr,
+                )
+        except asyncio.CancelledError:
+            if not terminated:
+                raise
+            print(
+                "import stopped (SIGTERM): every batch stored before it is kept; run the same "
+                "import again to store the rest",
+                file=sys.stderr,
             )
+            return EXIT_TERMINATED
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
         print(report.summary())
-        return EXIT_FAILED if report.failures else EXIT_OK
+        return _exit_code(report)
 
     try:
         return asyncio.run(go())
@@ -64,6 +95,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+
+
+def _exit_code(report: ImportReport) -> int:
+    """1 when a file stopped part way, 2 when one was not an export (bad input), else 0.
+
+    Each problem is also said on stderr, one line each.
+    """
+    for refused in report.refused:
+        print(f"error: {refused}", file=sys.stderr)
+    for failure in report.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if report.failures:
+        return EXIT_FAILED
+    return EXIT_CONFIG if report.refused else EXIT_OK
 
 
 def _positive(value: str) -> int:

@@ -2,27 +2,42 @@
 
 Entries are read by :mod:`bot.adapters.dce` and go to the shared store path
 (:func:`bot.usecases.harvest.store_parsed`) in batches, each stored in one short write
-transaction. Importing the same export twice adds nothing; bad entries are skipped, counted
-and reported; a truncated file keeps every message before the break and makes the import
-fail. Large files are read and parsed in a separate process while this one stores.
+transaction. Importing the same export twice adds nothing; bad entries (over a limit of
+:mod:`bot.adapters.dce`, a wrong type, an id or time out of range) are skipped and counted by
+reason; a truncated file keeps every message before the break and makes the import fail; a
+file that is not an export (no ``messages`` list) is refused with nothing stored. Large files
+are read and parsed in a separate process while this one stores; that process ends with this
+one, however this one ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import multiprocessing.queues
+import os
 import time
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from queue import Empty
 from typing import TextIO
 
-from bot.adapters.dce import BadEntry, JSONError, channel_of, message_entries, message_from_dce
+from bot.adapters.dce import (
+    BadEntry,
+    BrokenExport,
+    NotAnExport,
+    channel_of,
+    message_entries,
+    message_from_dce,
+)
 from bot.core.config import env_name
+from bot.core.lifetime import die_with_parent
 from bot.usecases.context import App
 from bot.usecases.harvest import (
     IngestResult,
@@ -53,9 +68,13 @@ class ImportReport:
     messages_read: int = 0
     ingest: IngestResult = field(default_factory=IngestResult)
     bad_entries: int = 0
+    bad_reasons: dict[str, int] = field(default_factory=dict)
     bad_examples: list[str] = field(default_factory=list)
     system_messages: int = 0
     files_skipped: list[str] = field(default_factory=list)
+    #: Files that are not exports (nothing of them stored): bad input, exit 2.
+    refused: list[str] = field(default_factory=list)
+    #: Files that stopped part way (what came before was stored): exit 1.
     failures: list[str] = field(default_factory=list)
     unmatched_names: int = 0
     elapsed_s: float = 0.0
@@ -64,10 +83,14 @@ class ImportReport:
     def rate(self) -> float:
         return self.messages_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
-    def bad(self, where: str, index: int, reason: str) -> None:
-        self.bad_entries += 1
-        if len(self.bad_examples) < _MAX_EXAMPLES:
-            self.bad_examples.append(f"{where}: message #{index}: {reason}")
+    def bad(self, where: str, chunk: ReadChunk) -> None:
+        """Add up a chunk's skipped entries: counts by reason, the first few examples."""
+        for reason, count in chunk.bad.items():
+            self.bad_entries += count
+            self.bad_reasons[reason] = self.bad_reasons.get(reason, 0) + count
+        for index, detail in chunk.bad_examples:
+            if len(self.bad_examples) < _MAX_EXAMPLES:
+                self.bad_examples.append(f"{where}: message #{index}: {detail}")
 
     def summary(self) -> str:
         got = self.ingest
@@ -79,6 +102,10 @@ class ImportReport:
             f"  already stored:    {got.duplicates_of_known:,}",
             f"  duplicate relays:  {got.duplicate_relays:,} (stored, counted once)",
             f"  skipped bad:       {self.bad_entries:,}",
+            *(
+                f"    {reason + ':':<25}{count:,}"
+                for reason, count in sorted(self.bad_reasons.items(), key=lambda kv: -kv[1])
+            ),
             f"  system messages:   {self.system_messages:,} (ignored)",
             f"  unmatched names:   {self.unmatched_names:,} (rows attach after a WOM sync "
             f"once a member or alias has the name; {got.unmatched:,} new rows)",
@@ -95,6 +122,8 @@ class ImportReport:
             lines.append(
                 f"  ... and {self.bad_entries - len(self.bad_examples):,} more bad entries"
             )
+        for refused in self.refused:
+            lines.append(f"REFUSED {refused}")
         for failure in self.failures:
             lines.append(f"FAILED {failure}")
         return "\n".join(lines)
@@ -158,15 +187,23 @@ class ReadChunk:
     """What reading one stretch of an export gave: a parsed batch and the entry counts.
 
     Plain values only: the reader runs in a worker process for large files and the chunks
-    cross a process boundary. ``error`` is set on the last chunk of a file that could not
-    be read to its end (``kind``, message); the chunk still holds what was read before it.
+    cross a process boundary. ``bad`` counts skipped entries by reason, ``bad_examples``
+    holds the first few (index in the file, what was wrong). ``error`` is set on the last
+    chunk of a file that could not be read to its end (``kind``, message); the chunk still
+    holds what was read before it.
     """
 
     parsed: ParsedBatch
     messages_read: int = 0
     system_messages: int = 0
-    bad: list[tuple[int, str]] = field(default_factory=list)
+    bad: dict[str, int] = field(default_factory=dict)
+    bad_examples: list[tuple[int, str]] = field(default_factory=list)
     error: tuple[str, str] | None = None
+
+    def skip(self, index: int, entry: BadEntry) -> None:
+        self.bad[entry.reason] = self.bad.get(entry.reason, 0) + 1
+        if len(self.bad_examples) < _MAX_EXAMPLES:
+            self.bad_examples.append((index, entry.detail))
 
 
 def read_export(
@@ -176,7 +213,9 @@ def read_export(
 
     Pure apart from reading the file (no database, no clock): the same generator runs in the
     importing process for small files and in a reader process for large ones. Never raises
-    for a bad entry or a file cut short: the last chunk says what happened.
+    for a bad entry or a file cut short: the last chunk says what happened. A chunk ends
+    every ``batch_size`` entries (good, bad or system), so memory is bounded whatever the
+    file holds.
     """
     messages: list[RelayMessageIn] = []
     chunk = ReadChunk(parsed=ParsedBatch())
@@ -198,15 +237,18 @@ def read_export(
                 try:
                     message = message_from_dce(raw, channel_id)
                 except BadEntry as exc:
-                    chunk.bad.append((index, str(exc)))
-                    continue
-                if message is None:
-                    chunk.system_messages += 1
-                    continue
-                messages.append(message)
-                if len(messages) >= batch_size:
+                    chunk.skip(index, exc)
+                else:
+                    if message is None:
+                        chunk.system_messages += 1
+                    else:
+                        messages.append(message)
+                if chunk.messages_read >= batch_size:
                     yield done()
-    except JSONError as exc:
+    except NotAnExport as exc:
+        yield done(("format", str(exc)))
+        return
+    except BrokenExport as exc:
         yield done(("cut", f"after message #{index + 1}: {exc}"))
         return
     except OSError as exc:
@@ -221,8 +263,14 @@ def _reader_process(
     config: RelayConfig,
     batch_size: int,
     out: multiprocessing.queues.Queue[ReadChunk | None],
+    parent_pid: int,
 ) -> None:
-    """The reader process: :func:`read_export` into a bounded queue, then ``None``."""
+    """The reader process: :func:`read_export` into a bounded queue, then ``None``.
+
+    It ends with the importing process, however that one ends (SIGKILL included): else it
+    would wait forever on a full queue, holding its memory.
+    """
+    die_with_parent(parent_pid)
     gc.set_threshold(*_BULK_GC)
     try:
         for chunk in read_export(Path(path), channel_id, config, batch_size):
@@ -252,30 +300,36 @@ def _next_chunk(
 
 async def _chunks_from_process(
     path: Path, channel_id: int, config: RelayConfig, batch_size: int
-) -> AsyncIterator[ReadChunk]:
+) -> AsyncGenerator[ReadChunk, None]:
     """:func:`read_export` run in a reader process, one chunk ahead of the caller.
 
     The queue is bounded (``_QUEUE_DEPTH`` chunks), so memory stays bounded whatever the
     file size; chunks arrive in file order. The next chunk is received (unpickled) in a
-    thread while the caller stores the current one.
+    thread while the caller stores the current one. The process is started from the event
+    loop's thread (the kernel's parent-death signal follows the thread that started it) and
+    stopped when this generator closes, cancelled or not.
     """
     ctx = multiprocessing.get_context("spawn")
     queue: multiprocessing.queues.Queue[ReadChunk | None] = ctx.Queue(maxsize=_QUEUE_DEPTH)
     proc = ctx.Process(
         target=_reader_process,
-        args=(str(path), channel_id, config, batch_size, queue),
+        args=(str(path), channel_id, config, batch_size, queue, os.getpid()),
         name="clanstats-import-reader",
         daemon=True,
     )
     proc.start()
     loop = asyncio.get_running_loop()
+    # One thread receives chunks; it is waited for before the queue is closed (else a
+    # receive still under way fails with "Queue is closed" and is logged as an error).
+    receiver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-receiver")
+    pending: asyncio.Future[ReadChunk | None] | None = None
     try:
-        pending = loop.run_in_executor(None, _next_chunk, queue, proc)
+        pending = loop.run_in_executor(receiver, _next_chunk, queue, proc)
         while True:
             chunk = await pending
             if chunk is None:
                 break
-            pending = loop.run_in_executor(None, _next_chunk, queue, proc)
+            pending = loop.run_in_executor(receiver, _next_chunk, queue, proc)
             yield chunk
             if chunk.error is not None and chunk.error[0] == "crash":
                 break
@@ -283,12 +337,17 @@ async def _chunks_from_process(
         if proc.is_alive():
             proc.terminate()
         await loop.run_in_executor(None, proc.join)
+        # The receiver returns within a second of the process ending.
+        await loop.run_in_executor(None, receiver.shutdown)
+        if pending is not None and not pending.cancelled():
+            with contextlib.suppress(Exception):  # a chunk no one will store
+                await pending
         queue.close()
 
 
 async def _chunks_in_process(
     path: Path, channel_id: int, config: RelayConfig, batch_size: int
-) -> AsyncIterator[ReadChunk]:
+) -> AsyncGenerator[ReadChunk, None]:
     for chunk in read_export(path, channel_id, config, batch_size):
         yield chunk
 
@@ -362,8 +421,11 @@ async def _import_paths(
         try:
             channel_id = channel_of(path)
             size = path.stat().st_size
-        except (OSError, JSONError, BadEntry) as exc:
-            report.failures.append(f"{name}: cannot read the export header: {exc}")
+        except OSError as exc:
+            report.refused.append(f"{name}: cannot read it: {exc.strerror or exc}")
+            continue
+        except (NotAnExport, BrokenExport, BadEntry) as exc:
+            report.refused.append(f"{name}: not a DiscordChatExporter export: {exc}")
             continue
         if channels is not None and channel_id not in channels:
             report.files_skipped.append(
@@ -378,7 +440,8 @@ async def _import_paths(
         chunks = (_chunks_from_process if separate else _chunks_in_process)(
             path, channel_id, config, batch_size
         )
-        await _import_chunks(app, clan_id, name, chunks, report, bar)
+        async with aclosing(chunks):
+            await _import_chunks(app, clan_id, name, chunks, report, bar)
         if bar is not None:
             bar.update(name, report.messages_read, report.ingest.new, force=True)
 
@@ -396,8 +459,7 @@ async def _import_chunks(
         base = report.messages_read
         report.messages_read += chunk.messages_read
         report.system_messages += chunk.system_messages
-        for index, reason in chunk.bad:
-            report.bad(name, index, reason)
+        report.bad(name, chunk)
         if chunk.parsed.received:
             report.ingest.add(
                 await store_parsed(app, clan_id, chunk.parsed, source="import", bulk=True)
@@ -407,7 +469,9 @@ async def _import_chunks(
         if chunk.error is None:
             continue
         kind, detail = chunk.error
-        if kind == "cut":
+        if kind == "format":
+            report.refused.append(f"{name}: not a DiscordChatExporter export: {detail}")
+        elif kind == "cut":
             report.failures.append(
                 f"{name}: the file is cut short or not valid JSON {detail}; everything "
                 "before it was imported"
