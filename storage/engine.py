@@ -3,12 +3,20 @@
 SQLite writes begin with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
 writes fails at once with "database is locked" when another writer got there first, whatever
 the busy timeout. Reads keep a plain deferred ``BEGIN`` so they never block each other.
+
+Every database call is bounded (:class:`DbTimeouts`): on PostgreSQL a connect timeout and a
+statement timeout (asyncpg's ``command_timeout`` on our side, ``statement_timeout`` on the
+server's), so a server that is down or frozen fails a call instead of hanging it; on SQLite
+the busy timeout bounds the wait for another writer's lock. :meth:`Database.limit_lock_waits`
+shortens that wait further for the last writes of a shutdown.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event
@@ -20,7 +28,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long a database call may take before it fails (seconds).
+
+    ``connect_s``: opening a PostgreSQL connection (and waiting for a pooled one).
+    ``statement_s``: one PostgreSQL statement, or None for no limit (migrations).
+    ``busy_s``: how long a SQLite write waits for another writer's lock.
+    """
+
+    connect_s: float = 10.0
+    statement_s: float | None = 60.0
+    busy_s: float = 5.0
+
+
+DEFAULT_TIMEOUTS = DbTimeouts()
 #: Page cache per connection, in KiB (SQLite's default is 2 MiB). Report queries walk index
 #: ranges of tens of MiB (a month of chat is ~140k index entries): with the default cache
 #: every run re-reads those pages from the OS, ~2-3x slower. Pages are only allocated as used.
@@ -42,15 +65,46 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url``, with SQLite tuned for one busy process."""
+class LockWaitLimit:
+    """A moment (``time.monotonic()``) after which no SQLite write waits for a lock."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+    def busy_ms(self, default_ms: int) -> int | None:
+        """The busy timeout a write starting now may use, or None when no limit is set."""
+        if self.until is None:
+            return None
+        return max(0, min(default_ms, int((self.until - time.monotonic()) * 1000)))
+
+
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    timeouts: DbTimeouts = DEFAULT_TIMEOUTS,
+    lock_wait: LockWaitLimit | None = None,
+) -> AsyncEngine:
+    """Create the async engine for ``url``, every call bounded by ``timeouts``."""
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {"timeout": timeouts.connect_s}
+        if timeouts.statement_s is not None:
+            # Ours (a frozen server never answers) and the server's (a runaway query).
+            connect_args["command_timeout"] = timeouts.statement_s
+            connect_args["server_settings"] = {
+                "statement_timeout": str(int(timeouts.statement_s * 1000))
+            }
+        return create_async_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_timeout=timeouts.connect_s,
+            connect_args=connect_args,
+        )
 
-    engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    )
+    busy_ms = int(timeouts.busy_s * 1000)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeouts.busy_s})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +112,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
@@ -67,6 +121,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        if write and lock_wait is not None:
+            limited = lock_wait.busy_ms(busy_ms)
+            if limited is not None:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={limited}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
@@ -78,18 +136,46 @@ class Database:
     Never await Discord or WOM inside ``write()``: on SQLite it holds the write lock.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        timeouts: DbTimeouts = DEFAULT_TIMEOUTS,
+        lock_wait: LockWaitLimit | None = None,
+    ) -> None:
         self.engine = engine
+        self.timeouts = timeouts
+        self._lock_wait = lock_wait
         self.url = engine.url.render_as_string(hide_password=True)
         self.dialect = engine.dialect.name
         self._read = async_sessionmaker(engine, expire_on_commit=False)
-        self._write = async_sessionmaker(
-            engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
-        )
+        #: The engine whose transactions are writes (on SQLite they begin IMMEDIATE).
+        self.write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> Database:
-        return cls(create_engine(url, echo=echo))
+    def from_url(
+        cls, url: str, *, echo: bool = False, timeouts: DbTimeouts = DEFAULT_TIMEOUTS
+    ) -> Database:
+        lock_wait = LockWaitLimit()
+        engine = create_engine(url, echo=echo, timeouts=timeouts, lock_wait=lock_wait)
+        return cls(engine, timeouts=timeouts, lock_wait=lock_wait)
+
+    def unbounded_engine(self) -> AsyncEngine:
+        """A new engine on the same database without the statement timeout (migrations)."""
+        return create_engine(
+            self.engine.url.render_as_string(hide_password=False),
+            timeouts=replace(self.timeouts, statement_s=None),
+        )
+
+    def limit_lock_waits(self, seconds: float) -> None:
+        """From now on no SQLite write waits longer than ``seconds`` from now for a lock.
+
+        Shutdown uses it: its last writes must not outlast the stop grace. (PostgreSQL
+        calls are bounded by the statement timeout and by cancelling them.)
+        """
+        if self._lock_wait is not None:
+            self._lock_wait.until = time.monotonic() + max(0.0, seconds)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
