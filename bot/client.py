@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,15 @@ HEARTBEAT_S = 30
 SHUTDOWN_GRACE_S = 10.0
 #: The answer to a slash command that arrives while the bot is shutting down.
 RESTARTING_MESSAGE = "ClanStats is restarting: try again in a minute."
+
+
+#: What a cog does on becoming the scheduler leader: called with ``takeover`` False at
+#: startup, True when this process takes the jobs over from another instance.
+LeaderHook = Callable[[bool], Awaitable[None]]
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
 def intents() -> discord.Intents:
@@ -151,6 +160,15 @@ class ClanStatsBot(commands.Bot):
         self._app: App | None = app
         self._lease: SchedulerLease | None = None
         self.is_scheduler_leader = False
+        # When this process started (the app's clock) and since when it runs the jobs.
+        self.started_at: datetime | None = None
+        self.leader_since: datetime | None = None
+        # What each cog does on becoming the leader (schedule its jobs, catch up), in order.
+        self._leader_hooks: list[LeaderHook] = []
+        self._leader_jobs: set[str] = set()
+        self._leader_job_tasks: set[asyncio.Task[Any]] = set()
+        self._leadership: asyncio.Task[None] | None = None
+        self._lease_unreachable = False
         # Jobs, listeners, slash commands and the cogs' long-lived loops: shutdown waits for
         # (or cancels) them before the database closes.
         self.tasks = Tasks()
@@ -186,11 +204,23 @@ class ClanStatsBot(commands.Bot):
         with traced(phase="startup"):
             if self._app is None:
                 self._app = await build_app(self.settings, clock=self._clock)
+            self.started_at = self._app.now()
             self._lease = SchedulerLease(self._app.db)
             self.is_scheduler_leader = await self._lease.acquire()
-            if not self.is_scheduler_leader:
-                log.warning("bot.not_scheduler_leader", reason="another instance runs the jobs")
+            if self.is_scheduler_leader:
+                self.leader_since = self.started_at
+            else:
+                log.warning(
+                    "bot.not_scheduler_leader",
+                    reason="another instance runs the jobs",
+                    retry_s=self.settings.leader_retry_s,
+                )
             self.scheduler.start()
+            if self._app.db.dialect == "postgresql":
+                # Followers try for the lock, the leader checks it still holds it.
+                self._leadership = self.tasks.spawn(
+                    "scheduler-leadership", self._leadership_loop(), daemon=True
+                )
             if self.settings.heartbeat_file is not None:
                 # Every instance beats, leader or not: it is this process's health.
                 self.scheduler.add_job(
@@ -237,14 +267,33 @@ class ClanStatsBot(commands.Bot):
         self.tasks.adopt(task)
 
     def add_job(self, func: Callable[..., Any], trigger: Any, **options: Any) -> None:
-        """Schedule a job, unless another instance holds the scheduler lease."""
+        """Schedule a job, unless another instance holds the scheduler lease.
+
+        Cogs add their jobs from a :meth:`when_leader` hook, so a follower that takes over
+        schedules them then.
+        """
         if not self.is_scheduler_leader:
             log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")
             return
         name = str(options.get("id") or getattr(func, "__name__", "job"))
-        self.scheduler.add_job(self._as_task(func, name), trigger, replace_existing=True, **options)
+        self._leader_jobs.add(name)
+        self.scheduler.add_job(
+            self._as_task(func, name, leader=True),
+            trigger,
+            replace_existing=True,
+            **{"id": name, **options},
+        )
 
-    def _as_task(self, func: Callable[..., Any], name: str) -> Callable[..., Any]:
+    async def when_leader(self, hook: LeaderHook) -> None:
+        """Run ``hook(takeover=False)`` now if this process leads, and ``hook(takeover=True)``
+        whenever it takes the lead over from another instance later."""
+        self._leader_hooks.append(hook)
+        if self.is_scheduler_leader:
+            await hook(False)
+
+    def _as_task(
+        self, func: Callable[..., Any], name: str, *, leader: bool = False
+    ) -> Callable[..., Any]:
         """A scheduler job that runs ``func`` as a spawned task: fresh trace id, tracked.
 
         APScheduler creates its job tasks from its own timer, in the context the scheduler
@@ -254,10 +303,63 @@ class ClanStatsBot(commands.Bot):
         @functools.wraps(func)
         async def run(*args: Any, **kwargs: Any) -> None:
             task = self.tasks.spawn(f"job:{name}", func(*args, **kwargs), job=name)
-            with contextlib.suppress(Exception):  # the task helper has logged it
+            if leader:
+                self._leader_job_tasks.add(task)
+                task.add_done_callback(self._leader_job_tasks.discard)
+            with contextlib.suppress(Exception, asyncio.CancelledError):  # logged, or stepped down
                 await task
 
         return run
+
+    async def _leadership_loop(self) -> None:
+        """Every ``leader_retry_s``: a follower tries for the lock, the leader checks it."""
+        assert self._lease is not None
+        while True:
+            await asyncio.sleep(self.settings.leader_retry_s)
+            if self._shutting_down:
+                return
+            if self.is_scheduler_leader:
+                if not await self._lease.check():
+                    await self._step_down()
+                continue
+            try:
+                got = await self._lease.acquire()
+            except Exception as exc:
+                if not self._lease_unreachable:  # once per outage, not every few seconds
+                    log.warning("scheduler.lease_unreachable", error=_one_line(exc))
+                self._lease_unreachable = True
+                continue
+            self._lease_unreachable = False
+            if got:
+                await self._take_over()
+
+    async def _take_over(self) -> None:
+        """This follower now holds the lock: schedule every cog's jobs and catch up."""
+        self.is_scheduler_leader = True
+        self.leader_since = self.app.now()
+        log.warning("scheduler.took_over", reason="the previous leader let the lock go")
+        try:
+            for hook in self._leader_hooks:
+                await hook(True)
+        except Exception as exc:
+            # Half the jobs scheduled is worse than none: give the lead back, try again later.
+            log.error("scheduler.take_over_failed", error=_one_line(exc), exc_info=exc)
+            await self._step_down()
+            if self._lease is not None:
+                await self._lease.release()
+
+    async def _step_down(self) -> None:
+        """The lock is lost (its connection died): stop running jobs another may now run."""
+        self.is_scheduler_leader = False
+        self.leader_since = None
+        for job_id in sorted(self._leader_jobs):
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+        self._leader_jobs.clear()
+        running = [t for t in self._leader_job_tasks if not t.done()]
+        for task in running:
+            task.cancel()  # its claim stays "running": the new leader frees it at takeover
+        log.warning("scheduler.stepped_down", cancelled_jobs=len(running))
 
     async def _stop_jobs(self) -> None:
         """Stop scheduling; give running jobs and handlers a moment to finish, then cancel them."""
@@ -294,6 +396,8 @@ class ClanStatsBot(commands.Bot):
 
     async def close(self) -> None:
         self._shutting_down = True
+        if self._leadership is not None:
+            self._leadership.cancel()
         # Jobs and handlers still running may reply or post: let them, while the gateway and
         # the HTTP session are still open.
         await self._stop_jobs()
@@ -304,7 +408,7 @@ class ClanStatsBot(commands.Bot):
             await self._finish_or_cancel()
             await self.tasks.cancel_daemons()
             if self._lease is not None:
-                await self._lease.release()
+                await self._lease.release()  # never raises: a dead connection let it go
                 self._lease = None
             if self._app is not None and self._app is not self._given_app:
                 await self._app.aclose()

@@ -117,8 +117,24 @@ async def ever_ran(app: App, job: str) -> bool:
 
 async def sync_due(app: App, now: datetime, interval_minutes: int) -> bool:
     """True when the last successful sync is older than the interval (or there is none)."""
+    return await until_sync_due(app, now, interval_minutes) <= timedelta(0)
+
+
+async def until_sync_due(app: App, now: datetime, interval_minutes: int) -> timedelta:
+    """How long until the next sync is due: zero or less when it is due now (or never ran)."""
     async with app.db.read() as session:
         last = await job_runs.last_success(session, SYNC_JOB)
     if last is None or last.finished_at is None:
-        return True
-    return (now - last.finished_at).total_seconds() >= interval_minutes * 60
+        return timedelta(0)
+    return last.finished_at + timedelta(minutes=interval_minutes) - now
+
+
+async def release_abandoned(app: App, job: str, slot: str, *, started_before: datetime) -> None:
+    """Free ``(job, slot)`` if a run of it is still marked running from before ``started_before``.
+
+    A new scheduler leader calls it for the slots it is about to catch up: scheduled slots are
+    only ever claimed by the leader, and a run begun before this process took the lead was
+    the previous leader's, which died (or lost the lock and cancelled it).
+    """
+    async with app.db.write() as session:
+        await job_runs.release_failed(session, job=job, slot=slot, stale_before=started_before)
