@@ -43,7 +43,14 @@ HEARTBEAT_S = 30
 # still announcing, a relay edit being stored) gets this long to finish before it is
 # cancelled; its transaction then rolls back (a job's slot is retried later). Only then does
 # the database close: a pooled connection still checked out at that point would be leaked.
-SHUTDOWN_GRACE_S = 10.0
+SHUTDOWN_GRACE_S = 4.0
+#: The whole of a shutdown, from any state, stays within this (Docker's stop grace is 10 s,
+#: then SIGKILL): running work's grace, the relay's final flush, closing the gateway, the
+#: lease and the database. What the final flush cannot store in time is re-read by the next
+#: start's backfill.
+SHUTDOWN_BUDGET_S = 8.5
+#: Kept back from the running work's grace for what comes after it.
+CLOSE_RESERVE_S = 3.0
 #: The answer to a slash command that arrives while the bot is shutting down.
 RESTARTING_MESSAGE = "ClanStats is restarting: try again in a minute."
 
@@ -55,6 +62,20 @@ LeaderHook = Callable[[bool], Awaitable[None]]
 
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+async def _close_app(app: App, seconds: float) -> None:
+    """Close the WOM session and the database; never raises.
+
+    A PostgreSQL server that froze could keep closing connections waiting: past ``seconds``
+    they are left to the process's exit. (SQLite's are always closed: an unclosed one keeps
+    its thread, and so the process, alive; its lock waits are bounded already.)
+    """
+    limit = max(seconds, 1.0) if app.db.dialect != "sqlite" else None
+    try:
+        await asyncio.wait_for(app.aclose(), limit)
+    except Exception as exc:
+        log.warning("bot.close_failed", step="database", error=_one_line(exc))
 
 
 def intents() -> discord.Intents:
@@ -173,6 +194,7 @@ class ClanStatsBot(commands.Bot):
         # (or cancels) them before the database closes.
         self.tasks = Tasks()
         self._shutting_down = False
+        self._shutdown_deadline: float | None = None  # the event loop's time
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
         # Whether the configured channels let the bot do its work (shown in progress).
@@ -320,13 +342,13 @@ class ClanStatsBot(commands.Bot):
                 return
             if self.is_scheduler_leader:
                 if not await self._lease.check():
-                    await self._step_down()
+                    await self._step_down(self._lease.lost_because or "lock connection lost")
                 continue
             try:
                 got = await self._lease.acquire()
             except Exception as exc:
                 if not self._lease_unreachable:  # once per outage, not every few seconds
-                    log.warning("scheduler.lease_unreachable", error=_one_line(exc))
+                    log.info("scheduler.lease_unreachable", error=_one_line(exc))
                 self._lease_unreachable = True
                 continue
             self._lease_unreachable = False
@@ -337,18 +359,21 @@ class ClanStatsBot(commands.Bot):
         """This follower now holds the lock: schedule every cog's jobs and catch up."""
         self.is_scheduler_leader = True
         self.leader_since = self.app.now()
-        log.warning("scheduler.took_over", reason="the previous leader let the lock go")
+        log.warning(
+            "scheduler.took_over",
+            reason="the lock was free: the leader stopped, died or lost its connection",
+        )
         try:
             for hook in self._leader_hooks:
                 await hook(True)
         except Exception as exc:
             # Half the jobs scheduled is worse than none: give the lead back, try again later.
             log.error("scheduler.take_over_failed", error=_one_line(exc), exc_info=exc)
-            await self._step_down()
+            await self._step_down("taking over failed")
             if self._lease is not None:
                 await self._lease.release()
 
-    async def _step_down(self) -> None:
+    async def _step_down(self, reason: str) -> None:
         """The lock is lost (its connection died): stop running jobs another may now run."""
         self.is_scheduler_leader = False
         self.leader_since = None
@@ -359,22 +384,30 @@ class ClanStatsBot(commands.Bot):
         running = [t for t in self._leader_job_tasks if not t.done()]
         for task in running:
             task.cancel()  # its claim stays "running": the new leader frees it at takeover
-        log.warning("scheduler.stepped_down", cancelled_jobs=len(running))
+        log.warning("scheduler.stepped_down", reason=reason, cancelled_jobs=len(running))
 
     async def _stop_jobs(self) -> None:
         """Stop scheduling; give running jobs and handlers a moment to finish, then cancel them."""
         if self.scheduler.running:
             # Pause, not shutdown: APScheduler's shutdown cancels running jobs at once.
             self.scheduler.pause()
-        await self._finish_or_cancel()
+        await self._finish_or_cancel(reserve_s=CLOSE_RESERVE_S)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    async def _finish_or_cancel(self) -> None:
+    async def _finish_or_cancel(self, reserve_s: float = 0.0) -> None:
         """Wait up to the grace for running jobs and handlers, then cancel what is left."""
-        cancelled = await self.tasks.finish(SHUTDOWN_GRACE_S)
+        grace = min(SHUTDOWN_GRACE_S, self.shutdown_time_left(reserve_s=reserve_s))
+        cancelled = await self.tasks.finish(grace)
         if cancelled:
             log.warning("bot.tasks_cancelled_at_shutdown", count=cancelled)
+
+    def shutdown_time_left(self, *, reserve_s: float = 0.0) -> float:
+        """Seconds left of the shutdown's budget, keeping ``reserve_s`` for what follows."""
+        if self._shutdown_deadline is None:
+            return max(0.0, SHUTDOWN_BUDGET_S - reserve_s)
+        left = self._shutdown_deadline - asyncio.get_running_loop().time()
+        return max(0.0, left - reserve_s)
 
     def run_job_now(self, job_id: str) -> None:
         """Run a scheduled job at once instead of at its next time (the demo uses it)."""
@@ -395,21 +428,37 @@ class ClanStatsBot(commands.Bot):
         log.info("bot.ready", user=str(self.user), guilds=len(self.guilds))
 
     async def close(self) -> None:
+        """Stop within :data:`SHUTDOWN_BUDGET_S` from any state, and never raise: the
+        database or its server may be gone, but the engine and the WOM session still close."""
+        if self._shutdown_deadline is None:
+            self._shutdown_deadline = asyncio.get_running_loop().time() + SHUTDOWN_BUDGET_S
         self._shutting_down = True
         if self._leadership is not None:
             self._leadership.cancel()
-        # Jobs and handlers still running may reply or post: let them, while the gateway and
-        # the HTTP session are still open.
-        await self._stop_jobs()
+        if self._app is not None:
+            # No SQLite write begun from now on waits for a lock past this.
+            self._app.db.limit_lock_waits(self.shutdown_time_left(reserve_s=CLOSE_RESERVE_S))
         try:
+            # Jobs and handlers still running may reply or post: let them, while the gateway
+            # and the HTTP session are still open.
+            await self._stop_jobs()
             await super().close()
+        except Exception as exc:
+            log.warning("bot.close_failed", step="stop", error=_one_line(exc), exc_info=exc)
         finally:
             # A listener that started while the cogs unloaded: done before the database closes.
-            await self._finish_or_cancel()
+            await self._finish_or_cancel(reserve_s=1.0)
             await self.tasks.cancel_daemons()
+            await self._close_storage()
+
+    async def _close_storage(self) -> None:
+        """Let the lease go, then close the WOM session and the database, whatever fails."""
+        try:
             if self._lease is not None:
                 await self._lease.release()  # never raises: a dead connection let it go
                 self._lease = None
-            if self._app is not None and self._app is not self._given_app:
-                await self._app.aclose()
+        finally:
+            app = self._app
+            if app is not None and app is not self._given_app:
                 self._app = None
+                await _close_app(app, self.shutdown_time_left())

@@ -32,6 +32,8 @@ class SchedulerLease:
         self._db = db
         self._conn: AsyncConnection | None = None
         self.held = False
+        #: Why :meth:`check` last found the lock lost.
+        self.lost_because: str | None = None
 
     async def acquire(self) -> bool:
         """Try once to become the scheduler leader; True when this process is it.
@@ -75,7 +77,7 @@ class SchedulerLease:
             await self._conn.execute(text("SELECT 1"))
             await self._conn.commit()
         except Exception as exc:
-            log.warning("scheduler.lease_lost", error=f"{type(exc).__name__}: {exc}"[:300])
+            self.lost_because = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             await self._forget()
             return False
         return True

@@ -94,7 +94,9 @@ class Settings(BaseSettings):
     # statement, and how long a SQLite write waits for another writer's lock (seconds).
     db_connect_timeout_s: float = Field(default=10.0, gt=0)
     db_statement_timeout_s: float = Field(default=60.0, gt=0)
-    db_busy_timeout_s: float = Field(default=5.0, gt=0)
+    # At most 5 s: a write waiting on the lock when a stop comes must end inside the stop's
+    # 10 s grace (Docker's), which a longer wait could not.
+    db_busy_timeout_s: float = Field(default=5.0, gt=0, le=5)
     # Seconds between a follower's tries for the scheduler lock (several instances on one
     # PostgreSQL database), and between the leader's checks that it still holds it.
     leader_retry_s: float = Field(default=5.0, gt=0, le=60)

@@ -16,6 +16,7 @@ import structlog
 
 from bot.core.tracing import current_trace_id, traced
 from bot.usecases.context import App
+from storage.errors import unavailable_reason
 from storage.repositories import job_runs
 
 log = structlog.get_logger(__name__)
@@ -62,14 +63,22 @@ async def run_job(
     ``job_runs``.
     """
     with traced(current_trace_id(), job=job):
-        async with app.db.write() as session:
-            # A failed run of this slot may be retried; a running or finished one may not.
-            await job_runs.release_failed(
-                session, job=job, slot=slot, stale_before=app.now() - STALE_RUN
-            )
-            run_id = await job_runs.claim(
-                session, job=job, slot=slot, now=app.now(), trace_id=current_trace_id()
-            )
+        try:
+            async with app.db.write() as session:
+                # A failed run of this slot may be retried; a running or finished one may not.
+                await job_runs.release_failed(
+                    session, job=job, slot=slot, stale_before=app.now() - STALE_RUN
+                )
+                run_id = await job_runs.claim(
+                    session, job=job, slot=slot, now=app.now(), trace_id=current_trace_id()
+                )
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            # The database is down: nothing claimed, nothing done; a later run does it.
+            log.warning("job.not_started", slot=slot, reason=reason)
+            return JobResult(job, slot, "failed", {}, f"database unavailable: {reason}")
         if run_id is None:
             log.info("job.skipped", slot=slot, reason="slot already claimed")
             return JobResult(job, slot, "skipped", {})
@@ -78,16 +87,31 @@ async def run_job(
             counts, value = await work()
         except Exception as exc:  # a failed run must never kill the scheduler
             message = f"{type(exc).__name__}: {exc}"
-            log.error("job.failed", slot=slot, error=message, exc_info=exc)
-            async with app.db.write() as session:
-                await job_runs.finish(
-                    session, run_id, outcome="failed", now=app.now(), error=message[:2000]
-                )
+            reason = unavailable_reason(exc)
+            if reason is None:
+                log.error("job.failed", slot=slot, error=message, exc_info=exc)
+            else:  # an outage, not a bug: one line, no traceback
+                log.warning("job.failed", slot=slot, reason=reason, error=message[:300])
+            await _record_failure(app, run_id, slot, message)
             return JobResult(job, slot, "failed", {}, message)
         async with app.db.write() as session:
             await job_runs.finish(session, run_id, outcome="ok", now=app.now(), counts=counts)
         log.info("job.finished", slot=slot, **{k: v for k, v in counts.items() if _loggable(v)})
         return JobResult(job, slot, "ok", counts, None, value)
+
+
+async def _record_failure(app: App, run_id: int, slot: str, message: str) -> None:
+    try:
+        async with app.db.write() as session:
+            await job_runs.finish(
+                session, run_id, outcome="failed", now=app.now(), error=message[:2000]
+            )
+    except Exception as exc:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise
+        # The claim stays "running": a new leader frees it at takeover, or it goes stale.
+        log.warning("job.failure_not_recorded", slot=slot, reason=reason)
 
 
 def _loggable(value: Any) -> bool:
