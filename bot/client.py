@@ -43,7 +43,7 @@ HEARTBEAT_S = 30
 # still announcing, a relay edit being stored) gets this long to finish before it is
 # cancelled; its transaction then rolls back (a job's slot is retried later). Only then does
 # the database close: a pooled connection still checked out at that point would be leaked.
-SHUTDOWN_GRACE_S = 4.0
+SHUTDOWN_GRACE_S = 5.0
 #: The whole of a shutdown, from any state, stays within this (Docker's stop grace is 10 s,
 #: then SIGKILL): running work's grace, the relay's final flush, closing the gateway, the
 #: lease and the database. What the final flush cannot store in time is re-read by the next

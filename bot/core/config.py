@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     # PostgreSQL database), and between the leader's checks that it still holds it.
     leader_retry_s: float = Field(default=5.0, gt=0, le=60)
     # Live relay messages kept in memory while the database cannot store them.
-    relay_buffer_max: int = Field(default=20_000, ge=100)
+    relay_buffer_max: int = Field(default=20_000, gt=0)
 
     @field_validator("relay_channel_ids", "relay_author_ids", "officer_role_ids", mode="before")
     @classmethod
