@@ -51,6 +51,8 @@ SHUTDOWN_GRACE_S = 5.0
 SHUTDOWN_BUDGET_S = 8.5
 #: Kept back from the running work's grace for what comes after it.
 CLOSE_RESERVE_S = 3.0
+#: This long before the budget ends, open PostgreSQL connections are cut (see close()).
+ABORT_RESERVE_S = 2.0
 #: The answer to a slash command that arrives while the bot is shutting down.
 RESTARTING_MESSAGE = "ClanStats is restarting: try again in a minute."
 
@@ -435,9 +437,16 @@ class ClanStatsBot(commands.Bot):
         self._shutting_down = True
         if self._leadership is not None:
             self._leadership.cancel()
+        watchdog: asyncio.TimerHandle | None = None
         if self._app is not None:
             # No SQLite write begun from now on waits for a lock past this.
             self._app.db.limit_lock_waits(self.shutdown_time_left(reserve_s=CLOSE_RESERVE_S))
+            # Near the end, whatever still waits on a frozen PostgreSQL is cut loose.
+            watchdog = asyncio.get_running_loop().call_later(
+                self.shutdown_time_left(reserve_s=ABORT_RESERVE_S),
+                self._abort_database,
+                self._app,
+            )
         try:
             # Jobs and handlers still running may reply or post: let them, while the gateway
             # and the HTTP session are still open.
@@ -450,12 +459,20 @@ class ClanStatsBot(commands.Bot):
             await self._finish_or_cancel(reserve_s=1.0)
             await self.tasks.cancel_daemons()
             await self._close_storage()
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _abort_database(self, app: App) -> None:
+        cut = app.db.abort()
+        if cut:
+            log.warning("bot.database_connections_cut", count=cut, reason="shutdown running late")
 
     async def _close_storage(self) -> None:
         """Let the lease go, then close the WOM session and the database, whatever fails."""
         try:
             if self._lease is not None:
-                await self._lease.release()  # never raises: a dead connection let it go
+                # never raises: a dead connection let it go
+                await self._lease.release(self.shutdown_time_left(reserve_s=1.0))
                 self._lease = None
         finally:
             app = self._app

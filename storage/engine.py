@@ -13,7 +13,10 @@ shortens that wait further for the last writes of a shutdown.
 
 from __future__ import annotations
 
+import errno
+import os
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -65,6 +68,27 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class LiveConnections:
+    """The open PostgreSQL connections of one engine, and whether they were cut."""
+
+    def __init__(self) -> None:
+        self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.aborted = False
+
+    def add(self, conn: Any) -> None:
+        self._conns.add(conn)
+
+    def cut(self) -> int:
+        """Terminate every open connection; refuse new ones from now on."""
+        self.aborted = True
+        cut = 0
+        for conn in list(self._conns):
+            if not conn.is_closed():
+                conn.terminate()
+                cut += 1
+        return cut
+
+
 class LockWaitLimit:
     """A moment (``time.monotonic()``) after which no SQLite write waits for a lock."""
 
@@ -84,24 +108,44 @@ def create_engine(
     echo: bool = False,
     timeouts: DbTimeouts = DEFAULT_TIMEOUTS,
     lock_wait: LockWaitLimit | None = None,
+    live: LiveConnections | None = None,
 ) -> AsyncEngine:
-    """Create the async engine for ``url``, every call bounded by ``timeouts``."""
+    """Create the async engine for ``url``, every call bounded by ``timeouts``.
+
+    ``live`` (PostgreSQL) collects the driver's connections, for :meth:`Database.abort`.
+    """
     url = normalise_url(url)
     if not is_sqlite(url):
         connect_args: dict[str, Any] = {"timeout": timeouts.connect_s}
+        # pg_stat_activity then says which process each connection belongs to.
+        connect_args["server_settings"] = {"application_name": f"clanstats:{os.getpid()}"}
         if timeouts.statement_s is not None:
             # Ours (a frozen server never answers) and the server's (a runaway query).
             connect_args["command_timeout"] = timeouts.statement_s
-            connect_args["server_settings"] = {
-                "statement_timeout": str(int(timeouts.statement_s * 1000))
-            }
-        return create_async_engine(
+            connect_args["server_settings"]["statement_timeout"] = str(
+                int(timeouts.statement_s * 1000)
+            )
+        pg_engine = create_async_engine(
             url,
             echo=echo,
             pool_pre_ping=True,
             pool_timeout=timeouts.connect_s,
             connect_args=connect_args,
         )
+        if live is not None:
+
+            @event.listens_for(pg_engine.sync_engine, "do_connect")
+            def _refuse_after_abort(*_args: Any) -> None:
+                if live.aborted:
+                    raise ConnectionAbortedError(
+                        errno.ECONNABORTED, "the database connections were cut (shutdown)"
+                    )
+
+            @event.listens_for(pg_engine.sync_engine, "connect")
+            def _track(_dbapi_connection: Any, record: Any) -> None:
+                live.add(record.driver_connection)  # the asyncpg connection
+
+        return pg_engine
 
     busy_ms = int(timeouts.busy_s * 1000)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeouts.busy_s})
@@ -142,8 +186,10 @@ class Database:
         *,
         timeouts: DbTimeouts = DEFAULT_TIMEOUTS,
         lock_wait: LockWaitLimit | None = None,
+        live: LiveConnections | None = None,
     ) -> None:
         self.engine = engine
+        self._live = live
         self.timeouts = timeouts
         self._lock_wait = lock_wait
         self.url = engine.url.render_as_string(hide_password=True)
@@ -158,8 +204,9 @@ class Database:
         cls, url: str, *, echo: bool = False, timeouts: DbTimeouts = DEFAULT_TIMEOUTS
     ) -> Database:
         lock_wait = LockWaitLimit()
-        engine = create_engine(url, echo=echo, timeouts=timeouts, lock_wait=lock_wait)
-        return cls(engine, timeouts=timeouts, lock_wait=lock_wait)
+        live = LiveConnections()
+        engine = create_engine(url, echo=echo, timeouts=timeouts, lock_wait=lock_wait, live=live)
+        return cls(engine, timeouts=timeouts, lock_wait=lock_wait, live=live)
 
     def unbounded_engine(self) -> AsyncEngine:
         """A new engine on the same database without the statement timeout (migrations)."""
@@ -187,6 +234,16 @@ class Database:
         """Open a write transaction; commit on success, roll back on any error."""
         async with self._write() as session, session.begin():
             yield session
+
+    def abort(self) -> int:
+        """Cut every open PostgreSQL connection at once (a stop past its time).
+
+        Whatever waits on a frozen server then fails at once instead of at its timeout, and
+        no new connection is opened (a reconnect would wait on the frozen server too).
+        Returns how many were cut; SQLite has none (its waits are bounded by the busy
+        timeout and :meth:`limit_lock_waits`).
+        """
+        return self._live.cut() if self._live is not None else 0
 
     async def dispose(self) -> None:
         await self.engine.dispose()

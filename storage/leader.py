@@ -82,14 +82,14 @@ class SchedulerLease:
             return False
         return True
 
-    async def release(self) -> None:
+    async def release(self, timeout_s: float = RELEASE_TIMEOUT_S) -> None:
         """Give the lock up. Never raises: a dead connection has released it already."""
         conn = self._conn
         self._conn, self.held = None, False
         if conn is None:
             return
         try:
-            await asyncio.wait_for(_unlock(conn), RELEASE_TIMEOUT_S)
+            await asyncio.wait_for(_unlock(conn), min(timeout_s, RELEASE_TIMEOUT_S))
         except Exception as exc:  # the server restarted, the network is gone …
             log.info("scheduler.lease_released_with_connection", reason=type(exc).__name__)
             await _drop(conn)

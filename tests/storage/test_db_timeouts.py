@@ -3,6 +3,7 @@ within its timeout, and the failure is recognised as the database being unavaila
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 import time
@@ -165,3 +166,24 @@ def test_sync_once_against_a_stopped_server_fails_in_one_line(
         line for line in err.splitlines() if line.startswith("error: the database cannot")
     ]
     assert "refused" in err
+
+
+async def test_abort_cuts_a_call_stuck_on_a_frozen_server_at_once(pg_url: str) -> None:
+    slow = DbTimeouts(connect_s=30, statement_s=30)
+    async with pg_proxy(pg_url) as proxy:
+        db = Database.from_url(proxy.url(pg_url), timeouts=slow)
+        try:
+            await _select_one(db)
+            proxy.freeze()
+            stuck = asyncio.create_task(_select_one(db))
+            await asyncio.sleep(0.3)
+            assert not stuck.done()
+            started = time.monotonic()
+            assert db.abort() >= 1
+            with pytest.raises(Exception) as caught:
+                await asyncio.wait_for(stuck, 5)
+            assert time.monotonic() - started < 1.0
+            assert unavailable_reason(caught.value) is not None, repr(caught.value)
+        finally:
+            proxy.thaw()
+            await db.dispose()

@@ -10,32 +10,18 @@ leader's lock died with its connection, yet the engine and the WOM session close
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from fakes.chat_script import chat
 from fakes.world import RELAY_CHANNEL_ID, ClanWorld
 from tests.e2e.harness import eventually, stored_relay_rows
-from tests.e2e.test_failover_e2e import start_bot_process, subprocess_env
+from tests.faults.processes import events, log_lines, start_bot_process, subprocess_env
 from tests.tcp_proxy import pg_proxy
 
 STOP_GRACE_S = 10.0  # docker stop's default, then SIGKILL
 BUFFER_MAX = 30  # relay messages kept in memory during an outage
-
-
-def log_lines(log: Path) -> list[dict[str, Any]]:
-    lines = []
-    for raw in log.read_text(errors="replace").splitlines():
-        if raw.startswith("{"):
-            lines.append(json.loads(raw))
-    return lines
-
-
-def events(log: Path, event: str) -> list[dict[str, Any]]:
-    return [line for line in log_lines(log) if line.get("event") == event]
 
 
 async def test_postgresql_down_then_frozen_one_warning_each_nothing_lost_clean_exit(
@@ -135,7 +121,7 @@ async def test_postgresql_down_then_frozen_one_warning_each_nothing_lost_clean_e
     assert len(events(log, "scheduler.stepped_down")) >= 2
     assert len(events(log, "scheduler.took_over")) >= 2
     # the 5 buffered at the stop could not be stored: said so (the next start's backfill
-    # reads them again, see test_shutdown_deadline_e2e)
+    # reads them again, see test_shutdown_deadline)
     incomplete = events(log, "relay.final_flush_incomplete")
     assert [line["unstored"] for line in incomplete] == [5]
     assert len(await stored_relay_rows(pg_url)) == stored

@@ -14,8 +14,7 @@ from pathlib import Path
 from fakes.chat_script import chat
 from fakes.world import RELAY_CHANNEL_ID, ClanWorld
 from tests.e2e.harness import eventually, running_bot, stored_relay_rows, wait_relay_rows
-from tests.e2e.test_database_outage_e2e import events
-from tests.e2e.test_failover_e2e import start_bot_process, subprocess_env
+from tests.faults.processes import events, start_bot_process, subprocess_env
 
 STOP_GRACE_S = 10.0  # docker stop's default, then SIGKILL
 

@@ -10,9 +10,7 @@ must run neither.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,33 +23,9 @@ from storage.engine import Database
 from storage.leader import SCHEDULER_LOCK_KEY
 from storage.models import JobRun
 from tests.e2e.harness import eventually, running_bot
+from tests.faults.processes import start_bot_process, subprocess_env
 
 TAKEOVER_LIMIT_S = 30.0
-
-
-def subprocess_env(world: ClanWorld, url: str, **overrides: object) -> dict[str, str]:
-    """The environment of a ``clanstats run`` process living in ``world``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLANSTATS_")}
-    values = world.settings(url, discord_api_url=world.discord.base_url, **overrides)
-    for key, value in values.items():
-        if isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        env[f"CLANSTATS_{key.upper()}"] = str(value)
-    env["CLANSTATS_LOG_LEVEL"] = "INFO"
-    env["CLANSTATS_LOG_FORMAT"] = "json"
-    return env
-
-
-async def start_bot_process(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
 
 
 async def lease_holder(db: Database) -> int | None:
