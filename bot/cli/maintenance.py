@@ -45,10 +45,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     setup_logging(settings)
 
     async def go() -> int:
-        from storage.engine import Database
+        from bot.app import open_database
         from storage.migrate import upgrade
 
-        db = Database.from_url(settings.database_url)
+        db = open_database(settings)
         try:
             result = await upgrade(db)
         finally:
@@ -69,10 +69,10 @@ def cmd_health(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
 
     async def go() -> int:
-        from storage.engine import Database
+        from bot.app import open_database
         from storage.migrate import current_revision, head_revision
 
-        db = Database.from_url(settings.database_url)
+        db = open_database(settings)
         try:
             revision = await current_revision(db)
         except Exception as exc:
