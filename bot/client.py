@@ -20,6 +20,7 @@ from bot.channel_access import ChannelAccess
 from bot.core.config import Settings
 from bot.core.tasks import Tasks
 from bot.core.tracing import TRACE_KEY, new_trace_id, traced
+from bot.usecases.outage import database_unavailable
 from bot.usecases.reports import ReportError
 from storage.leader import SchedulerLease
 
@@ -324,9 +325,19 @@ class ClanStatsBot(commands.Bot):
         was started in (startup): spawning gives every run a context of its own.
         """
 
+        async def guarded(*args: Any, **kwargs: Any) -> None:
+            try:
+                await func(*args, **kwargs)
+            except Exception as exc:
+                reason = database_unavailable(exc)
+                if reason is None:
+                    raise  # a bug: the task helper logs it with its traceback
+                # An outage: one line; the job runs again at its next time.
+                log.warning("job.database_unavailable", job=name, reason=reason)
+
         @functools.wraps(func)
         async def run(*args: Any, **kwargs: Any) -> None:
-            task = self.tasks.spawn(f"job:{name}", func(*args, **kwargs), job=name)
+            task = self.tasks.spawn(f"job:{name}", guarded(*args, **kwargs), job=name)
             if leader:
                 self._leader_job_tasks.add(task)
                 task.add_done_callback(self._leader_job_tasks.discard)

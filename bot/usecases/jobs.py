@@ -7,6 +7,7 @@ run never propagates into the scheduler: the next slot retries.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ from storage.repositories import job_runs
 log = structlog.get_logger(__name__)
 
 SYNC_JOB = "wom.sync"
+# How long a finished run keeps trying to record its success through a database outage.
+RECORD_RETRY_S = 60.0
 # A run still marked running after this long died with its process; its slot may run again.
 STALE_RUN = timedelta(hours=1)
 
@@ -94,10 +97,29 @@ async def run_job(
                 log.warning("job.failed", slot=slot, reason=reason, error=message[:300])
             await _record_failure(app, run_id, slot, message)
             return JobResult(job, slot, "failed", {}, message)
-        async with app.db.write() as session:
-            await job_runs.finish(session, run_id, outcome="ok", now=app.now(), counts=counts)
+        await _record_success(app, run_id, slot, counts)
         log.info("job.finished", slot=slot, **{k: v for k, v in counts.items() if _loggable(v)})
         return JobResult(job, slot, "ok", counts, None, value)
+
+
+async def _record_success(app: App, run_id: int, slot: str, counts: dict[str, Any]) -> None:
+    """Mark the run done. The work is done: an outage now only delays saying so (a run left
+    "running" could be run again by a new leader), so the write is retried for a while."""
+    delay = 0.5
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECORD_RETRY_S
+    while True:
+        try:
+            async with app.db.write() as session:
+                await job_runs.finish(session, run_id, outcome="ok", now=app.now(), counts=counts)
+            return
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None or loop.time() + delay > deadline:
+                raise
+            log.info("job.recording_retried", slot=slot, reason=reason)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def _record_failure(app: App, run_id: int, slot: str, message: str) -> None:
