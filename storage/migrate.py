@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.engine import Database
@@ -161,7 +162,9 @@ async def _upgrade_postgresql(db: Database, target: str, wait_s: float) -> Migra
     return MigrationResult(before=before, after=after, backup=None)
 
 
-async def _upgrade_sqlite(db: Database, target: str, head: str | None) -> MigrationResult:
+async def _upgrade_sqlite(
+    db: Database, target: str, head: str | None, wait_s: float
+) -> MigrationResult:
     before = await current_revision(db)
     backup: Path | None = None
     path = sqlite_path(db)
@@ -169,13 +172,32 @@ async def _upgrade_sqlite(db: Database, target: str, head: str | None) -> Migrat
         backup = await asyncio.to_thread(_backup_sqlite, path, datetime.now(UTC))
         log.warning("db.backup_created", path=str(backup), from_revision=before, to_revision=head)
     if before != head:
-        # BEGIN IMMEDIATE: the file's write lock for the whole migration; a second process
-        # waits for it (busy timeout), then finds the schema migrated and does nothing.
-        async with db.write_engine.connect() as conn:
-            if await conn.run_sync(_current) != head:
-                await conn.run_sync(_alembic("upgrade", target))
-            await conn.commit()
+        await _locked_sqlite_upgrade(db, target, head, wait_s)
     return MigrationResult(before=before, after=await current_revision(db), backup=backup)
+
+
+async def _locked_sqlite_upgrade(
+    db: Database, target: str, head: str | None, wait_s: float
+) -> None:
+    """BEGIN IMMEDIATE: the file's write lock for the whole migration. A second process
+    waits for it (retrying past the busy timeout), then finds the schema migrated."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    said = False
+    while True:
+        try:
+            async with db.write_engine.connect() as conn:
+                if await conn.run_sync(_current) != head:
+                    await conn.run_sync(_alembic("upgrade", target))
+                await conn.commit()
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() > deadline:
+                raise
+            if not said:
+                log.info("db.migration_waiting", reason="another process holds the file's lock")
+                said = True
+            await asyncio.sleep(MIGRATION_POLL_S)
 
 
 async def upgrade(
@@ -189,7 +211,7 @@ async def upgrade(
     if db.dialect == "postgresql":
         result = await _upgrade_postgresql(db, target, wait_s)
     else:
-        result = await _upgrade_sqlite(db, target, head)
+        result = await _upgrade_sqlite(db, target, head, wait_s)
     if result.changed:
         log.info(
             "db.migrated", from_revision=result.before, to_revision=result.after, database=db.url

@@ -7,11 +7,14 @@ database crashed creating the same tables (``UniqueViolationError pg_type_typnam
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import text
 
-from storage.engine import Database
+from storage.engine import Database, DbTimeouts
 from storage.migrate import MIGRATION_LOCK_KEY, MigrationLockTimeout, head_revision, upgrade
 
 INSTANCES = 12
@@ -66,3 +69,22 @@ async def test_a_migration_lock_held_too_long_fails_with_a_clear_error(pg_url: s
     finally:
         await holder.dispose()
         await waiter.dispose()
+
+
+async def test_a_sqlite_migration_waits_past_the_busy_timeout_for_a_held_file_lock(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    db = Database.from_url(sqlite_url, timeouts=DbTimeouts(busy_s=0.2))
+    holder = sqlite3.connect(tmp_path / "clanstats.sqlite3", check_same_thread=False)
+    holder.isolation_level = None
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, for a second
+    release = threading.Timer(1.0, holder.rollback)
+    release.start()
+    try:
+        result = await upgrade(db)
+    finally:
+        release.join()
+        holder.close()
+        await db.dispose()
+    assert result.after == head_revision()
