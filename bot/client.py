@@ -348,25 +348,32 @@ class ClanStatsBot(commands.Bot):
 
     async def _leadership_loop(self) -> None:
         """Every ``leader_retry_s``: a follower tries for the lock, the leader checks it."""
-        assert self._lease is not None
         while True:
             await asyncio.sleep(self.settings.leader_retry_s)
             if self._shutting_down:
                 return
-            if self.is_scheduler_leader:
-                if not await self._lease.check():
-                    await self._step_down(self._lease.lost_because or "lock connection lost")
-                continue
             try:
-                got = await self._lease.acquire()
-            except Exception as exc:
-                if not self._lease_unreachable:  # once per outage, not every few seconds
-                    log.info("scheduler.lease_unreachable", error=_one_line(exc))
-                self._lease_unreachable = True
-                continue
-            self._lease_unreachable = False
-            if got:
-                await self._take_over()
+                await self._leadership_round()
+            except Exception as exc:  # never let failover stop for good
+                log.error("scheduler.leadership_failed", error=_one_line(exc), exc_info=exc)
+
+    async def _leadership_round(self) -> None:
+        lease = self._lease
+        assert lease is not None
+        if self.is_scheduler_leader:
+            if not await lease.check():
+                await self._step_down(lease.lost_because or "lock connection lost")
+            return
+        try:
+            got = await lease.acquire()
+        except Exception as exc:
+            if not self._lease_unreachable:  # once per outage, not every few seconds
+                log.info("scheduler.lease_unreachable", error=_one_line(exc))
+            self._lease_unreachable = True
+            return
+        self._lease_unreachable = False
+        if got:
+            await self._take_over()
 
     async def _take_over(self) -> None:
         """This follower now holds the lock: schedule every cog's jobs and catch up."""
