@@ -193,6 +193,7 @@ class ClanStatsBot(commands.Bot):
         self._leader_job_tasks: set[asyncio.Task[Any]] = set()
         self._leadership: asyncio.Task[None] | None = None
         self._lease_unreachable = False
+        self._led_before = False  # this process held the lead at some point
         # Jobs, listeners, slash commands and the cogs' long-lived loops: shutdown waits for
         # (or cancels) them before the database closes.
         self.tasks = Tasks()
@@ -234,6 +235,7 @@ class ClanStatsBot(commands.Bot):
             self.is_scheduler_leader = await self._lease.acquire()
             if self.is_scheduler_leader:
                 self.leader_since = self.started_at
+                self._led_before = True
             else:
                 log.warning(
                     "bot.not_scheduler_leader",
@@ -379,10 +381,15 @@ class ClanStatsBot(commands.Bot):
         """This follower now holds the lock: schedule every cog's jobs and catch up."""
         self.is_scheduler_leader = True
         self.leader_since = self.app.now()
-        log.warning(
-            "scheduler.took_over",
-            reason="the lock was free: the leader stopped, died or lost its connection",
-        )
+        if self._led_before:
+            # This process led before the database went away: the stepping down was the news.
+            log.info("scheduler.took_over", reason="the database answers again")
+        else:
+            log.warning(
+                "scheduler.took_over",
+                reason="the lock was free: the leader stopped, died or lost its connection",
+            )
+        self._led_before = True
         try:
             for hook in self._leader_hooks:
                 await hook(True)

@@ -133,7 +133,7 @@ async def _record_failure(app: App, run_id: int, slot: str, message: str) -> Non
         if reason is None:
             raise
         # The claim stays "running": a new leader frees it at takeover, or it goes stale.
-        log.warning("job.failure_not_recorded", slot=slot, reason=reason)
+        log.info("job.failure_not_recorded", slot=slot, reason=reason)
 
 
 def _loggable(value: Any) -> bool:
