@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.errors import unavailable_reason
+
 
 @dataclass(frozen=True)
 class DbTimeouts:
@@ -74,6 +76,8 @@ class LiveConnections:
     def __init__(self) -> None:
         self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
         self.aborted = False
+        #: The last call met an unavailable server (no connection checked out since).
+        self.suspect = False
 
     def add(self, conn: Any) -> None:
         self._conns.add(conn)
@@ -144,6 +148,19 @@ def create_engine(
             @event.listens_for(pg_engine.sync_engine, "connect")
             def _track(_dbapi_connection: Any, record: Any) -> None:
                 live.add(record.driver_connection)  # the asyncpg connection
+
+            @event.listens_for(pg_engine.sync_engine, "handle_error")
+            def _unavailable(context: Any) -> None:
+                if context.is_disconnect or unavailable_reason(context.original_exception):
+                    live.suspect = True
+
+            @event.listens_for(pg_engine.sync_engine.pool, "invalidate")
+            def _lost(*_args: Any) -> None:
+                live.suspect = True  # e.g. the pre-ping found the connection dead
+
+            @event.listens_for(pg_engine.sync_engine.pool, "checkout")
+            def _answered(*_args: Any) -> None:
+                live.suspect = False  # checked out (and pinged): the server answers
 
         return pg_engine
 
@@ -246,4 +263,11 @@ class Database:
         return self._live.cut() if self._live is not None else 0
 
     async def dispose(self) -> None:
+        """Close every pooled connection. After an outage they are cut rather than closed:
+        a polite close to a server that went away or froze only waits and fails."""
+        live = self._live
+        if live is not None and (live.suspect or live.aborted):
+            aborted = live.aborted
+            live.cut()
+            live.aborted = aborted  # a disposed engine may still be used again
         await self.engine.dispose()

@@ -4,6 +4,7 @@ within its timeout, and the failure is recognised as the database being unavaila
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from bot.cli import main
 from storage.engine import Database, DbTimeouts
 from storage.errors import unavailable_reason
+from tests.e2e.harness import captured_logs
 from tests.tcp_proxy import pg_proxy
 
 QUICK = DbTimeouts(connect_s=0.5, statement_s=0.5, busy_s=0.2)
@@ -187,3 +189,30 @@ async def test_abort_cuts_a_call_stuck_on_a_frozen_server_at_once(pg_url: str) -
         finally:
             proxy.thaw()
             await db.dispose()
+
+
+async def _hold_two_connections(db: Database) -> None:
+    async def hold() -> None:
+        async with db.read() as s:
+            await s.execute(text("SELECT 1"))
+            await asyncio.sleep(0.2)
+
+    await asyncio.gather(hold(), hold())
+
+
+async def test_disposing_after_the_server_froze_is_quick_and_logs_no_error(pg_url: str) -> None:
+    with captured_logs("INFO") as logs:
+        async with pg_proxy(pg_url) as proxy:
+            db = Database.from_url(proxy.url(pg_url), timeouts=QUICK)
+            try:
+                await _hold_two_connections(db)  # two pooled connections
+                proxy.freeze()
+                await _fails_within(db, QUICK.statement_s)  # one of them meets the freeze
+                started = time.monotonic()
+                await db.dispose()  # the other is cut, not politely closed
+                assert time.monotonic() - started < 1.0
+            finally:
+                proxy.thaw()
+                await db.dispose()
+    lines = [json.loads(x) for x in logs.buffer.getvalue().splitlines() if x.startswith("{")]
+    assert [x["event"] for x in lines if x.get("level") == "error"] == []
