@@ -49,11 +49,11 @@ SHUTDOWN_GRACE_S = 5.0
 #: then SIGKILL): running work's grace, the relay's final flush, closing the gateway, the
 #: lease and the database. What the final flush cannot store in time is re-read by the next
 #: start's backfill.
-SHUTDOWN_BUDGET_S = 8.5
+SHUTDOWN_BUDGET_S = 8.0
 #: Kept back from the running work's grace for what comes after it.
 CLOSE_RESERVE_S = 3.0
 #: This long before the budget ends, open PostgreSQL connections are cut (see close()).
-ABORT_RESERVE_S = 2.0
+ABORT_RESERVE_S = 2.5
 #: The answer to a slash command that arrives while the bot is shutting down.
 RESTARTING_MESSAGE = "ClanStats is restarting: try again in a minute."
 
@@ -496,8 +496,9 @@ class ClanStatsBot(commands.Bot):
         """Let the lease go, then close the WOM session and the database, whatever fails."""
         try:
             if self._lease is not None:
-                # never raises: a dead connection let it go
-                await self._lease.release(self.shutdown_time_left(reserve_s=1.0))
+                # Never raises: a dead connection let it go. Connections cut: nothing to ask.
+                cut = self._app is not None and self._app.db.aborted
+                await self._lease.release(0.0 if cut else self.shutdown_time_left(reserve_s=1.0))
                 self._lease = None
         finally:
             app = self._app

@@ -252,6 +252,11 @@ class Database:
         async with self._write() as session, session.begin():
             yield session
 
+    @property
+    def aborted(self) -> bool:
+        """True once :meth:`abort` cut the connections."""
+        return self._live is not None and self._live.aborted
+
     def abort(self) -> int:
         """Cut every open PostgreSQL connection at once (a stop past its time).
 

@@ -89,6 +89,8 @@ class SchedulerLease:
         if conn is None:
             return
         try:
+            if timeout_s <= 0:
+                raise TimeoutError("no time left to unlock")
             await asyncio.wait_for(_unlock(conn), min(timeout_s, RELEASE_TIMEOUT_S))
         except Exception as exc:  # the server restarted, the network is gone …
             log.info("scheduler.lease_released_with_connection", reason=type(exc).__name__)
