@@ -17,10 +17,20 @@ from bot.usecases.context import App, utc_now
 from bot.usecases.harvest import compile_relay_config
 from bot.usecases.sync import SyncOptions
 from domain.relay import RelayConfig
-from storage.engine import Database
+from storage.engine import Database, DbTimeouts
 from storage.migrate import upgrade
 
-__all__ = ["App", "build_app", "open_app", "relay_config", "sync_options", "utc_now", "wom_client"]
+__all__ = [
+    "App",
+    "build_app",
+    "db_timeouts",
+    "open_app",
+    "open_database",
+    "relay_config",
+    "sync_options",
+    "utc_now",
+    "wom_client",
+]
 
 
 def wom_client(settings: Settings) -> HttpWomClient:
@@ -31,6 +41,20 @@ def wom_client(settings: Settings) -> HttpWomClient:
         timeout_s=settings.wom_timeout_s,
         rate_window_s=settings.wom_rate_window_s,
     )
+
+
+def db_timeouts(settings: Settings) -> DbTimeouts:
+    """How long each database call may take, from the settings."""
+    return DbTimeouts(
+        connect_s=settings.db_connect_timeout_s,
+        statement_s=settings.db_statement_timeout_s,
+        busy_s=settings.db_busy_timeout_s,
+    )
+
+
+def open_database(settings: Settings) -> Database:
+    """The configured database (not migrated), every call bounded by the timeouts."""
+    return Database.from_url(settings.database_url, timeouts=db_timeouts(settings))
 
 
 def sync_options(settings: Settings) -> SyncOptions:
@@ -62,7 +86,7 @@ async def build_app(
     settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] = utc_now
 ) -> App:
     """Open the database (migrated to head unless ``migrate`` is false) and wire the app."""
-    db = Database.from_url(settings.database_url)
+    db = open_database(settings)
     try:
         if migrate:
             await upgrade(db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.channel_access import ChannelAccess
 from bot.core.config import Settings
 from bot.core.tasks import Tasks
 from bot.core.tracing import TRACE_KEY, new_trace_id, traced
+from bot.usecases.outage import database_unavailable
 from bot.usecases.reports import ReportError
 from storage.leader import SchedulerLease
 
@@ -43,9 +44,41 @@ HEARTBEAT_S = 30
 # still announcing, a relay edit being stored) gets this long to finish before it is
 # cancelled; its transaction then rolls back (a job's slot is retried later). Only then does
 # the database close: a pooled connection still checked out at that point would be leaked.
-SHUTDOWN_GRACE_S = 10.0
+SHUTDOWN_GRACE_S = 5.0
+#: The whole of a shutdown, from any state, stays within this (Docker's stop grace is 10 s,
+#: then SIGKILL): running work's grace, the relay's final flush, closing the gateway, the
+#: lease and the database. What the final flush cannot store in time is re-read by the next
+#: start's backfill.
+SHUTDOWN_BUDGET_S = 8.0
+#: Kept back from the running work's grace for what comes after it.
+CLOSE_RESERVE_S = 3.0
+#: This long before the budget ends, open PostgreSQL connections are cut (see close()).
+ABORT_RESERVE_S = 2.5
 #: The answer to a slash command that arrives while the bot is shutting down.
 RESTARTING_MESSAGE = "ClanStats is restarting: try again in a minute."
+
+
+#: What a cog does on becoming the scheduler leader: called with ``takeover`` False at
+#: startup, True when this process takes the jobs over from another instance.
+LeaderHook = Callable[[bool], Awaitable[None]]
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+async def _close_app(app: App, seconds: float) -> None:
+    """Close the WOM session and the database; never raises.
+
+    A PostgreSQL server that froze could keep closing connections waiting: past ``seconds``
+    they are left to the process's exit. (SQLite's are always closed: an unclosed one keeps
+    its thread, and so the process, alive; its lock waits are bounded already.)
+    """
+    limit = max(seconds, 1.0) if app.db.dialect != "sqlite" else None
+    try:
+        await asyncio.wait_for(app.aclose(), limit)
+    except Exception as exc:
+        log.warning("bot.close_failed", step="database", error=_one_line(exc))
 
 
 def intents() -> discord.Intents:
@@ -151,10 +184,21 @@ class ClanStatsBot(commands.Bot):
         self._app: App | None = app
         self._lease: SchedulerLease | None = None
         self.is_scheduler_leader = False
+        # When this process started (the app's clock) and since when it runs the jobs.
+        self.started_at: datetime | None = None
+        self.leader_since: datetime | None = None
+        # What each cog does on becoming the leader (schedule its jobs, catch up), in order.
+        self._leader_hooks: list[LeaderHook] = []
+        self._leader_jobs: set[str] = set()
+        self._leader_job_tasks: set[asyncio.Task[Any]] = set()
+        self._leadership: asyncio.Task[None] | None = None
+        self._lease_unreachable = False
+        self._led_before = False  # this process held the lead at some point
         # Jobs, listeners, slash commands and the cogs' long-lived loops: shutdown waits for
         # (or cancels) them before the database closes.
         self.tasks = Tasks()
         self._shutting_down = False
+        self._shutdown_deadline: float | None = None  # the event loop's time
         # Long-running work (backfill …) reports here for /status; name → one line.
         self.progress: dict[str, str] = {}
         # Whether the configured channels let the bot do its work (shown in progress).
@@ -186,11 +230,24 @@ class ClanStatsBot(commands.Bot):
         with traced(phase="startup"):
             if self._app is None:
                 self._app = await build_app(self.settings, clock=self._clock)
+            self.started_at = self._app.now()
             self._lease = SchedulerLease(self._app.db)
             self.is_scheduler_leader = await self._lease.acquire()
-            if not self.is_scheduler_leader:
-                log.warning("bot.not_scheduler_leader", reason="another instance runs the jobs")
+            if self.is_scheduler_leader:
+                self.leader_since = self.started_at
+                self._led_before = True
+            else:
+                log.warning(
+                    "bot.not_scheduler_leader",
+                    reason="another instance runs the jobs",
+                    retry_s=self.settings.leader_retry_s,
+                )
             self.scheduler.start()
+            if self._app.db.dialect == "postgresql":
+                # Followers try for the lock, the leader checks it still holds it.
+                self._leadership = self.tasks.spawn(
+                    "scheduler-leadership", self._leadership_loop(), daemon=True
+                )
             if self.settings.heartbeat_file is not None:
                 # Every instance beats, leader or not: it is this process's health.
                 self.scheduler.add_job(
@@ -237,42 +294,147 @@ class ClanStatsBot(commands.Bot):
         self.tasks.adopt(task)
 
     def add_job(self, func: Callable[..., Any], trigger: Any, **options: Any) -> None:
-        """Schedule a job, unless another instance holds the scheduler lease."""
+        """Schedule a job, unless another instance holds the scheduler lease.
+
+        Cogs add their jobs from a :meth:`when_leader` hook, so a follower that takes over
+        schedules them then.
+        """
         if not self.is_scheduler_leader:
             log.info("bot.job_not_scheduled", job=options.get("id"), reason="not the leader")
             return
         name = str(options.get("id") or getattr(func, "__name__", "job"))
-        self.scheduler.add_job(self._as_task(func, name), trigger, replace_existing=True, **options)
+        self._leader_jobs.add(name)
+        self.scheduler.add_job(
+            self._as_task(func, name, leader=True),
+            trigger,
+            replace_existing=True,
+            **{"id": name, **options},
+        )
 
-    def _as_task(self, func: Callable[..., Any], name: str) -> Callable[..., Any]:
+    async def when_leader(self, hook: LeaderHook) -> None:
+        """Run ``hook(takeover=False)`` now if this process leads, and ``hook(takeover=True)``
+        whenever it takes the lead over from another instance later."""
+        self._leader_hooks.append(hook)
+        if self.is_scheduler_leader:
+            await hook(False)
+
+    def _as_task(
+        self, func: Callable[..., Any], name: str, *, leader: bool = False
+    ) -> Callable[..., Any]:
         """A scheduler job that runs ``func`` as a spawned task: fresh trace id, tracked.
 
         APScheduler creates its job tasks from its own timer, in the context the scheduler
         was started in (startup): spawning gives every run a context of its own.
         """
 
+        async def guarded(*args: Any, **kwargs: Any) -> None:
+            try:
+                await func(*args, **kwargs)
+            except Exception as exc:
+                reason = database_unavailable(exc)
+                if reason is None:
+                    raise  # a bug: the task helper logs it with its traceback
+                # An outage: one line; the job runs again at its next time.
+                log.warning("job.database_unavailable", job=name, reason=reason)
+
         @functools.wraps(func)
         async def run(*args: Any, **kwargs: Any) -> None:
-            task = self.tasks.spawn(f"job:{name}", func(*args, **kwargs), job=name)
-            with contextlib.suppress(Exception):  # the task helper has logged it
+            task = self.tasks.spawn(f"job:{name}", guarded(*args, **kwargs), job=name)
+            if leader:
+                self._leader_job_tasks.add(task)
+                task.add_done_callback(self._leader_job_tasks.discard)
+            with contextlib.suppress(Exception, asyncio.CancelledError):  # logged, or stepped down
                 await task
 
         return run
+
+    async def _leadership_loop(self) -> None:
+        """Every ``leader_retry_s``: a follower tries for the lock, the leader checks it."""
+        while True:
+            await asyncio.sleep(self.settings.leader_retry_s)
+            if self._shutting_down:
+                return
+            try:
+                await self._leadership_round()
+            except Exception as exc:  # never let failover stop for good
+                log.error("scheduler.leadership_failed", error=_one_line(exc), exc_info=exc)
+
+    async def _leadership_round(self) -> None:
+        lease = self._lease
+        assert lease is not None
+        if self.is_scheduler_leader:
+            if not await lease.check():
+                await self._step_down(lease.lost_because or "lock connection lost")
+            return
+        try:
+            got = await lease.acquire()
+        except Exception as exc:
+            if not self._lease_unreachable:  # once per outage, not every few seconds
+                log.info("scheduler.lease_unreachable", error=_one_line(exc))
+            self._lease_unreachable = True
+            return
+        self._lease_unreachable = False
+        if got:
+            await self._take_over()
+
+    async def _take_over(self) -> None:
+        """This follower now holds the lock: schedule every cog's jobs and catch up."""
+        self.is_scheduler_leader = True
+        self.leader_since = self.app.now()
+        if self._led_before:
+            # This process led before the database went away: the stepping down was the news.
+            log.info("scheduler.took_over", reason="the database answers again")
+        else:
+            log.warning(
+                "scheduler.took_over",
+                reason="the lock was free: the leader stopped, died or lost its connection",
+            )
+        self._led_before = True
+        try:
+            for hook in self._leader_hooks:
+                await hook(True)
+        except Exception as exc:
+            # Half the jobs scheduled is worse than none: give the lead back, try again later.
+            log.error("scheduler.take_over_failed", error=_one_line(exc), exc_info=exc)
+            await self._step_down("taking over failed")
+            if self._lease is not None:
+                await self._lease.release()
+
+    async def _step_down(self, reason: str) -> None:
+        """The lock is lost (its connection died): stop running jobs another may now run."""
+        self.is_scheduler_leader = False
+        self.leader_since = None
+        for job_id in sorted(self._leader_jobs):
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+        self._leader_jobs.clear()
+        running = [t for t in self._leader_job_tasks if not t.done()]
+        for task in running:
+            task.cancel()  # its claim stays "running": the new leader frees it at takeover
+        log.warning("scheduler.stepped_down", reason=reason, cancelled_jobs=len(running))
 
     async def _stop_jobs(self) -> None:
         """Stop scheduling; give running jobs and handlers a moment to finish, then cancel them."""
         if self.scheduler.running:
             # Pause, not shutdown: APScheduler's shutdown cancels running jobs at once.
             self.scheduler.pause()
-        await self._finish_or_cancel()
+        await self._finish_or_cancel(reserve_s=CLOSE_RESERVE_S)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    async def _finish_or_cancel(self) -> None:
+    async def _finish_or_cancel(self, reserve_s: float = 0.0) -> None:
         """Wait up to the grace for running jobs and handlers, then cancel what is left."""
-        cancelled = await self.tasks.finish(SHUTDOWN_GRACE_S)
+        grace = min(SHUTDOWN_GRACE_S, self.shutdown_time_left(reserve_s=reserve_s))
+        cancelled = await self.tasks.finish(grace)
         if cancelled:
             log.warning("bot.tasks_cancelled_at_shutdown", count=cancelled)
+
+    def shutdown_time_left(self, *, reserve_s: float = 0.0) -> float:
+        """Seconds left of the shutdown's budget, keeping ``reserve_s`` for what follows."""
+        if self._shutdown_deadline is None:
+            return max(0.0, SHUTDOWN_BUDGET_S - reserve_s)
+        left = self._shutdown_deadline - asyncio.get_running_loop().time()
+        return max(0.0, left - reserve_s)
 
     def run_job_now(self, job_id: str) -> None:
         """Run a scheduled job at once instead of at its next time (the demo uses it)."""
@@ -293,19 +455,53 @@ class ClanStatsBot(commands.Bot):
         log.info("bot.ready", user=str(self.user), guilds=len(self.guilds))
 
     async def close(self) -> None:
+        """Stop within :data:`SHUTDOWN_BUDGET_S` from any state, and never raise: the
+        database or its server may be gone, but the engine and the WOM session still close."""
+        if self._shutdown_deadline is None:
+            self._shutdown_deadline = asyncio.get_running_loop().time() + SHUTDOWN_BUDGET_S
         self._shutting_down = True
-        # Jobs and handlers still running may reply or post: let them, while the gateway and
-        # the HTTP session are still open.
-        await self._stop_jobs()
+        if self._leadership is not None:
+            self._leadership.cancel()
+        watchdog: asyncio.TimerHandle | None = None
+        if self._app is not None:
+            # No SQLite write begun from now on waits for a lock past this.
+            self._app.db.limit_lock_waits(self.shutdown_time_left(reserve_s=CLOSE_RESERVE_S))
+            # Near the end, whatever still waits on a frozen PostgreSQL is cut loose.
+            watchdog = asyncio.get_running_loop().call_later(
+                self.shutdown_time_left(reserve_s=ABORT_RESERVE_S),
+                self._abort_database,
+                self._app,
+            )
         try:
+            # Jobs and handlers still running may reply or post: let them, while the gateway
+            # and the HTTP session are still open.
+            await self._stop_jobs()
             await super().close()
+        except Exception as exc:
+            log.warning("bot.close_failed", step="stop", error=_one_line(exc), exc_info=exc)
         finally:
             # A listener that started while the cogs unloaded: done before the database closes.
-            await self._finish_or_cancel()
+            await self._finish_or_cancel(reserve_s=1.0)
             await self.tasks.cancel_daemons()
+            await self._close_storage()
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _abort_database(self, app: App) -> None:
+        cut = app.db.abort()
+        if cut:
+            log.warning("bot.database_connections_cut", count=cut, reason="shutdown running late")
+
+    async def _close_storage(self) -> None:
+        """Let the lease go, then close the WOM session and the database, whatever fails."""
+        try:
             if self._lease is not None:
-                await self._lease.release()
+                # Never raises: a dead connection let it go. Connections cut: nothing to ask.
+                cut = self._app is not None and self._app.db.aborted
+                await self._lease.release(0.0 if cut else self.shutdown_time_left(reserve_s=1.0))
                 self._lease = None
-            if self._app is not None and self._app is not self._given_app:
-                await self._app.aclose()
+        finally:
+            app = self._app
+            if app is not None and app is not self._given_app:
                 self._app = None
+                await _close_app(app, self.shutdown_time_left())

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -15,6 +16,7 @@ from bot.app import utc_now
 from bot.client import DEFAULT_EXTENSIONS, ClanStatsBot
 from bot.core.config import Settings
 from bot.discord_endpoint import point_discord_py_at
+from storage.errors import unavailable_reason
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +61,43 @@ async def run_bot(
         if settings.discord_api_url
         else contextlib.nullcontext()
     )
-    with endpoint:
-        return await _run(bot, settings, stop, loop, installed)
+    restore = quiet_stray_database_errors(loop)
+    try:
+        with endpoint:
+            return await _run(bot, settings, stop, loop, installed)
+    finally:
+        restore()
+
+
+def quiet_stray_database_errors(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+    """Keep the database driver's orphaned futures out of the error log during an outage.
+
+    When a connection dies mid-request, asyncpg can leave a future holding the error that
+    nobody awaits (e.g. ``ConnectionError('unexpected connection_lost() call')``, see
+    MagicStack/asyncpg#1211 and #825), and asyncio logs "Future exception was never
+    retrieved" at error level. The outage itself is already logged once by the code that
+    met it: these become debug lines. Anything else keeps asyncio's handling. Returns a
+    function that puts the previous handler back.
+    """
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        message = str(context.get("message", ""))
+        if (
+            "never retrieved" in message
+            and isinstance(exc, BaseException)
+            and (isinstance(exc, ConnectionError) or unavailable_reason(exc) is not None)
+        ):
+            log.debug("asyncio.orphaned_database_error", error=repr(exc)[:300])
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    return lambda: loop.set_exception_handler(previous)
 
 
 async def _run(

@@ -24,6 +24,7 @@ from bot.usecases.harvest import (
     ensure_clan_for,
     ingest,
 )
+from bot.usecases.outage import Outage, database_unavailable
 from domain.relay import EmbedIn, RelayConfig, RelayMessageIn
 
 if TYPE_CHECKING:
@@ -33,8 +34,14 @@ log = structlog.get_logger(__name__)
 
 FLUSH_AT = 100  # messages
 FLUSH_EVERY_S = 1.0
+# Messages stored per write transaction when a backlog is flushed (after an outage).
+FLUSH_BATCH_MAX = 1000
+# While the database cannot store anything, the buffer is retried this often.
+OUTAGE_RETRY_S = 2.0
 PAGE = 100  # Discord's largest history page
 CONFIG_REFRESH_S = 60.0
+# The final flush leaves this much of the shutdown's time for closing the database.
+FINAL_FLUSH_RESERVE_S = 1.5
 
 
 def embed_in(embed: discord.Embed) -> EmbedIn:
@@ -74,6 +81,12 @@ class RelayCog(commands.Cog):
         self._config: RelayConfig | None = None
         self._config_at = 0.0
         self._buffer: list[RelayMessageIn] = []
+        # While the database is unavailable messages wait in the buffer, up to this many;
+        # later ones are counted, not kept: the backfill re-reads them from Discord.
+        self._buffer_max = bot.settings.relay_buffer_max
+        self._not_buffered = 0
+        self._outage = Outage("relay")
+        self._not_applied = 0  # edits and deletes that came during an outage
         self._flush_now = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
@@ -99,10 +112,36 @@ class RelayCog(commands.Cog):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._final_flush()
+
+    async def _final_flush(self) -> None:
+        """Store what is buffered, within what is left of the shutdown's time.
+
+        What cannot be stored in time (the database is down, or a SQLite writer holds the
+        lock) is not lost: it was never behind a backfill cursor, so the next start's
+        backfill reads it from Discord again.
+        """
+        if not self._buffer and not self._not_buffered:
+            return
+        seconds = self.bot.shutdown_time_left(reserve_s=FINAL_FLUSH_RESERVE_S)
+        self.bot.app.db.limit_lock_waits(seconds)
         try:
-            await self.flush()  # nothing buffered is lost on shutdown
+            await asyncio.wait_for(self.flush(), seconds)
         except Exception as exc:  # discord.py swallows unload errors: say it here
-            log.error("relay.final_flush_failed", error=repr(exc), exc_info=exc)
+            log.warning(
+                "relay.final_flush_incomplete",
+                unstored=len(self._buffer) + self._not_buffered,
+                reason=database_unavailable(exc) or repr(exc)[:300],
+                recovery="the backfill reads them from Discord again on the next start",
+            )
+        else:
+            if self._not_buffered:
+                log.warning(
+                    "relay.final_flush_incomplete",
+                    unstored=self._not_buffered,
+                    reason="past the buffer bound during a database outage",
+                    recovery="the backfill reads them from Discord again on the next start",
+                )
 
     # -- live --------------------------------------------------------------------------------
 
@@ -112,34 +151,68 @@ class RelayCog(commands.Cog):
             return
         if self.bot.user is not None and message.author.id == self.bot.user.id:
             return
+        if len(self._buffer) >= self._buffer_max:
+            # Only while the database has been unavailable for a long time. Not kept, not
+            # lost: no backfill cursor has moved past it, so a backfill reads it again.
+            if not self._not_buffered:
+                log.warning(
+                    "relay.buffer_full",
+                    buffered=len(self._buffer),
+                    recovery="newer messages are re-read by the backfill when the database "
+                    "is back (or on the next start)",
+                )
+            self._not_buffered += 1
+            return
         self._buffer.append(relay_message_in(message))
-        if len(self._buffer) >= FLUSH_AT:
+        if len(self._buffer) >= FLUSH_AT and not self._outage.active:
             self._flush_now.set()
 
     async def _flush_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), FLUSH_EVERY_S)
+                # During an outage retry at a steady pace, not on every incoming message.
+                wait = OUTAGE_RETRY_S if self._outage.active else FLUSH_EVERY_S
+                await asyncio.wait_for(self._flush_now.wait(), wait)
             self._flush_now.clear()
-            if not self._buffer:
+            if not self._buffer and not self._not_buffered:
                 continue
             with traced():  # each flush is its own unit of work: its own trace id
-                try:
-                    await self.flush()
-                except Exception as exc:
-                    # The batch stays buffered and is retried next tick: nothing is dropped.
-                    log.error("relay.flush_failed", error=repr(exc), exc_info=exc)
+                await self._flush_or_wait()
+
+    async def _flush_or_wait(self) -> None:
+        waiting = len(self._buffer)
+        try:
+            await self.flush()
+        except Exception as exc:
+            # The batch stays buffered and is retried: nothing is dropped. Said once.
+            self._outage.failed(exc, buffered=waiting)
+            return
+        self._recovered(stored=waiting)
+
+    def _recovered(self, stored: int = 0) -> None:
+        """A write worked: if it ends an outage, say so once and re-read what was not kept."""
+        not_buffered, self._not_buffered = self._not_buffered, 0
+        if self._outage.active:
+            not_applied, self._not_applied = self._not_applied, 0
+            self._outage.succeeded(
+                stored=stored, not_buffered=not_buffered, edits_deletes_not_applied=not_applied
+            )
+        if not_buffered:
+            self.start_backfill("database back: re-read the messages not buffered")
 
     async def flush(self) -> None:
         async with self._flush_lock:
-            if not self._buffer:
-                return
-            batch = self._buffer[:]
-            result = await ingest(
-                self.bot.app, self.clan_id, batch, source="live", config=await self._relay_config()
-            )
-            del self._buffer[: len(batch)]
-            log.debug("relay.flushed", received=result.received, new=result.new)
+            while self._buffer:
+                batch = self._buffer[:FLUSH_BATCH_MAX]
+                result = await ingest(
+                    self.bot.app,
+                    self.clan_id,
+                    batch,
+                    source="live",
+                    config=await self._relay_config(),
+                )
+                del self._buffer[: len(batch)]
+                log.debug("relay.flushed", received=result.received, new=result.new)
 
     async def _relay_config(self) -> RelayConfig:
         # The clan's name (TrackScape broadcasts are authored by it) arrives with the first
@@ -157,30 +230,47 @@ class RelayCog(commands.Cog):
         data: dict[str, Any] = dict(payload.data)
         if "content" not in data and "embeds" not in data:
             return
-        await self.flush()  # the original may still be in the buffer
         edited = data.get("edited_timestamp")
         when = datetime.fromisoformat(edited) if isinstance(edited, str) else self.bot.app.now()
         embeds = tuple(embed_in(discord.Embed.from_dict(e)) for e in data.get("embeds") or [])
-        await apply_edit(
-            self.bot.app,
-            payload.message_id,
-            config=self._base_config,
-            content=str(data.get("content") or ""),
-            embeds=embeds,
-            edited_at=when,
-        )
+        async with self._unless_unavailable("edit"):
+            await self.flush()  # the original may still be in the buffer
+            await apply_edit(
+                self.bot.app,
+                payload.message_id,
+                config=self._base_config,
+                content=str(data.get("content") or ""),
+                embeds=embeds,
+                edited_at=when,
+            )
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         if payload.channel_id in self.channel_ids:
-            await self.flush()
-            await apply_delete(self.bot.app, [payload.message_id], self.bot.app.now())
+            async with self._unless_unavailable("delete"):
+                await self.flush()
+                await apply_delete(self.bot.app, [payload.message_id], self.bot.app.now())
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         if payload.channel_id in self.channel_ids:
-            await self.flush()
-            await apply_delete(self.bot.app, payload.message_ids, self.bot.app.now())
+            async with self._unless_unavailable("delete"):
+                await self.flush()
+                await apply_delete(self.bot.app, payload.message_ids, self.bot.app.now())
+
+    @contextlib.asynccontextmanager
+    async def _unless_unavailable(self, kind: str) -> AsyncIterator[None]:
+        """An edit or delete while the database is unavailable: counted into the outage's
+        one warning (no traceback per event) and not applied; any other error propagates."""
+        try:
+            yield
+        except Exception as exc:
+            if database_unavailable(exc) is None:
+                raise
+            self._not_applied += 1
+            self._outage.failed(exc, not_applied=kind)
+        else:
+            self._recovered()
 
     # -- backfill ----------------------------------------------------------------------------
 

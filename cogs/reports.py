@@ -21,7 +21,14 @@ from discord.ext import commands
 from bot.adapters.charts import render_activity_chart
 from bot.channel_access import Purpose
 from bot.usecases import reports
-from bot.usecases.jobs import JobResult, ever_ran, run_job, slot_done, slot_failed
+from bot.usecases.jobs import (
+    JobResult,
+    ever_ran,
+    release_abandoned,
+    run_job,
+    slot_done,
+    slot_failed,
+)
 from cogs.officer._render import daily_report_embeds
 
 if TYPE_CHECKING:
@@ -54,21 +61,33 @@ class ReportsCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        settings = self.bot.settings
-        if settings.report_channel_id is None:
+        if self.bot.settings.report_channel_id is None:
             log.info("report.disabled", reason="CLANSTATS_REPORT_CHANNEL_ID is not set")
             return
+        await self.bot.when_leader(self.start_jobs)
+
+    async def start_jobs(self, takeover: bool) -> None:
+        """Schedule the daily report (this process leads) and catch a missed one up, once."""
+        settings, app = self.bot.settings, self.bot.app
         trigger = CronTrigger(
             hour=settings.report_time.hour, minute=settings.report_time.minute, timezone=settings.tz
         )
         self.bot.add_job(self.scheduled_report, trigger, id=REPORT_JOB_ID)
-        due = last_report_time(self.bot.app.now(), settings)
-        if await slot_done(self.bot.app, REPORT_JOB, self.slot(due)):
+        due = last_report_time(app.now(), settings)
+        slot = self.slot(due)
+        if takeover and self.bot.leader_since is not None:
+            # A post of this day still marked running was the previous leader's: it died.
+            await release_abandoned(app, REPORT_JOB, slot, started_before=self.bot.leader_since)
+        if await slot_done(app, REPORT_JOB, slot):
             return
-        if await ever_ran(self.bot.app, REPORT_JOB):
-            # The bot was down at report time: catch up once, for that day. (A fresh install
-            # has nothing to catch up: its first report comes at the next report time.)
-            log.info("report.catch_up_scheduled", slot=self.slot(due))
+        # The bot was down at report time: catch up once, for that day. (A fresh install
+        # has nothing to catch up: its first report comes at the next report time.) On a
+        # takeover, a report time passed while this process was already up was missed by
+        # the leader that died: caught up too.
+        started = self.bot.started_at
+        missed_while_up = takeover and started is not None and due > started
+        if missed_while_up or await ever_ran(app, REPORT_JOB):
+            log.info("report.catch_up_scheduled", slot=slot, takeover=takeover)
             self.bot.add_job(
                 self.post_report,
                 "date",

@@ -22,7 +22,13 @@ from bot.usecases.announce import (
     pending_hold_notice,
     pending_roster_changes,
 )
-from bot.usecases.jobs import JobResult, sync_due
+from bot.usecases.jobs import (
+    SYNC_JOB,
+    JobResult,
+    interval_slot,
+    release_abandoned,
+    until_sync_due,
+)
 from bot.usecases.sync import SyncOptions, SyncReport, confirm_departures, run_sync
 from cogs._checks import officer_only
 
@@ -110,14 +116,33 @@ class SyncCog(commands.Cog):
         self._clan_id: int | None = None  # the clan announced for, once a sync has run
 
     async def cog_load(self) -> None:
+        if not self.bot.is_scheduler_leader:
+            # Nothing to wait for in this process: another instance runs the syncs.
+            self.bot.startup_sync_done.set()
+        await self.bot.when_leader(self.start_jobs)
+
+    async def start_jobs(self, takeover: bool) -> None:
+        """Schedule the sync (this process leads); run a due one at once, never twice."""
         app = self.bot.app
         minutes = self.options.interval_minutes
+        if takeover and self.bot.leader_since is not None:
+            # A run of this slot still marked running was the previous leader's: it died.
+            await release_abandoned(
+                app,
+                SYNC_JOB,
+                interval_slot(app.now(), minutes),
+                started_before=self.bot.leader_since,
+            )
         # The scheduler runs on the wall clock (the app's clock may be a demo's or a test's).
-        first = datetime.now(UTC) + timedelta(minutes=minutes)
-        if self.bot.is_scheduler_leader and await sync_due(app, app.now(), minutes):
-            first = datetime.now(UTC) + timedelta(seconds=0.25)  # caught up right after startup
+        wait = await until_sync_due(app, app.now(), minutes)
+        if wait <= timedelta(0):
+            first = datetime.now(UTC) + timedelta(seconds=0.25)  # caught up right away
+            # A report caught up now waits for this sync, as it does at startup.
+            self.bot.startup_sync_done.clear()
             log.info("sync.catch_up_scheduled", reason="last good sync older than the interval")
         else:
+            # Keep the cadence of the last sync (a takeover does not restart the interval).
+            first = datetime.now(UTC) + wait
             self.bot.startup_sync_done.set()
         self.bot.add_job(
             self.scheduled_sync, "interval", minutes=minutes, id=SYNC_JOB_ID, next_run_time=first

@@ -13,7 +13,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.engine import create_engine
+from storage.engine import DbTimeouts, create_engine
 from storage.models import Base
 
 config = context.config
@@ -42,7 +42,8 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_url())
+    # No statement timeout: a migration may rightly run long.
+    engine = create_engine(_url(), timeouts=DbTimeouts(statement_s=None))
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

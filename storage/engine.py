@@ -3,12 +3,23 @@
 SQLite writes begin with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
 writes fails at once with "database is locked" when another writer got there first, whatever
 the busy timeout. Reads keep a plain deferred ``BEGIN`` so they never block each other.
+
+Every database call is bounded (:class:`DbTimeouts`): on PostgreSQL a connect timeout and a
+statement timeout (asyncpg's ``command_timeout`` on our side, ``statement_timeout`` on the
+server's), so a server that is down or frozen fails a call instead of hanging it; on SQLite
+the busy timeout bounds the wait for another writer's lock. :meth:`Database.limit_lock_waits`
+shortens that wait further for the last writes of a shutdown.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event
@@ -21,7 +32,24 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from storage.errors import unavailable_reason
+
+
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long a database call may take before it fails (seconds).
+
+    ``connect_s``: opening a PostgreSQL connection (and waiting for a pooled one).
+    ``statement_s``: one PostgreSQL statement, or None for no limit (migrations).
+    ``busy_s``: how long a SQLite write waits for another writer's lock.
+    """
+
+    connect_s: float = 10.0
+    statement_s: float | None = 60.0
+    busy_s: float = 5.0
+
+
+DEFAULT_TIMEOUTS = DbTimeouts()
 #: Page cache per connection, in KiB (SQLite's default is 2 MiB). Report queries walk index
 #: ranges of tens of MiB (a month of chat is ~140k index entries): with the default cache
 #: every run re-reads those pages from the OS, ~2-3x slower. Pages are only allocated as used.
@@ -43,9 +71,46 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def sqlite_busy_timeout_ms(url: str) -> int:
-    """How long a SQLite connection waits for another writer's lock: the URL's ``?timeout=``
-    (seconds, SQLAlchemy's documented SQLite URL parameter), else 30 s."""
+class LiveConnections:
+    """The open PostgreSQL connections of one engine, and whether they were cut."""
+
+    def __init__(self) -> None:
+        self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.aborted = False
+        #: The last call met an unavailable server (no connection checked out since).
+        self.suspect = False
+
+    def add(self, conn: Any) -> None:
+        self._conns.add(conn)
+
+    def cut(self) -> int:
+        """Terminate every open connection; refuse new ones from now on."""
+        self.aborted = True
+        cut = 0
+        for conn in list(self._conns):
+            if not conn.is_closed():
+                conn.terminate()
+                cut += 1
+        return cut
+
+
+class LockWaitLimit:
+    """A moment (``time.monotonic()``) after which no SQLite write waits for a lock."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+    def busy_ms(self, default_ms: int) -> int | None:
+        """The busy timeout a write starting now may use, or None when no limit is set."""
+        if self.until is None:
+            return None
+        return max(0, min(default_ms, int((self.until - time.monotonic()) * 1000)))
+
+
+def sqlite_busy_timeout_ms(url: str, default_s: float = DEFAULT_TIMEOUTS.busy_s) -> int:
+    """How long a SQLite connection waits for another writer's lock, in ms: the URL's
+    ``?timeout=`` (seconds, SQLAlchemy's documented SQLite URL parameter) when given, else
+    ``default_s`` (``CLANSTATS_DB_BUSY_TIMEOUT_S``)."""
     given = make_url(url).query.get("timeout")
     if isinstance(given, str):
         try:
@@ -55,16 +120,68 @@ def sqlite_busy_timeout_ms(url: str) -> int:
         if seconds >= 0:
             return int(seconds * 1000)
         raise ArgumentError("?timeout= in the SQLite URL cannot be negative")
-    return SQLITE_BUSY_TIMEOUT_MS
+    return int(default_s * 1000)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url``, with SQLite tuned for one busy process."""
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    timeouts: DbTimeouts = DEFAULT_TIMEOUTS,
+    lock_wait: LockWaitLimit | None = None,
+    live: LiveConnections | None = None,
+) -> AsyncEngine:
+    """Create the async engine for ``url``, every call bounded by ``timeouts``.
+
+    ``live`` (PostgreSQL) collects the driver's connections, for :meth:`Database.abort`.
+    """
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {"timeout": timeouts.connect_s}
+        # pg_stat_activity then says which process each connection belongs to.
+        connect_args["server_settings"] = {"application_name": f"clanstats:{os.getpid()}"}
+        if timeouts.statement_s is not None:
+            # Ours (a frozen server never answers) and the server's (a runaway query).
+            connect_args["command_timeout"] = timeouts.statement_s
+            connect_args["server_settings"]["statement_timeout"] = str(
+                int(timeouts.statement_s * 1000)
+            )
+        pg_engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_timeout=timeouts.connect_s,
+            connect_args=connect_args,
+        )
+        if live is not None:
 
-    busy_ms = sqlite_busy_timeout_ms(url)
+            @event.listens_for(pg_engine.sync_engine, "do_connect")
+            def _refuse_after_abort(*_args: Any) -> None:
+                if live.aborted:
+                    raise ConnectionAbortedError(
+                        errno.ECONNABORTED, "the database connections were cut (shutdown)"
+                    )
+
+            @event.listens_for(pg_engine.sync_engine, "connect")
+            def _track(_dbapi_connection: Any, record: Any) -> None:
+                live.add(record.driver_connection)  # the asyncpg connection
+
+            @event.listens_for(pg_engine.sync_engine, "handle_error")
+            def _unavailable(context: Any) -> None:
+                if context.is_disconnect or unavailable_reason(context.original_exception):
+                    live.suspect = True
+
+            @event.listens_for(pg_engine.sync_engine.pool, "invalidate")
+            def _lost(*_args: Any) -> None:
+                live.suspect = True  # e.g. the pre-ping found the connection dead
+
+            @event.listens_for(pg_engine.sync_engine.pool, "checkout")
+            def _answered(*_args: Any) -> None:
+                live.suspect = False  # checked out (and pinged): the server answers
+
+        return pg_engine
+
+    busy_ms = sqlite_busy_timeout_ms(url, timeouts.busy_s)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -82,6 +199,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        if write and lock_wait is not None:
+            limited = lock_wait.busy_ms(busy_ms)
+            if limited is not None:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={limited}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
@@ -93,18 +214,49 @@ class Database:
     Never await Discord or WOM inside ``write()``: on SQLite it holds the write lock.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        timeouts: DbTimeouts = DEFAULT_TIMEOUTS,
+        lock_wait: LockWaitLimit | None = None,
+        live: LiveConnections | None = None,
+    ) -> None:
         self.engine = engine
+        self._live = live
+        self.timeouts = timeouts
+        self._lock_wait = lock_wait
         self.url = engine.url.render_as_string(hide_password=True)
         self.dialect = engine.dialect.name
         self._read = async_sessionmaker(engine, expire_on_commit=False)
-        self._write = async_sessionmaker(
-            engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
-        )
+        #: The engine whose transactions are writes (on SQLite they begin IMMEDIATE).
+        self.write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> Database:
-        return cls(create_engine(url, echo=echo))
+    def from_url(
+        cls, url: str, *, echo: bool = False, timeouts: DbTimeouts = DEFAULT_TIMEOUTS
+    ) -> Database:
+        lock_wait = LockWaitLimit()
+        live = LiveConnections()
+        engine = create_engine(url, echo=echo, timeouts=timeouts, lock_wait=lock_wait, live=live)
+        return cls(engine, timeouts=timeouts, lock_wait=lock_wait, live=live)
+
+    def unbounded_engine(self) -> AsyncEngine:
+        """A new engine on the same database without the statement timeout (migrations)."""
+        return create_engine(
+            self.engine.url.render_as_string(hide_password=False),
+            timeouts=replace(self.timeouts, statement_s=None),
+        )
+
+    def limit_lock_waits(self, seconds: float) -> None:
+        """From now on no SQLite write waits longer than ``seconds`` from now for a lock.
+
+        Shutdown uses it: its last writes must not outlast the stop grace. (PostgreSQL
+        calls are bounded by the statement timeout and by cancelling them.)
+        """
+        if self._lock_wait is not None:
+            self._lock_wait.until = time.monotonic() + max(0.0, seconds)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -117,5 +269,27 @@ class Database:
         async with self._write() as session, session.begin():
             yield session
 
+    @property
+    def aborted(self) -> bool:
+        """True once :meth:`abort` cut the connections."""
+        return self._live is not None and self._live.aborted
+
+    def abort(self) -> int:
+        """Cut every open PostgreSQL connection at once (a stop past its time).
+
+        Whatever waits on a frozen server then fails at once instead of at its timeout, and
+        no new connection is opened (a reconnect would wait on the frozen server too).
+        Returns how many were cut; SQLite has none (its waits are bounded by the busy
+        timeout and :meth:`limit_lock_waits`).
+        """
+        return self._live.cut() if self._live is not None else 0
+
     async def dispose(self) -> None:
+        """Close every pooled connection. After an outage they are cut rather than closed:
+        a polite close to a server that went away or froze only waits and fails."""
+        live = self._live
+        if live is not None and (live.suspect or live.aborted):
+            aborted = live.aborted
+            live.cut()
+            live.aborted = aborted  # a disposed engine may still be used again
         await self.engine.dispose()

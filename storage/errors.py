@@ -5,6 +5,10 @@ read-only file, a full disk, a lock held past the busy timeout: these are ordina
 of an install, not bugs. :func:`database_problem` turns such an exception into one line
 naming what to fix; anything else (a bug) gives ``None`` and keeps its traceback.
 
+:func:`unavailable_reason` tells an outage to wait out (down, restarting, frozen, a lock
+held by another writer) from the rest: the bot says it once and retries; a command of the
+command line ends with one line.
+
 The codes come from the databases' own lists: SQLite's primary result codes
 (sqlite/sqlite ``src/sqlite.h.in`` @ 462888819e3582e30c8a513285bd4d524a64f66e, read from
 ``sqlite3.Error.sqlite_errorcode``, Python 3.11+) and PostgreSQL's SQLSTATE classes
@@ -167,4 +171,67 @@ def database_problem(error: BaseException) -> str | None:
     return None
 
 
-__all__ = ["DatabaseProblem", "database_problem", "os_problem"]
+# --- outages: the database cannot be used right now ---------------------------------------
+# asyncpg's errors, by class name, that mean the server went away or cannot serve us now.
+_ASYNCPG_UNAVAILABLE = {
+    "ConnectionDoesNotExistError": "the connection was lost",
+    "ConnectionFailureError": "the connection failed",
+    "PostgresConnectionError": "the connection failed",
+    "CannotConnectNowError": "the server is starting up or shutting down",
+    "AdminShutdownError": "the server terminated the connection",
+    "CrashShutdownError": "the server crashed",
+    "TooManyConnectionsError": "the server has no connection free",
+}
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """A short reason when ``exc`` means the database cannot be used right now, else None."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        reason = _reason(current)
+        if reason is not None:
+            return reason
+        todo.extend((current.__cause__, current.__context__))
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException):
+            todo.append(orig)
+    return None
+
+
+def _reason(exc: BaseException) -> str | None:
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool: no connection came back in time
+        return "no database connection became free in time"
+    if isinstance(exc, TimeoutError):
+        return "the database did not answer in time"
+    if isinstance(exc, socket.gaierror):
+        return None  # a host name that does not resolve is a mistake in the URL
+    if isinstance(exc, ConnectionRefusedError):
+        return "the database server refused the connection (is it running?)"
+    if (
+        isinstance(exc, OSError)
+        and not isinstance(exc, sqlite3.Error)
+        and (exc.errno is not None or "Connect call failed" in str(exc))
+    ):
+        return f"the connection to the database failed ({type(exc).__name__})"
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return "the connection to the database was lost"
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return "the SQLite file is locked by another writer (busy timeout passed)"
+    module = type(exc).__module__
+    if module.startswith("asyncpg"):
+        name = type(exc).__name__
+        if name in _ASYNCPG_UNAVAILABLE:
+            return _ASYNCPG_UNAVAILABLE[name]
+        if name == "QueryCanceledError" and "statement timeout" in str(exc):
+            return "a statement ran past the statement timeout"
+        if name == "InterfaceError" and "closed" in str(exc):
+            return "the connection to the database was closed"
+    return None
+
+
+__all__ = ["DatabaseProblem", "database_problem", "os_problem", "unavailable_reason"]

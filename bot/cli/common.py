@@ -18,7 +18,7 @@ from typing import Any
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logging import configure_logging
 from bot.usecases.reports import ClanNotSyncedError, ReportInputError
-from storage.errors import database_problem, os_problem
+from storage.errors import database_problem, os_problem, unavailable_reason
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -84,12 +84,29 @@ def report_failure(exc: Exception) -> int:
     return EXIT_CONFIG
 
 
+DATABASE_UNAVAILABLE = (
+    "error: the database cannot be used right now: {reason}. Check that it runs and is "
+    "reachable at CLANSTATS_DATABASE_URL (calls give up after CLANSTATS_DB_CONNECT_TIMEOUT_S, "
+    "CLANSTATS_DB_STATEMENT_TIMEOUT_S or, on SQLite, CLANSTATS_DB_BUSY_TIMEOUT_S)."
+)
+
+
 def run_async(coro: Coroutine[Any, Any, int]) -> int:
-    """Run a command's coroutine to its exit code; Ctrl+C is exit 130, not a traceback."""
+    """Run a command's coroutine to its exit code; Ctrl+C is exit 130, not a traceback.
+
+    A database that is down, frozen or locked ends the command with one line and exit 2 (the
+    other mistakes of the install are said by the entry point, also exit 2).
+    """
     try:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise
+        print(DATABASE_UNAVAILABLE.format(reason=reason), file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _discord_problem(exc: BaseException) -> str | None:

@@ -101,10 +101,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     setup_logging(settings)
 
     async def go() -> int:
-        from storage.engine import Database
+        from bot.app import open_database
         from storage.migrate import upgrade
 
-        db = Database.from_url(settings.database_url)
+        db = open_database(settings)
         try:
             result = await upgrade(db)
         finally:

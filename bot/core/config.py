@@ -161,6 +161,18 @@ class Settings(BaseSettings):
     backfill_days: int = Field(default=90, gt=0)
     report_time: time = time(9, 0)
     heartbeat_file: Path | None = None
+    # Every database call is bounded: opening a PostgreSQL connection, one PostgreSQL
+    # statement, and how long a SQLite write waits for another writer's lock (seconds).
+    db_connect_timeout_s: float = Field(default=10.0, gt=0)
+    db_statement_timeout_s: float = Field(default=60.0, gt=0)
+    # At most 5 s: a write waiting on the lock when a stop comes must end inside the stop's
+    # 10 s grace (Docker's), which a longer wait could not.
+    db_busy_timeout_s: float = Field(default=5.0, gt=0, le=5)
+    # Seconds between a follower's tries for the scheduler lock (several instances on one
+    # PostgreSQL database), and between the leader's checks that it still holds it.
+    leader_retry_s: float = Field(default=5.0, gt=0, le=60)
+    # Live relay messages kept in memory while the database cannot store them.
+    relay_buffer_max: int = Field(default=20_000, gt=0)
 
     @field_validator("relay_channel_ids", "relay_author_ids", "officer_role_ids", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ run never propagates into the scheduler: the next slot retries.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +17,14 @@ import structlog
 
 from bot.core.tracing import current_trace_id, traced
 from bot.usecases.context import App
+from storage.errors import unavailable_reason
 from storage.repositories import job_runs
 
 log = structlog.get_logger(__name__)
 
 SYNC_JOB = "wom.sync"
+# How long a finished run keeps trying to record its success through a database outage.
+RECORD_RETRY_S = 60.0
 # A run still marked running after this long died with its process; its slot may run again.
 STALE_RUN = timedelta(hours=1)
 
@@ -62,14 +66,22 @@ async def run_job(
     ``job_runs``.
     """
     with traced(current_trace_id(), job=job):
-        async with app.db.write() as session:
-            # A failed run of this slot may be retried; a running or finished one may not.
-            await job_runs.release_failed(
-                session, job=job, slot=slot, stale_before=app.now() - STALE_RUN
-            )
-            run_id = await job_runs.claim(
-                session, job=job, slot=slot, now=app.now(), trace_id=current_trace_id()
-            )
+        try:
+            async with app.db.write() as session:
+                # A failed run of this slot may be retried; a running or finished one may not.
+                await job_runs.release_failed(
+                    session, job=job, slot=slot, stale_before=app.now() - STALE_RUN
+                )
+                run_id = await job_runs.claim(
+                    session, job=job, slot=slot, now=app.now(), trace_id=current_trace_id()
+                )
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            # The database is down: nothing claimed, nothing done; a later run does it.
+            log.warning("job.not_started", slot=slot, reason=reason)
+            return JobResult(job, slot, "failed", {}, f"database unavailable: {reason}")
         if run_id is None:
             log.info("job.skipped", slot=slot, reason="slot already claimed")
             return JobResult(job, slot, "skipped", {})
@@ -78,16 +90,50 @@ async def run_job(
             counts, value = await work()
         except Exception as exc:  # a failed run must never kill the scheduler
             message = f"{type(exc).__name__}: {exc}"
-            log.error("job.failed", slot=slot, error=message, exc_info=exc)
-            async with app.db.write() as session:
-                await job_runs.finish(
-                    session, run_id, outcome="failed", now=app.now(), error=message[:2000]
-                )
+            reason = unavailable_reason(exc)
+            if reason is None:
+                log.error("job.failed", slot=slot, error=message, exc_info=exc)
+            else:  # an outage, not a bug: one line, no traceback
+                log.warning("job.failed", slot=slot, reason=reason, error=message[:300])
+            await _record_failure(app, run_id, slot, message)
             return JobResult(job, slot, "failed", {}, message)
-        async with app.db.write() as session:
-            await job_runs.finish(session, run_id, outcome="ok", now=app.now(), counts=counts)
+        await _record_success(app, run_id, slot, counts)
         log.info("job.finished", slot=slot, **{k: v for k, v in counts.items() if _loggable(v)})
         return JobResult(job, slot, "ok", counts, None, value)
+
+
+async def _record_success(app: App, run_id: int, slot: str, counts: dict[str, Any]) -> None:
+    """Mark the run done. The work is done: an outage now only delays saying so (a run left
+    "running" could be run again by a new leader), so the write is retried for a while."""
+    delay = 0.5
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECORD_RETRY_S
+    while True:
+        try:
+            async with app.db.write() as session:
+                await job_runs.finish(session, run_id, outcome="ok", now=app.now(), counts=counts)
+            return
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None or loop.time() + delay > deadline:
+                raise
+            log.info("job.recording_retried", slot=slot, reason=reason)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _record_failure(app: App, run_id: int, slot: str, message: str) -> None:
+    try:
+        async with app.db.write() as session:
+            await job_runs.finish(
+                session, run_id, outcome="failed", now=app.now(), error=message[:2000]
+            )
+    except Exception as exc:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise
+        # The claim stays "running": a new leader frees it at takeover, or it goes stale.
+        log.info("job.failure_not_recorded", slot=slot, reason=reason)
 
 
 def _loggable(value: Any) -> bool:
@@ -117,8 +163,24 @@ async def ever_ran(app: App, job: str) -> bool:
 
 async def sync_due(app: App, now: datetime, interval_minutes: int) -> bool:
     """True when the last successful sync is older than the interval (or there is none)."""
+    return await until_sync_due(app, now, interval_minutes) <= timedelta(0)
+
+
+async def until_sync_due(app: App, now: datetime, interval_minutes: int) -> timedelta:
+    """How long until the next sync is due: zero or less when it is due now (or never ran)."""
     async with app.db.read() as session:
         last = await job_runs.last_success(session, SYNC_JOB)
     if last is None or last.finished_at is None:
-        return True
-    return (now - last.finished_at).total_seconds() >= interval_minutes * 60
+        return timedelta(0)
+    return last.finished_at + timedelta(minutes=interval_minutes) - now
+
+
+async def release_abandoned(app: App, job: str, slot: str, *, started_before: datetime) -> None:
+    """Free ``(job, slot)`` if a run of it is still marked running from before ``started_before``.
+
+    A new scheduler leader calls it for the slots it is about to catch up: scheduled slots are
+    only ever claimed by the leader, and a run begun before this process took the lead was
+    the previous leader's, which died (or lost the lock and cancelled it).
+    """
+    async with app.db.write() as session:
+        await job_runs.release_failed(session, job=job, slot=slot, stale_before=started_before)
