@@ -114,14 +114,12 @@ def check_sqlite_writable(path: Path, busy_timeout_s: float) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise DatabaseProblem(f"the folder of the SQLite database does not exist: {folder}")
-    if path.exists():
-        try:
-            with path.open("r+b"):
-                pass
-        except OSError as exc:
-            raise DatabaseProblem(
-                f"the SQLite database file is not writable by this user: {path} ({exc.strerror})"
-            ) from None
+    # Asked with access(2), never by opening the file: closing any descriptor of the database
+    # file drops every POSIX lock this process holds on it, so a connection already open here
+    # would lose its locks and another process could then delete the WAL under it (SQLite's
+    # "How To Corrupt An SQLite Database File", section 2.2: posix advisory locks).
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseProblem(f"the SQLite database file is not writable by this user: {path}")
     # SQLite writes its -wal, -shm and -journal files beside the database.
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DatabaseProblem(f"the folder of the SQLite database is not writable: {folder}")

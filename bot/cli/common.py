@@ -102,6 +102,8 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
+        if ordinary_failure(exc) is not None:
+            raise  # the entry point says it in one line (``clanstats <command>: …``), exit 2
         reason = unavailable_reason(exc)
         if reason is None:
             raise

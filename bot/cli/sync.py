@@ -16,6 +16,7 @@ from bot.cli.common import (
     settings_or_exit,
     setup_logging,
 )
+from bot.usecases.jobs import NOT_STARTED_UNAVAILABLE
 from bot.usecases.sync import confirm_departures, run_sync
 
 
@@ -49,6 +50,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             # Confirmed departures are applied at once: by this sync.
             result = await run_sync(app, options, slot=slot)
         if result.outcome != "ok" or result.value is None:
+            error = result.error or ""
+            if error.startswith(NOT_STARTED_UNAVAILABLE):
+                # Not a failed sync: it never started (the database is down, frozen or
+                # locked past the busy timeout), a mistake of the install to fix: exit 2.
+                reason = error.removeprefix(NOT_STARTED_UNAVAILABLE)
+                print(f"clanstats sync: the database cannot be used: {reason}", file=sys.stderr)
+                return EXIT_CONFIG
             print(f"Sync failed: {result.error}", file=sys.stderr)
             return EXIT_FAILED
         print(result.value.summary())

@@ -21,6 +21,8 @@ from storage.errors import unavailable_reason
 from storage.repositories import job_runs
 
 log = structlog.get_logger(__name__)
+#: How a run that never started because the database was unavailable begins its error.
+NOT_STARTED_UNAVAILABLE = "database unavailable: "
 
 SYNC_JOB = "wom.sync"
 # How long a finished run keeps trying to record its success through a database outage.
@@ -81,7 +83,7 @@ async def run_job(
                 raise
             # The database is down: nothing claimed, nothing done; a later run does it.
             log.warning("job.not_started", slot=slot, reason=reason)
-            return JobResult(job, slot, "failed", {}, f"database unavailable: {reason}")
+            return JobResult(job, slot, "failed", {}, f"{NOT_STARTED_UNAVAILABLE}{reason}")
         if run_id is None:
             log.info("job.skipped", slot=slot, reason="slot already claimed")
             return JobResult(job, slot, "skipped", {})
