@@ -4,8 +4,8 @@
 ``requirements-dev.lock`` (the same plus the dev tools). This checks, without the network:
 
 * every line pins one exact version with at least one sha256 hash;
-* every dependency pyproject.toml declares (and, for the dev lock, the ``dev`` extra) is pinned,
-  and the pinned version satisfies its specifier;
+* every dependency pyproject.toml declares (with ``[build-system].requires``, and for the dev
+  lock the ``dev`` extra) is pinned, and the pinned version satisfies its specifier;
 * the dev lock pins each runtime package at the runtime lock's version;
 * each lock is closed: every requirement of a pinned package (its metadata, markers and extras
   evaluated for this interpreter) is pinned too. That metadata is read from the installed
@@ -134,8 +134,11 @@ def check_closed(lock: Lock, roots: list[str]) -> list[str]:
 
 
 def check(root: Path = ROOT, *, closure: bool = True) -> list[str]:
-    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    runtime_deps = list(project["dependencies"])
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    # The build backend is pinned too: the project is built from the lock, offline.
+    build = list(pyproject.get("build-system", {}).get("requires", []))
+    runtime_deps = list(project["dependencies"]) + build
     dev_deps = runtime_deps + list(project.get("optional-dependencies", {}).get("dev", []))
     runtime = read_lock(root / "requirements.lock")
     dev = read_lock(root / "requirements-dev.lock")
