@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 # What goes into a wheel: pyproject.toml's package list, its metadata, nothing else.
 SOURCES = ("pyproject.toml", "README.md", "bot", "cogs", "domain", "storage", "migrations", "fakes")
 PACKAGES = ("bot", "cogs", "domain", "storage", "migrations", "fakes")
+PIP = (sys.executable, "-m", "pip")
+OFFLINE = ("--quiet", "--no-deps", "--no-index")
 
 
 def _clean_env() -> dict[str, str]:
@@ -52,8 +54,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(source, src / name)
     dist = tmp_path_factory.mktemp("dist")
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["--quiet", "--wheel-dir", str(dist), str(src)],
+        [*PIP, "wheel", *OFFLINE, "--no-build-isolation", "--wheel-dir", str(dist), str(src)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -88,8 +89,7 @@ def test_clanstats_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Pat
     )
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-        + ["--no-deps", "--no-index", str(wheel)],
+        [*PIP, "--python", str(python), "install", *OFFLINE, str(wheel)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -110,8 +110,12 @@ def test_clanstats_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Pat
     elsewhere.mkdir()
 
     where = subprocess.run(
-        [str(python), "-c", "import sys, bot, fakes.wom as w; print(bot.__file__, w.DATA_DIR);"
-         "print(*sys.path, sep='\\n', file=sys.stderr)"],
+        [
+            str(python),
+            "-c",
+            "import sys, bot, fakes.wom as w; print(bot.__file__, w.DATA_DIR);"
+            "print(*sys.path, sep='\\n', file=sys.stderr)",
+        ],
         capture_output=True,
         text=True,
         cwd=elsewhere,
