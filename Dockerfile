@@ -4,12 +4,13 @@
 # The base image is pinned by version and by the digest of its multi-architecture index, as
 # docker-library/repo-info lists it (repos/python/remote/3.11.16-slim-bookworm.md at commit
 # 422f3cfe488dc9ae394c5058b27db617f72c91db). To move on, take the new tag's index digest from
-# the same place and change both FROM lines.
+# the same place. --build-arg BASE_IMAGE=... swaps it (a registry mirror, an offline copy).
+ARG BASE_IMAGE=python:3.11.16-slim-bookworm@sha256:c425d915a89a6dcd3183b1797ad9bd8878caff5a417f6371c8df93c8ea8b727f
 #
 # Build stage: the locked dependencies first (cached while only the source changes), every file
 # checked against the hashes in requirements.lock; then the project, built with the lock's own
 # setuptools (no build dependency is fetched unpinned).
-FROM python:3.11.16-slim-bookworm@sha256:c425d915a89a6dcd3183b1797ad9bd8878caff5a417f6371c8df93c8ea8b727f AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/venv
@@ -26,7 +27,7 @@ COPY fakes ./fakes
 RUN pip install --no-deps --no-build-isolation . && pip check
 
 # Runtime stage: the venv only, a non-root user, data in a volume.
-FROM python:3.11.16-slim-bookworm@sha256:c425d915a89a6dcd3183b1797ad9bd8878caff5a417f6371c8df93c8ea8b727f
+FROM ${BASE_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
     CLANSTATS_DATABASE_URL=sqlite:////data/clanstats.sqlite3 \
     CLANSTATS_LOG_FORMAT=json \
