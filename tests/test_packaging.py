@@ -11,6 +11,8 @@ checks that too.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -19,6 +21,7 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -151,3 +154,74 @@ def test_clanstats_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Pat
     posted = re.search(r"What the bot posted \((\d+) messages\)", out)
     assert posted is not None and int(posted[1]) > 0
     assert (demo_dir / "demo.sqlite3").stat().st_size > 0
+
+
+# --- the lock -------------------------------------------------------------------------------
+
+
+@functools.cache
+def _check_lock_module() -> ModuleType:
+    """scripts/check_lock.py, which .ci/run runs (scripts/ is no package)."""
+    spec = importlib.util.spec_from_file_location("check_lock", REPO / "scripts" / "check_lock.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def lock_copy(tmp_path: Path) -> Path:
+    for name in ("pyproject.toml", "requirements.lock", "requirements-dev.lock"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    return tmp_path
+
+
+def test_the_committed_lock_is_in_step_with_pyproject() -> None:
+    assert _check_lock_module().check(REPO) == []
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        # A dependency added to pyproject.toml without re-locking.
+        (
+            "pyproject.toml",
+            '"tzdata>=2024.1",',
+            '"tzdata>=2024.1",\n    "humanize>=4",',
+            "humanize is in pyproject.toml but not pinned",
+        ),
+        # A lower bound raised past the pinned version.
+        ("pyproject.toml", '"ijson>=3.2"', '"ijson>=99"', "does not satisfy 'ijson>=99'"),
+        # The dev lock drifting from the runtime lock.
+        ("requirements-dev.lock", "\nijson==", "\nijson==0.0.1", "requirements.lock has"),
+        # An entry without its hashes.
+        ("requirements.lock", "ijson==", "ijson==3.6.0\nplain==1.0\nx==", "plain has no sha256"),
+    ],
+)
+def test_the_lock_check_catches_drift(
+    lock_copy: Path, file: str, old: str, new: str, expected: str
+) -> None:
+    _edit(lock_copy / file, old, new)
+    problems = _check_lock_module().check(lock_copy, closure=False)
+    assert any(expected in p for p in problems), problems
+
+
+def test_the_lock_check_catches_a_missing_transitive_pin(lock_copy: Path) -> None:
+    # yarl is what aiohttp needs, not something pyproject.toml names.
+    for name in ("requirements.lock", "requirements-dev.lock"):
+        text = (lock_copy / name).read_text()
+        start = text.index("\nyarl==")
+        end = text.index("\n", text.index("# via", start))
+        rest = text[end + 1 :]
+        while rest.startswith("    #"):  # the rest of a multi-line "# via" block
+            rest = rest[rest.index("\n") + 1 :]
+        (lock_copy / name).write_text(text[: start + 1] + rest)
+    problems = _check_lock_module().check(lock_copy)
+    assert any("yarl (needed by aiohttp) is not pinned" in p for p in problems), problems
