@@ -1,5 +1,9 @@
 """Loading the recorded payloads in ``fakes/data/wom/``, and the pure time and snapshot helpers
 shared by the payload derivation and the endpoints.
+
+The recordings are package data (``[tool.setuptools.package-data]`` in pyproject.toml): they are
+found through :mod:`importlib.resources`, so ``clanstats demo`` works from an installed wheel
+or the Docker image as well as from a checkout.
 """
 
 from __future__ import annotations
@@ -9,12 +13,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from domain.names import name_key
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "wom"
+#: The recorded payloads shipped inside the ``fakes`` package (a directory on disk for a
+#: checkout or an installed wheel; any :class:`Traversable` works, a zip import included).
+DATA_DIR: Traversable = files("fakes") / "data" / "wom"
 
 _GROUP_FILE = re.compile(r"group-(?P<gid>\d+)-(?P<stamp>\d{4}-\d{2}-\d{2}T\d{4}Z)\.json")
 _PLAYER_FILE = re.compile(r"player-(?P<name>.+)-(?P<stamp>\d{4}-\d{2}-\d{2}T\d{4}Z)\.json")
@@ -31,10 +38,20 @@ class Recording:
     payload: dict[str, Any] = field(repr=False)
 
 
-def load_group_recordings(data_dir: Path, group_id: int) -> dict[str, Recording]:
+def _json_files(data_dir: Traversable) -> list[Traversable]:
+    """The ``*.json`` files of ``data_dir``, by name; a missing folder holds none."""
+    if not data_dir.is_dir():
+        return []
+    return sorted(
+        (f for f in data_dir.iterdir() if f.is_file() and f.name.endswith(".json")),
+        key=lambda f: f.name,
+    )
+
+
+def load_group_recordings(data_dir: Traversable, group_id: int) -> dict[str, Recording]:
     """Every recording of group ``group_id``, keyed by stamp (``"2025-12-23T0901Z"``)."""
     out: dict[str, Recording] = {}
-    for path in data_dir.glob("group-*.json"):
+    for path in _json_files(data_dir):
         m = _GROUP_FILE.fullmatch(path.name)
         if m is None or int(m["gid"]) != group_id:
             continue
@@ -45,10 +62,10 @@ def load_group_recordings(data_dir: Path, group_id: int) -> dict[str, Recording]
     return out
 
 
-def load_player_recordings(data_dir: Path) -> dict[str, Recording]:
+def load_player_recordings(data_dir: Traversable) -> dict[str, Recording]:
     """Every recorded player payload, keyed by :func:`name_key` of its username."""
     out: dict[str, Recording] = {}
-    for path in sorted(data_dir.glob("player-*.json")):
+    for path in _json_files(data_dir):
         m = _PLAYER_FILE.fullmatch(path.name)
         if m is None:
             continue

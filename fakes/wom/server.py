@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
@@ -56,7 +56,7 @@ class FakeWom(WomRoutes, RequestPipeline, LoopbackServer):
         bulk_enabled: bool = True,
         rate_window_s: float = 60.0,
         enforce_rate_limit: bool = True,
-        data_dir: Path | None = None,
+        data_dir: Traversable | None = None,
         api_keys: Collection[str] = DEFAULT_API_KEYS,
         verification_code: str = DEFAULT_VERIFICATION_CODE,
         player_update_cooldown_s: float = PLAYER_UPDATE_COOLDOWN_S,
