@@ -5,6 +5,7 @@ the daily report (an embed and a PNG), posting roster announcements (an embed). 
 them with discord.py's own computation (roles, then the channel's overwrites) before it acts,
 instead of letting Discord answer 403 (every 403 counts toward Discord's invalid-request
 limit: discord-api-docs, ``developers/topics/rate-limits.mdx``, "Invalid Request Limit").
+The invite (``clanstats invite-url``) asks for exactly the union of ``NEEDS``.
 
 When a channel becomes unusable, that is logged once, with the reason, and shown on
 ``/status``; the work waits (the report's day stays due, roster changes stay pending, the
@@ -31,6 +32,17 @@ NEEDS: dict[Purpose, tuple[str, ...]] = {
     "report": ("view_channel", "send_messages", "embed_links", "attach_files"),
     "announce": ("view_channel", "send_messages", "embed_links"),
 }
+#: Everything the bot needs in some channel, in a stable order: exactly what the invite asks
+#: for (``clanstats invite-url``), so the invite grants what the checks above look for.
+INVITE_PERMISSIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(name for needs in NEEDS.values() for name in needs)
+)
+#: The OAuth2 scopes of the invite: ``bot`` puts the bot in the server, and
+#: ``applications.commands`` lets it add its slash commands there (Discord documents the
+#: latter as included with ``bot``; it is named so the URL says all it grants).
+#: discord/discord-api-docs ``developers/topics/oauth2.mdx`` "OAuth2 Scopes"
+#: @ 2602effef0fa59e3d6f2acb1cb208feabdee7331.
+INVITE_SCOPES: tuple[str, ...] = ("bot", "applications.commands")
 #: What the job does while it cannot, for the log line and /status.
 WAITING: dict[Purpose, str] = {
     "relay": "its history is not read until this is fixed (nothing is lost: it is read then)",
@@ -44,6 +56,11 @@ LABELS = {
     "embed_links": "Embed Links",
     "attach_files": "Attach Files",
 }
+
+
+def invite_permissions() -> discord.Permissions:
+    """:data:`INVITE_PERMISSIONS` as discord.py's flags (its ``value`` is the invite's integer)."""
+    return discord.Permissions(**dict.fromkeys(INVITE_PERMISSIONS, True))
 
 
 class ChannelUnusable(Exception):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli import clan, demo, imports, lookup, maintenance, relay, report, run, sync
+from bot.cli import clan, demo, imports, invite, lookup, maintenance, relay, report, run, sync
 from bot.cli.common import (
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
@@ -28,6 +28,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: The command groups, in the order ``clanstats --help`` lists them.
 COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     run.register,
+    invite.register,
     maintenance.register,
     sync.register,
     demo.register,

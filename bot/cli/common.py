@@ -123,8 +123,9 @@ def _discord_problem(exc: BaseException) -> str | None:
         )
     if isinstance(exc, discord.PrivilegedIntentsRequired):
         return (
-            "Discord refused the bot's privileged intents: enable Message Content and Server "
-            "Members under Bot → Privileged Gateway Intents in the Developer Portal"
+            "Discord refused the bot's privileged intents: enable Message Content under "
+            "Bot → Privileged Gateway Intents in the Developer Portal (the only privileged "
+            "intent the bot asks for)"
         )
     return None
 
