@@ -792,6 +792,11 @@ def test_an_activity_last_progress_looks_up_to_as_of_not_the_window_end() -> Non
     assert build_activity(info, WEEK, ChatStats(), steps).last_progress_at == ago(1)
 
 
+def test_a_progress_step_at_as_of_does_not_hide_the_one_before() -> None:
+    steps = snapshot_steps([snap(10, 100), snap(3, 200), snap(0, 300)])
+    assert build_activity(member(), WEEK, ChatStats(), steps).last_progress_at == ago(3)
+
+
 def test_a_member_joined_at_is_the_start_of_the_period_holding_the_moment() -> None:
     info = member(joined_days_ago=200, left_days_ago=100, rejoined_days_ago=50)
     assert info.joined_at(AS_OF) == ago(50)

@@ -201,7 +201,7 @@ def test_direct_construction_normalises_names() -> None:
 
 
 def test_order_roles_ties_keep_the_listing_order_not_the_alphabet() -> None:
-    assert order_roles([("Zulu", 1), ("alpha", 1), ("boss", 0)]) == ("boss", "zulu", "alpha")
+    assert order_roles([("zulu", 1), ("alpha", 1), ("boss", 0)]) == ("boss", "zulu", "alpha")
 
 
 def test_explicit_owner_and_deputy_replace_the_defaults() -> None:

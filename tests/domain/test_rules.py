@@ -269,6 +269,7 @@ def test_slacking_needs_both_chat_and_xp_under_half_the_median(
 def test_officer_audit_without_active_members_reports_no_median() -> None:
     [finding] = officer_audit([act(1, "Gone", "dragon")], RANKS, SETTINGS, AS_OF)
     assert finding.kind is FindingKind.OFFICER_AWOL
+    assert finding.numbers["median_lines"] == "n/a"
     assert finding.numbers["median_xp"] == "n/a"
     assert finding.numbers["xp_pct_of_median"] == "n/a"
 
