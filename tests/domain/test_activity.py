@@ -11,12 +11,17 @@ import pytest
 from domain.activity import (
     ACTIVITY_METRICS,
     COMPUTED_METRICS,
+    NO_GAINS,
+    NO_TOTALS,
     SKILL_METRICS,
     ChatStats,
     Gains,
     MemberInfo,
+    RunningTotals,
     SnapshotPoint,
+    Step,
     Window,
+    add_gains,
     build_activity,
     is_boss_metric,
     last_progress_at,
@@ -28,6 +33,7 @@ from domain.activity import (
     top_n,
     whole_days,
     window_gains,
+    window_progress,
 )
 from domain.membership import RosterEventIn, build_timeline
 
@@ -585,3 +591,220 @@ def test_top_n_largest_first_ties_by_name_zeros_left_out(
 @pytest.mark.parametrize(("value", "shown"), [(None, "never"), (0.2, 0), (12.9, 12)])
 def test_whole_days_floors_and_says_never(value: float | None, shown: int | str) -> None:
     assert whole_days(value) == shown
+
+
+# ---------------------------------------------------------------------------------------------
+# Every boundary and message, worked by hand (docs/testing.md: each of these was a mutant no
+# test caught).
+
+NAIVE = datetime(2025, 12, 23, 12, 0)
+
+
+def test_a_window_names_the_naive_end_it_refuses() -> None:
+    with pytest.raises(ValueError) as start:
+        Window("x", NAIVE - timedelta(days=1), AS_OF)
+    assert str(start.value).startswith("window start must be timezone-aware (UTC), got ")
+    with pytest.raises(ValueError) as end:
+        Window("x", AS_OF - timedelta(days=1), NAIVE)
+    assert str(end.value).startswith("window end must be timezone-aware (UTC), got ")
+    with pytest.raises(ValueError) as as_of:
+        parse_window("7d", NAIVE)
+    assert str(as_of.value) == (
+        "as_of must be timezone-aware (UTC), got datetime.datetime(2025, 12, 23, 12, 0)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "accepted"),
+    [
+        ("3660d", True),
+        ("87840h", True),  # 3,660 days in hours: the longest window
+        ("87841h", False),
+        ("3661d", False),
+        ("523w", False),  # 523 × 7 = 3,661 days
+    ],
+)
+def test_the_longest_window_is_3660_days(label: str, accepted: bool) -> None:
+    if accepted:
+        assert parse_window(label, AS_OF).days == 3660
+    else:
+        with pytest.raises(ValueError) as error:
+            parse_window(label, AS_OF)
+        assert str(error.value) == (
+            f"window {label!r}: the length must be between 1 hour and 3660 days"
+        )
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        (
+            "2025-02-30..2025-03-01",
+            "window '2025-02-30..2025-03-01': 2025-02-30 is not a calendar date",
+        ),
+        (
+            "2025-03-01..2025-02-30",
+            "window '2025-03-01..2025-02-30': 2025-02-30 is not a calendar date",
+        ),
+        (
+            "Last Week",
+            "window 'Last Week' not understood: use a number and a unit (12h, 1d, 7d, 30d, 90d, "
+            "2w) or a date range YYYY-MM-DD..YYYY-MM-DD",
+        ),
+    ],
+)
+def test_bad_window_messages_in_full(label: str, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        parse_window(label, AS_OF)
+    assert str(error.value) == message
+
+
+def test_a_custom_window_starting_at_as_of_is_in_the_future() -> None:
+    midnight = datetime(2025, 12, 23, tzinfo=UTC)
+    with pytest.raises(ValueError) as error:
+        parse_window("2025-12-23..2025-12-23", midnight)
+    assert str(error.value) == "window '2025-12-23..2025-12-23': starts in the future"
+
+
+def test_a_custom_window_keeps_its_label() -> None:
+    window = parse_window(" 2025-12-01..2025-12-02 ", AS_OF)
+    assert window.label == "2025-12-01..2025-12-02"
+    assert (window.start, window.end) == (
+        datetime(2025, 12, 1, tzinfo=UTC),
+        datetime(2025, 12, 3, tzinfo=UTC),
+    )
+
+
+def test_a_first_snapshot_steps_from_nothing_at_its_own_time() -> None:
+    first = snap(3, 100)
+    assert snapshot_step(None, first) == Step(ago(3), None, NO_GAINS, False)
+
+
+def test_a_metric_counted_from_zero_and_a_single_kill_are_gains() -> None:
+    step = snapshot_step(snap(2, vorkath=0, zulrah=5), snap(1, vorkath=4, zulrah=6))
+    assert step.gains == Gains(boss_kills=5, per_metric={"vorkath": 4, "zulrah": 1})
+    assert step.gains.clues == 0
+    assert step.gains.raid_kills == 0
+    assert step.progress
+
+
+def test_a_raid_gain_is_counted_in_raid_kills() -> None:
+    step = snapshot_step(
+        snap(2, chambers_of_xeric=10, theatre_of_blood=1),
+        snap(1, chambers_of_xeric=13, theatre_of_blood=2),
+    )
+    assert step.gains.raid_kills == 4
+    assert step.gains.boss_kills == 4
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        pytest.param(snap(2, -1), snap(1, 500), Gains(), id="xp-becomes-ranked"),
+        pytest.param(snap(2, ehp=-1), snap(1, ehp=0), Gains(), id="ehp-becomes-ranked-at-0"),
+        pytest.param(snap(2, ehb=-1), snap(1, ehb=2), Gains(), id="ehb-becomes-ranked"),
+        pytest.param(snap(2, 100), snap(1, 101), Gains(xp=1), id="one-xp"),
+        pytest.param(snap(2, ehp=1.0), snap(1, ehp=1.5), Gains(ehp=0.5), id="half-an-ehp"),
+        pytest.param(snap(2, ehb=3.0), snap(1, ehb=3.25), Gains(ehb=0.25), id="a-bit-of-ehb"),
+    ],
+)
+def test_each_total_alone_shows_progress(
+    before: SnapshotPoint, after: SnapshotPoint, expected: Gains
+) -> None:
+    step = snapshot_step(before, after)
+    assert step.progress is True
+    assert step.gains == expected
+
+
+def test_running_totals_add_every_field_and_count_progress_steps() -> None:
+    first = Step(ago(2), ago(3), Gains(1, 0.5, 0.25, 2, 3, {}, 4), True)
+    second = Step(ago(1), ago(2), Gains(10, 1.0, 2.0, 20, 30, {}, 40), True)
+    still = Step(ago(0.5), ago(1), NO_GAINS, False)
+    totals = NO_TOTALS.after(first).after(second).after(still)
+    assert totals == RunningTotals(11, 1.5, 2.25, 22, 33, 44, 2)
+
+
+def test_adding_gains_adds_every_field() -> None:
+    parts = [
+        Gains(1, 0.5, 0.25, 2, 3, {"vorkath": 2}, 4),
+        NO_GAINS,
+        Gains(10, 1.0, 2.0, 20, 30, {"vorkath": 1, "nex": 5}, 40),
+    ]
+    assert add_gains(parts) == Gains(11, 1.5, 2.25, 22, 33, {"nex": 5, "vorkath": 3}, 44)
+
+
+@pytest.mark.parametrize(
+    "part",
+    [Gains(ehp=0.5), Gains(ehb=0.5), Gains(boss_kills=1), Gains(clues=2), Gains(raid_kills=0)],
+    ids=["ehp", "ehb", "kills", "clues", "nothing"],
+)
+def test_adding_gains_keeps_any_single_field(part: Gains) -> None:
+    assert add_gains([part]) == part
+
+
+def test_window_progress_needs_a_progress_step_inside_the_window() -> None:
+    info = member()
+    quiet = Step(ago(1), ago(2), NO_GAINS, False)  # counted, in the window, no progress
+    old = Step(ago(10), ago(11), Gains(xp=5), True)  # progress, before the window
+    assert window_progress([quiet, old], WEEK, info.timeline) is False
+    assert (
+        window_progress([quiet, old, Step(ago(3), ago(4), Gains(xp=1), True)], WEEK, info.timeline)
+        is True
+    )
+
+
+@pytest.mark.parametrize(
+    ("latest", "changed", "expected"),
+    [
+        pytest.param(AS_OF, None, None, id="progress-at-as-of-is-not-before-it"),
+        pytest.param(None, AS_OF, None, id="wom-change-at-as-of-is-not-before-it"),
+        pytest.param(ago(2), ago(2), ago(2), id="same-moment"),
+    ],
+)
+def test_last_progress_is_strictly_before_as_of(
+    latest: datetime | None, changed: datetime | None, expected: datetime | None
+) -> None:
+    assert last_progress_at(latest, changed, AS_OF) == expected
+
+
+def test_an_activity_takes_the_rank_held_at_the_window_end() -> None:
+    # A recruit who became a prospector 5 days ago, seen over a window ending 10 days ago.
+    info = member(role_since_days_ago=5)
+    old_window = Window("old", ago(17), ago(10))
+    assert build_activity(info, old_window, ChatStats(), []).role == "recruit"
+    # Before they joined, the roster's rank stands in.
+    before = Window("before", ago(400), ago(300))
+    assert build_activity(info, before, ChatStats(), []).role == "prospector"
+
+
+def test_an_activity_last_progress_looks_up_to_as_of_not_the_window_end() -> None:
+    info = member(last_changed_days_ago=1)
+    steps = snapshot_steps([snap(20, 100), snap(9, 200), snap(5, 200), snap(3, 300), snap(0, 400)])
+    window = Window("old", ago(30), ago(8))
+    # As of 2 days ago: the progress of 3 days ago counts (after the window), the one at
+    # as_of itself and WOM's change of 1 day ago do not.
+    activity = build_activity(info, window, ChatStats(), steps, as_of=ago(2))
+    assert activity.last_progress_at == ago(3)
+    # Without as_of the window's end is the as-of time: the step of 9 days ago (the one of 5
+    # days ago shows no progress).
+    assert build_activity(info, window, ChatStats(), steps).last_progress_at == ago(9)
+    # WOM's change of 1 day ago is later than every step before as_of.
+    assert build_activity(info, WEEK, ChatStats(), steps).last_progress_at == ago(1)
+
+
+def test_a_progress_step_at_as_of_does_not_hide_the_one_before() -> None:
+    steps = snapshot_steps([snap(10, 100), snap(3, 200), snap(0, 300)])
+    assert build_activity(member(), WEEK, ChatStats(), steps).last_progress_at == ago(3)
+
+
+def test_a_member_joined_at_is_the_start_of_the_period_holding_the_moment() -> None:
+    info = member(joined_days_ago=200, left_days_ago=100, rejoined_days_ago=50)
+    assert info.joined_at(AS_OF) == ago(50)
+    assert info.joined_at(ago(150)) == ago(200)
+    assert info.joined_at(ago(75)) is None
+
+
+def test_top_n_of_one_and_zeros_left_out_by_default() -> None:
+    scores = {"carl": 1, "Bob": 5, "alice": 0}
+    assert top_n(scores, 1, scores.__getitem__) == ["Bob"]
+    assert top_n(scores, 5, scores.__getitem__) == ["Bob", "carl"]

@@ -128,3 +128,108 @@ def test_periods_never_overlap_and_the_order_events_arrive_in_does_not_matter(
         assert timeline.is_member(period.joined_at)
         since = timeline.rank_since(period.joined_at)
         assert since is None or period.contains(since)
+
+
+# ---------------------------------------------------------------------------------------------
+# Boundaries, worked by hand (docs/testing.md: each of these was a mutant no test caught).
+
+
+def _two_periods() -> tuple[RosterEventIn, ...]:
+    # In the clan 30 → 20 days ago as a recruit (a gamer from 25 days ago), back 5 days ago.
+    return (
+        event("joined", 30, "recruit", 1),
+        event("role_changed", 25, "gamer", 2),
+        event("left", 20, None, 3),
+        event("rejoined", 5, "recruit", 4),
+    )
+
+
+def test_total_days_up_to_a_moment_between_two_periods_counts_the_first_only() -> None:
+    timeline = build_timeline(_two_periods(), current_rank="wild")
+    assert timeline.total_days(ago(10)) == 10.0
+    assert timeline.total_days(ago(5)) == 10.0  # the second period starts at that moment
+    assert timeline.total_days(T) == 15.0
+
+
+def test_last_left_at_includes_a_leave_at_the_moment_and_is_none_for_a_stayer() -> None:
+    timeline = build_timeline(_two_periods())
+    assert timeline.last_left_at(ago(20)) == ago(20)
+    assert timeline.last_left_at(ago(21)) is None
+    assert build_timeline([event("joined", 3, "recruit")]).last_left_at(T) is None
+
+
+def test_member_intervals_leave_out_a_period_that_ends_where_the_range_starts() -> None:
+    timeline = build_timeline(_two_periods())
+    assert timeline.member_intervals(ago(20), T) == [(ago(5), T)]
+    assert timeline.member_intervals(ago(22), ago(4)) == [(ago(22), ago(20)), (ago(5), ago(4))]
+
+
+def test_covers_needs_one_period_holding_both_ends_before_its_leave() -> None:
+    timeline = build_timeline(_two_periods())
+    assert timeline.covers(ago(30), ago(21))
+    assert not timeline.covers(ago(30), ago(20))  # the leave itself is outside
+    assert not timeline.covers(ago(40), ago(35))  # before joining
+
+
+def test_the_rank_at_a_change_is_the_new_rank_and_a_closed_period_keeps_its_own() -> None:
+    timeline = build_timeline(_two_periods(), current_rank="wild")
+    # The first period is closed: its last mark, not the roster's current rank.
+    assert timeline.rank_at(ago(25)) == "gamer"
+    assert timeline.rank_at(ago(21)) == "gamer"
+    assert timeline.rank_since(ago(25)) == ago(25)
+    # The open period: the roster's rank from its last mark on, that mark's moment included.
+    assert timeline.rank_at(ago(5)) == "wild"
+
+
+def test_a_member_who_left_keeps_the_rank_of_their_last_mark_not_the_rosters() -> None:
+    timeline = build_timeline(
+        [event("joined", 30, "recruit", 1), event("left", 10, None, 2)], current_rank="owner"
+    )
+    assert timeline.rank_at(ago(15)) == "recruit"
+
+
+def test_a_fallback_period_has_no_marks_and_so_the_rosters_rank_or_none() -> None:
+    open_ = build_timeline([], current_rank="gamer", fallback_joined_at=ago(40))
+    assert open_.rank_at(ago(1)) == "gamer"
+    assert open_.rank_since(ago(1)) is None
+    closed = build_timeline(
+        [], current_rank="gamer", fallback_joined_at=ago(40), fallback_left_at=ago(10)
+    )
+    assert closed.rank_at(ago(20)) is None
+
+
+def test_a_join_without_a_rank_gives_no_rank_clock() -> None:
+    timeline = build_timeline([event("joined", 30, None, 1)])
+    assert timeline.rank_at(ago(1)) is None
+    assert timeline.rank_since(ago(1)) is None
+    assert timeline.days_at_rank(ago(1)) is None
+
+
+def test_a_fallback_that_ends_where_it_starts_gives_no_period() -> None:
+    timeline = build_timeline([], fallback_joined_at=ago(10), fallback_left_at=ago(10))
+    assert timeline.periods == ()
+
+
+def _marks(events: list[RosterEventIn]) -> list[tuple[datetime, str | None, int]]:
+    return [(m.at, m.rank, m.period) for m in build_timeline(events).marks]
+
+
+def test_a_leave_at_the_join_moment_takes_that_joins_rank_mark_away_only() -> None:
+    # In 30 → 20 days ago; joined and left at once 10 days ago; back 5 days ago.
+    events = [
+        event("joined", 30, "recruit", 1),
+        event("left", 20, None, 2),
+        event("rejoined", 10, "gamer", 3),
+        event("left", 10, None, 4),
+        event("rejoined", 5, "wild", 5),
+    ]
+    assert _marks(events) == [(ago(30), "recruit", 0), (ago(5), "wild", 1)]
+    # Only ever joined-and-left at once, then back: just the last join's mark.
+    instant = [event("joined", 9, "gamer", 1), event("left", 9, None, 2)]
+    assert _marks([*instant, event("rejoined", 2, "wild", 3)]) == [(ago(2), "wild", 0)]
+
+
+def test_tenure_under_a_day_is_a_fraction_of_a_day() -> None:
+    timeline = build_timeline([event("joined", 0.5, "recruit")], current_rank="recruit")
+    assert timeline.tenure_days(T) == 0.5
+    assert timeline.days_at_rank(T) == 0.5

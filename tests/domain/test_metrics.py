@@ -15,7 +15,7 @@ from domain.metrics import (
     metric_label,
     resolve_metric,
 )
-from domain.report import day_periods, period_label, week_heatmap
+from domain.report import clan_day_start, day_periods, period_label, week_heatmap
 
 KNOWN = ["overall", "attack", "chambers_of_xeric", "theatre_of_blood", "tombs_of_amascut"]
 KNOWN += ["the_corrupted_gauntlet", "nex", "zulrah", "vorkath", "doom_of_mokhaiotl"]
@@ -153,3 +153,69 @@ def test_week_heatmap_buckets_utc_hours_into_local_weekday_and_hour() -> None:
     assert grid[1][0] == 5  # Tuesday 00:00 local
     assert grid[0][11] == 2  # Monday 11:00 local
     assert sum(map(sum, grid)) == 7
+
+
+# ---------------------------------------------------------------------------------------------
+# Worked by hand (docs/testing.md: each of these was a mutant no test caught).
+
+
+def test_resolve_metric_messages_in_full() -> None:
+    with pytest.raises(UnknownMetricError) as empty:
+        resolve_metric(" _ ", KNOWN)
+    assert str(empty.value) == "no metric given: try xp, ehp, ehb, chat or a boss like cox"
+    with pytest.raises(UnknownMetricError) as unknown:
+        resolve_metric("abcdnex", KNOWN)  # "nex" after 4 characters that are not "the_"
+    assert str(unknown.value) == (
+        "unknown metric 'abcdnex': use xp, ehp, ehb, chat, a skill, an activity "
+        "or a boss (e.g. cox, tob, toa, cg, vorkath)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "known", "expected"),
+    [
+        ("-cox-", [], "chambers_of_xeric"),  # separators at either end are dropped
+        ("The Made Up", ["made_up"], "made_up"),  # a "the" too many
+        ("Made Up", ["the_made_up"], "the_made_up"),  # a "the" left out
+    ],
+)
+def test_resolve_metric_forgives_separators_and_the_article(
+    typed: str, known: list[str], expected: str
+) -> None:
+    assert resolve_metric(typed, known) == expected
+
+
+def test_metric_label_of_the_computed_metrics_is_upper_case() -> None:
+    assert (metric_label("ehp"), metric_label("ehb")) == ("EHP", "EHB")
+
+
+def test_metric_choices_popular_first_chat_first_of_its_letter_no_repeats() -> None:
+    assert metric_choices("", KNOWN)[:7] == [
+        "xp",
+        "ehp",
+        "ehb",
+        "chat",
+        "chambers_of_xeric",
+        "theatre_of_blood",
+        "tombs_of_amascut",
+    ]
+    c = metric_choices("c", KNOWN)
+    assert c[:3] == ["chat", "chambers_of_xeric", "clue_scrolls_all"]
+    assert len(set(c)) == len(c)
+    # WOM's "overall" is offered as xp, never under its own name.
+    assert "overall" not in metric_choices("o", KNOWN)
+
+
+def test_a_clan_day_start_is_in_the_time_zone_of_its_end() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    end = datetime(2025, 12, 23, 9, 0, tzinfo=tokyo)
+    start = clan_day_start(end, ZoneInfo("Europe/Amsterdam"))
+    assert start == datetime(2025, 12, 22, 9, 0, tzinfo=tokyo)
+    assert start.tzinfo is tokyo
+
+
+def test_week_heatmap_adds_up_the_same_hour_of_different_weeks() -> None:
+    monday_noon = datetime(2025, 12, 22, 12, tzinfo=UTC)
+    grid = week_heatmap({monday_noon: 2, monday_noon + timedelta(days=7): 3}, UTC)
+    assert grid[0][12] == 5
+    assert sum(map(sum, grid)) == 5

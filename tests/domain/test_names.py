@@ -112,3 +112,14 @@ def test_clean_display_name_keeps_case_and_separators(raw: str, shown: str) -> N
 
 def test_strip_tags_removes_game_tags_and_discord_emojis_only() -> None:
     assert strip_tags("<img=2><col=ff0000>a</col><:X:1>b") == "ab"
+
+
+def test_an_impossible_name_is_refused_with_the_name_in_the_message() -> None:
+    with pytest.raises(InvalidNameError) as error:
+        valid_name_key("zez!ma")
+    assert str(error.value) == "'zez!ma' is not a valid Old School RuneScape name"
+
+
+@pytest.mark.parametrize(("key", "valid"), [("abcdefghijkl", True), ("a", True)])
+def test_keys_of_one_to_twelve_characters_are_valid(key: str, valid: bool) -> None:
+    assert is_valid_key(key) is valid

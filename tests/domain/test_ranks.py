@@ -194,3 +194,49 @@ def test_direct_construction_normalises_names() -> None:
     config = RankConfig(role_order=("Owner", "Short green guy"), owner=frozenset({"OWNER"}))
     assert config.role_order == ("owner", "short_green_guy")
     assert config.tier_of("owner") is RankTier.OWNER
+
+
+# ---------------------------------------------------------------------------------------------
+# Worked by hand (docs/testing.md: each of these was a mutant no test caught).
+
+
+def test_order_roles_ties_keep_the_listing_order_not_the_alphabet() -> None:
+    assert order_roles([("zulu", 1), ("alpha", 1), ("boss", 0)]) == ("boss", "zulu", "alpha")
+
+
+def test_explicit_owner_and_deputy_replace_the_defaults() -> None:
+    config = RankConfig.from_role_order(
+        ["general", "captain", "lieutenant", "recruit"], owner=["Captain"], deputy=["Lieutenant"]
+    )
+    assert (config.owner, config.deputy) == ({"captain"}, {"lieutenant"})
+    # The leadership default is then the next rank that is neither, the lowest kept out.
+    assert config.leadership == {"general"}
+
+
+def test_the_lowest_rank_named_deputy_leaves_the_rest_eligible_for_leadership() -> None:
+    config = RankConfig.from_role_order(["a", "b", "c"], deputy=["c"])
+    assert config.leadership == {"b"}
+
+
+def test_a_three_rank_order_has_a_default_deputy_in_the_middle() -> None:
+    config = RankConfig.from_role_order(["a", "b", "c"])
+    assert (config.owner, config.deputy) == ({"a"}, {"b"})
+
+
+def test_tier_shares_round_up_on_a_long_order() -> None:
+    # 101 ranks: leadership ceil(10.1) = 11, officers ceil(15.15) = 16, from r2 on.
+    config = RankConfig.from_role_order([f"r{i}" for i in range(101)])
+    assert config.leadership == {f"r{i}" for i in range(2, 13)}
+    assert config.officer == {f"r{i}" for i in range(13, 29)}
+
+
+def test_every_tier_set_can_name_a_rank_the_order_lacks() -> None:
+    config = RankConfig(
+        role_order=("a",),
+        owner=frozenset({"o"}),
+        deputy=frozenset({"d"}),
+        leadership=frozenset({"l"}),
+        officer=frozenset({"f"}),
+        protected=frozenset({"p", "a"}),
+    )
+    assert config.unknown_configured_ranks() == {"o", "d", "l", "f", "p"}

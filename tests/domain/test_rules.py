@@ -269,6 +269,7 @@ def test_slacking_needs_both_chat_and_xp_under_half_the_median(
 def test_officer_audit_without_active_members_reports_no_median() -> None:
     [finding] = officer_audit([act(1, "Gone", "dragon")], RANKS, SETTINGS, AS_OF)
     assert finding.kind is FindingKind.OFFICER_AWOL
+    assert finding.numbers["median_lines"] == "n/a"
     assert finding.numbers["median_xp"] == "n/a"
     assert finding.numbers["xp_pct_of_median"] == "n/a"
 
@@ -511,3 +512,412 @@ def test_unmatched_names_most_seen_then_most_recent_then_key() -> None:
     ordered = [e.rsn_key for e in unmatched(entries)]
     assert ordered == ["old name", "recent", "guest a", "guest b", "unknown", "once"]
     assert [e.rsn_key for e in unmatched(entries, min_count=5)] == ["old name"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every reason, number, boundary and ordering, worked by hand (docs/testing.md: each of these
+# was a mutant no test caught). Multi-member clans put the member a rule skips FIRST: a loop
+# that stopped at them instead of skipping them would drop everyone after.
+
+
+def test_rule_settings_accept_the_ends_of_their_ranges() -> None:
+    ends = RuleSettings(
+        slacking_ratio=0,
+        churn_ratio=1,
+        social_pillar_share=1,
+        inactive_min_tenure_days=0,
+        churn_min_lines_30d=0,
+        silent_grinder_min_xp=0,
+        chatter_min_lines=0,
+        carry_min_raid_kc=0,
+    )
+    assert (ends.slacking_ratio, ends.churn_ratio, ends.carry_min_raid_kc) == (0, 1, 0)
+    assert PromotionRung("gamer", None, 0).min_tenure_days == 0
+
+
+def test_rule_settings_and_rungs_say_exactly_what_is_wrong() -> None:
+    with pytest.raises(ValueError) as ratio:
+        RuleSettings(churn_ratio=1.5)
+    assert str(ratio.value) == "rule settings: churn_ratio must be between 0 and 1, got 1.5"
+    with pytest.raises(ValueError) as count:
+        RuleSettings(chatter_min_lines=-1)
+    assert str(count.value) == "rule settings: chatter_min_lines must be ≥ 0"
+    with pytest.raises(ValueError) as rung:
+        PromotionRung("gamer", None, -1)
+    assert str(rung.value) == "promotion rung: min_tenure_days must be ≥ 0"
+
+
+def test_purge_skips_protected_active_and_new_members_listed_before_the_idle_one() -> None:
+    clan = [
+        act(1, "Leader", "zenyte"),  # protected
+        act(2, "Talker", lines=3),  # active
+        act(3, "Recruit", joined=29),  # too new
+        act(4, "Unknown", joined=None),  # tenure unknown
+        act(5, "Idle"),
+    ]
+    assert names(inactive(clan, RANKS, SETTINGS, AS_OF)) == ["Idle"]
+
+
+def test_purge_tenure_threshold_is_inclusive() -> None:
+    # Exactly 30 days in the clan is "at least 30 days".
+    assert names(inactive([act(1, "Thirty", joined=30)], RANKS, SETTINGS, AS_OF)) == ["Thirty"]
+
+
+def test_purge_finding_in_full_for_a_member_never_seen() -> None:
+    window = parse_window("5h", AS_OF)  # 5/24 = 0.2083… days
+    [finding] = inactive([act(7, "Ghost", "gamer", window=window)], RANKS, SETTINGS, AS_OF)
+    assert finding == Finding(
+        kind=FindingKind.INACTIVE,
+        member_id=7,
+        display_name="Ghost",
+        role="gamer",
+        reason=(
+            "no chat and no progress in the last 5h: last chat never, last progress never, "
+            "365 days in the clan"
+        ),
+        numbers={
+            "window_days": 0.21,
+            "tenure_days": 365,
+            "days_since_chat": "never",
+            "days_since_progress": "never",
+            "days_since_seen": "never",
+        },
+    )
+
+
+def test_purge_counts_a_line_less_than_a_day_old_as_zero_days() -> None:
+    # A chat line half a day ago outside any counted chat (lines 0): quiet, seen today.
+    [finding] = inactive([act(1, "Lurker", last_chat=0.5)], RANKS, SETTINGS, AS_OF)
+    assert finding.numbers["days_since_chat"] == 0
+    assert finding.numbers["days_since_seen"] == 0
+    assert "last chat 0 days ago, last progress never" in finding.reason
+
+
+def _median_clan() -> list[MemberActivity]:
+    # Five members at 20 lines and 1 M XP: with any one officer added the medians stay
+    # 20 lines and 1,000,000 XP, so half the median is 10 lines and 500,000 XP.
+    return [act(i, f"m{i}", lines=20, xp=1_000_000, window=MONTH) for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "xp", "status"),
+    [
+        pytest.param(10, 400_000, FindingKind.OFFICER_OK, id="lines-at-half-is-not-under"),
+        pytest.param(9, 500_000, FindingKind.OFFICER_OK, id="xp-at-half-is-not-under"),
+        pytest.param(9, 499_999, FindingKind.OFFICER_SLACKING, id="both-under"),
+    ],
+)
+def test_slacking_is_strictly_under_half_the_median(
+    lines: int, xp: int, status: FindingKind
+) -> None:
+    clan = [*_median_clan(), act(9, "Officer", "therapist", lines=lines, xp=xp, window=MONTH)]
+    [finding] = officer_audit(clan, RANKS, SETTINGS, AS_OF)
+    assert finding.kind is status
+
+
+def test_officer_audit_findings_in_full() -> None:
+    found = officer_audit(_audit_clan(), RANKS, SETTINGS, AS_OF)
+    by_name = {f.display_name: f for f in found}
+    assert by_name["Gone Officer"] == Finding(
+        kind=FindingKind.OFFICER_AWOL,
+        member_id=12,
+        display_name="Gone Officer",
+        role="prodigy",
+        reason="AWOL: no chat and no progress in the last 30d",
+        numbers={
+            "status": "awol",
+            "tier": "officer",
+            "lines": 0,
+            "xp": 0,
+            "median_lines": 25.0,
+            "median_xp": 650_000.0,
+            "lines_pct_of_median": 0.0,
+            "xp_pct_of_median": 0.0,
+            "days_since_seen": "never",
+        },
+    )
+    # 2 / 25 = 8 %; 300,000 / 650,000 = 46.15… % → 46.2
+    assert by_name["Lazy Officer"].reason == (
+        "slacking: 2 lines and 300,000 XP in the last 30d, both under 50% of the clan median "
+        "(25 lines, 650,000 XP)"
+    )
+    assert by_name["Lazy Officer"].numbers["xp_pct_of_median"] == 46.2
+    assert by_name["Busy Officer"].reason == "ok: 40 lines and 100 XP in the last 30d"
+    assert dict(by_name["Busy Officer"].numbers) == {
+        "status": "ok",
+        "tier": "officer",
+        "lines": 40,
+        "xp": 100,
+        "median_lines": 25.0,
+        "median_xp": 650_000.0,
+        "lines_pct_of_median": 160.0,
+        "xp_pct_of_median": 0.0,
+        "days_since_seen": "never",
+    }
+    assert (by_name["Chatty Leader"].role, by_name["Chatty Leader"].numbers["tier"]) == (
+        "zenyte",
+        "leadership",
+    )
+
+
+def test_officer_audit_percentages_keep_one_decimal_and_days_since_seen() -> None:
+    # Medians of the three active members: 3 lines, 1 XP. The officer: 1 line (33.3 %),
+    # 2 XP (200 %), last chat 2.5 days ago → 2 days.
+    clan = [
+        act(1, "a", lines=3, xp=1, window=MONTH),
+        act(2, "b", lines=5, xp=1, window=MONTH),
+        act(3, "Officer", "dragon", lines=1, xp=2, last_chat=2.5, window=MONTH),
+    ]
+    [finding] = officer_audit(clan, RANKS, SETTINGS, AS_OF)
+    assert finding.numbers["median_lines"] == 3.0
+    assert finding.numbers["median_xp"] == 1.0
+    assert finding.numbers["lines_pct_of_median"] == 33.3
+    assert finding.numbers["xp_pct_of_median"] == 200.0
+    assert finding.numbers["days_since_seen"] == 2
+
+
+def test_officer_audit_percentage_of_a_zero_median_is_not_a_number() -> None:
+    # The active members all progressed without a line: the median of lines is 0.
+    clan = [
+        act(1, "a", xp=5, window=MONTH),
+        act(2, "Officer", "dragon", xp=5, window=MONTH),
+    ]
+    [finding] = officer_audit(clan, RANKS, SETTINGS, AS_OF)
+    assert finding.numbers["median_lines"] == 0.0
+    assert finding.numbers["lines_pct_of_median"] == "n/a"
+    assert finding.numbers["xp_pct_of_median"] == 100.0
+
+
+def test_leadership_slump_finding_in_full() -> None:
+    window = parse_window("5h", AS_OF)
+    [finding] = alerts(
+        [act(3, "Dep", "deputy_owner", window=window, last_chat=20.5)], [], RANKS, SETTINGS, AS_OF
+    )
+    assert finding == Finding(
+        kind=FindingKind.LEADERSHIP_SLUMP,
+        member_id=3,
+        display_name="Dep",
+        role="deputy_owner",
+        reason="Deputy Owner with no chat and no progress in the last 5h; last seen 20 days ago",
+        numbers={"window_days": 0.21, "days_since_seen": 20},
+    )
+
+
+def test_a_slump_of_a_watched_member_without_a_rank_says_no_rank() -> None:
+    watch_members = RuleSettings(slump_tiers=frozenset({RankTier.MEMBER}))
+    [finding] = alerts([act(1, "Nobody", None, window=WEEK)], [], RANKS, watch_members, AS_OF)
+    assert finding.reason == (
+        "no rank with no chat and no progress in the last 7d; last seen never"
+    )
+
+
+def test_leadership_slumps_longest_unseen_first_whatever_the_names() -> None:
+    week = [
+        act(1, "Alpha", "owner", window=WEEK, last_chat=3),
+        act(2, "Zulu", "deputy_owner", window=WEEK, last_chat=20),
+        act(3, "Mike", "zenyte", window=WEEK),  # never seen: first
+    ]
+    assert names(alerts(week, [], RANKS, SETTINGS, AS_OF)) == ["Mike", "Zulu", "Alpha"]
+
+
+def test_churn_finding_in_full_with_rates_rounded_to_two_places() -> None:
+    # 50 lines in 30 days = 1.666… a day; none this week.
+    [finding] = alerts(
+        [act(4, "Fading", window=WEEK)],
+        [act(4, "Fading", lines=50, window=MONTH)],
+        RANKS,
+        SETTINGS,
+        AS_OF,
+    )
+    assert finding == Finding(
+        kind=FindingKind.CHURN_RISK,
+        member_id=4,
+        display_name="Fading",
+        role="gamer",
+        reason=(
+            "chat fell to 0% of their usual rate: 0.0 lines/day in the last 7d against 1.7 "
+            "in the last 30d"
+        ),
+        numbers={
+            "lines_short": 0,
+            "lines_long": 50,
+            "rate_short_per_day": 0.0,
+            "rate_long_per_day": 1.67,
+            "rate_share_pct": 0.0,
+        },
+    )
+
+
+def test_churn_reason_names_both_rates() -> None:
+    [finding] = alerts(
+        [act(1, "Quiet", lines=2, window=WEEK)],
+        [act(1, "Quiet", lines=60, window=MONTH)],
+        RANKS,
+        SETTINGS,
+        AS_OF,
+    )
+    # 2 / 7 = 0.2857 a day against 60 / 30 = 2.0: 14 %.
+    assert finding.reason == (
+        "chat fell to 14% of their usual rate: 0.3 lines/day in the last 7d against 2.0 "
+        "in the last 30d"
+    )
+
+
+@pytest.mark.parametrize(
+    ("week_lines", "month_lines", "settings", "churn"),
+    [
+        pytest.param(0, 20, SETTINGS, True, id="exactly-the-minimum-month-lines"),
+        # 60 lines / 30 d = 2 a day; half of it is 1 a day = 7 lines in 7 days: not under.
+        pytest.param(7, 60, RuleSettings(churn_ratio=0.5), False, id="rate-at-the-ratio"),
+        pytest.param(6, 60, RuleSettings(churn_ratio=0.5), True, id="rate-under-the-ratio"),
+    ],
+)
+def test_churn_boundaries(
+    week_lines: int, month_lines: int, settings: RuleSettings, churn: bool
+) -> None:
+    found = alerts(
+        [act(1, "Q", lines=week_lines, window=WEEK)],
+        [act(1, "Q", lines=month_lines, window=MONTH)],
+        RANKS,
+        settings,
+        AS_OF,
+    )
+    assert [f.kind for f in found] == ([FindingKind.CHURN_RISK] if churn else [])
+
+
+def test_churn_ties_on_share_list_the_bigger_talker_first_whatever_the_names() -> None:
+    week = [act(1, "Alpha", window=WEEK), act(2, "Zulu", window=WEEK)]
+    month = [act(1, "Alpha", lines=50, window=MONTH), act(2, "Zulu", lines=100, window=MONTH)]
+    assert names(alerts(week, month, RANKS, SETTINGS, AS_OF)) == ["Zulu", "Alpha"]
+
+
+def test_silent_grinder_and_idle_chatter_findings_in_full() -> None:
+    week = [
+        act(5, "Grinder", xp=1_200_000, window=WEEK),
+        act(6, "Chatter", "wild", lines=50, window=WEEK),
+    ]
+    grinder, chatter = alerts(week, [], RANKS, SETTINGS, AS_OF)
+    assert grinder == Finding(
+        kind=FindingKind.SILENT_GRINDER,
+        member_id=5,
+        display_name="Grinder",
+        role="gamer",
+        reason="1,200,000 XP in the last 7d without a single chat line",
+        numbers={"xp": 1_200_000, "lines": 0},
+    )
+    assert chatter == Finding(
+        kind=FindingKind.CHATTER_NO_PROGRESS,
+        member_id=6,
+        display_name="Chatter",
+        role="wild",
+        reason="50 chat lines in the last 7d and no progress at all",
+        numbers={"lines": 50, "xp": 0},
+    )
+
+
+def test_idle_chatters_most_lines_first_whatever_the_names() -> None:
+    week = [act(1, "Alpha", lines=60, window=WEEK), act(2, "Zulu", lines=80, window=WEEK)]
+    assert names(alerts(week, [], RANKS, SETTINGS, AS_OF)) == ["Zulu", "Alpha"]
+
+
+def test_social_pillar_needs_at_least_one_line() -> None:
+    # Nobody talked: the cut-off is 0 lines, and 0 lines is never a pillar.
+    clan = [act(1, "a"), act(2, "b")]
+    assert member_tags(clan, RANKS, SETTINGS, AS_OF) == {}
+    # One line at the top of a quiet clan is enough.
+    clan = [act(1, "a", lines=1), *(act(i, f"q{i}") for i in range(2, 11))]
+    assert member_tags(clan, RANKS, SETTINGS, AS_OF) == {1: (TAG_SOCIAL_PILLAR,)}
+
+
+@pytest.mark.parametrize(
+    ("min_kc", "kills", "tagged"),
+    [(1, 1, True), (0, 1, True), (0, 0, False), (2, 1, False)],
+)
+def test_carry_potential_threshold_never_below_one_raid(
+    min_kc: int, kills: int, tagged: bool
+) -> None:
+    settings = RuleSettings(carry_min_raid_kc=min_kc)
+    raider = act(1, "Raider", per_metric={"theatre_of_blood": kills} if kills else None)
+    tags = member_tags([raider], RANKS, settings, AS_OF).get(1, ())
+    assert (TAG_CARRY_POTENTIAL in tags) is tagged
+
+
+def test_promotions_skip_ineligible_members_listed_before_the_due_one() -> None:
+    clan = [
+        act(1, "No Rank", None, joined=90, xp=9_000_000),
+        act(2, "Officer", "dragon", joined=90, xp=9_000_000),
+        act(3, "Wrath", "wrath", joined=90, xp=9_000_000),  # above is an officer rank
+        act(4, "Too New", "prospector", joined=13, xp=9_000_000),
+        act(5, "Not Enough", "prospector", joined=20, xp=10),
+        act(6, "Due", "prospector", joined=20, xp=1_000_000),
+    ]
+    assert names(promotions(clan, RANKS, SETTINGS, AS_OF)) == ["Due"]
+
+
+def test_a_rank_without_a_rung_is_skipped_and_the_next_member_still_checked() -> None:
+    settings = RuleSettings(ladder=(PromotionRung("wild", None, 10),))
+    # The fixture's order: … artillery, gamer, wild, tztok …
+    clan = [act(1, "Gamer", "gamer"), act(2, "Wild", "wild")]
+    assert [f.numbers["to_rank"] for f in promotions(clan, RANKS, settings, AS_OF)] == ["gamer"]
+
+
+def test_staff_are_never_promoted_even_by_a_rung_naming_their_rank() -> None:
+    settings = RuleSettings(ladder=(PromotionRung("dragon", "wrath", 0),))
+    assert promotions([act(1, "Officer", "dragon")], RANKS, settings, AS_OF) == []
+
+
+def test_promotion_tenure_is_inclusive() -> None:
+    # Exactly 14 days at prospector is the rung's 14 days.
+    found = promotions([act(1, "P", "prospector", joined=14, lines=50)], RANKS, SETTINGS, AS_OF)
+    assert names(found) == ["P"]
+
+
+def test_promotion_finding_in_full() -> None:
+    [finding] = promotions(
+        [act(8, "Newbie", "prospector", joined=20, xp=1_500_000)], RANKS, SETTINGS, AS_OF
+    )
+    assert finding == Finding(
+        kind=FindingKind.PROMOTION,
+        member_id=8,
+        display_name="Newbie",
+        role="prospector",
+        reason=(
+            "Prospector → Short Green Guy: 20 days at rank, 1,500,000 XP and 0 chat lines "
+            "in the last 60d"
+        ),
+        numbers={
+            "to_rank": "short_green_guy",
+            "days_in_rank": 20,
+            "xp": 1_500_000,
+            "lines": 0,
+            "min_tenure_days": 14,
+            "min_xp": 1_000_000,
+            "min_lines": 50,
+            "rule": "any of",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("rung", "min_xp", "min_lines", "rule"),
+    [
+        (PromotionRung("gamer", None, 10, min_lines=5, any_of=False), "n/a", 5, "all of"),
+        (PromotionRung("gamer", None, 10, min_xp=100), 100, "n/a", "any of"),
+    ],
+)
+def test_promotion_numbers_say_which_criteria_the_rung_has(
+    rung: PromotionRung, min_xp: object, min_lines: object, rule: str
+) -> None:
+    settings = RuleSettings(ladder=(rung,))
+    [finding] = promotions([act(1, "G", "gamer", xp=100, lines=5)], RANKS, settings, AS_OF)
+    assert (finding.numbers["min_xp"], finding.numbers["min_lines"]) == (min_xp, min_lines)
+    assert finding.numbers["rule"] == rule
+    assert finding.numbers["min_tenure_days"] == 10
+
+
+def test_promotions_tied_on_xp_list_the_bigger_talker_first_whatever_the_names() -> None:
+    clan = [
+        act(1, "Alpha", "prospector", joined=20, xp=2_000_000, lines=1),
+        act(2, "Zulu", "prospector", joined=20, xp=2_000_000, lines=9),
+    ]
+    assert names(promotions(clan, RANKS, SETTINGS, AS_OF)) == ["Zulu", "Alpha"]
