@@ -101,6 +101,8 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # stdout's reader went away: the entry point ends quietly (exit 141)
     except Exception as exc:
         if ordinary_failure(exc) is not None:
             raise  # the entry point says it in one line (``clanstats <command>: …``), exit 2

@@ -83,8 +83,12 @@ def _leftovers(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
 
 
-def _child_env(url: str, **extra: str) -> dict[str, str]:
+def _child_env(url: str, *, measured: bool = True, **extra: str) -> dict[str, str]:
+    """The child's environment; ``measured=False`` keeps coverage out of it (a child under a
+    file-size limit cannot write coverage's data file, and would say so on stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLANSTATS_")}
+    if not measured:
+        env = {k: v for k, v in env.items() if not k.startswith(("COV_CORE_", "COVERAGE_"))}
     return env | {"CLANSTATS_DATABASE_URL": url, **extra}
 
 
@@ -226,7 +230,7 @@ def test_migrate_without_room_for_its_backup_stops_before_writing_anything(
         [sys.executable, "-m", "bot", "migrate"],
         capture_output=True,
         text=True,
-        env=_child_env(f"sqlite:///{old_schema}"),
+        env=_child_env(f"sqlite:///{old_schema}", measured=False),
         preexec_fn=_file_size_limit(size // 2),
         timeout=120,
     )
@@ -257,7 +261,7 @@ def test_a_backup_that_fails_midway_leaves_no_partial_copy_and_no_journal(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
-        env=_child_env(f"sqlite:///{old_schema}"),
+        env=_child_env(f"sqlite:///{old_schema}", measured=False),
         cwd=Path(__file__).resolve().parents[2],
         preexec_fn=_file_size_limit(old_schema.stat().st_size // 3),
         timeout=60,
@@ -274,7 +278,7 @@ def test_a_full_disk_while_creating_the_database_is_one_line(tmp_path: Path) -> 
         [sys.executable, "-m", "bot", "migrate"],
         capture_output=True,
         text=True,
-        env=_child_env(f"sqlite:///{path}"),
+        env=_child_env(f"sqlite:///{path}", measured=False),
         preexec_fn=_file_size_limit(16 * 1024),
         timeout=120,
     )

@@ -1,4 +1,5 @@
-"""Roster diffs, worked by hand: who joined, came back, changed rank or name, or left, and
+"""Roster diffs, worked by hand (the mutation-testing set; test_roster.py holds the drift
+and departure-window cases): who joined, came back, changed rank or name, or left, and
 when a roster looks too broken for its departures to be believed."""
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_a_rejoin_with_the_same_rank_is_only_a_rejoin() -> None:
 
 def test_an_empty_roster_refuses_every_departure_whatever_the_share() -> None:
     diff = diff_roster([stored(1, "a"), stored(2, "b")], [], max_departure_share=1.0)
-    assert diff == RosterDiff((), (1, 2), "the roster came back empty")
+    assert diff == RosterDiff((), (1, 2), "the roster came back empty", refusal_kind="empty")
 
 
 def test_too_many_departures_are_refused_while_the_other_changes_apply() -> None:
@@ -74,6 +75,7 @@ def test_too_many_departures_are_refused_while_the_other_changes_apply() -> None
         ),
         (1, 2, 3),
         "3 of 4 members would leave at once (more than 50%)",
+        refusal_kind="per_sync",
     )
 
 
