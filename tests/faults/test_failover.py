@@ -37,6 +37,10 @@ async def lease_holder(db: Database) -> int | None:
                 text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
                     " AND classid = :hi AND objid = :lo AND objsubid = 1"
+                    # Advisory locks are per database: other tests' bots hold the same key
+                    # in their own databases at the same time.
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
                 ),
                 {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
             )
