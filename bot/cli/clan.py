@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.app import open_app
 from bot.cli.common import (
@@ -37,9 +39,18 @@ from bot.usecases.reports.exports import (
     unmatched_text,
 )
 
+if TYPE_CHECKING:
+    from bot.usecases.context import App
 
-def cmd_findings(args: argparse.Namespace) -> int:
-    """``clanstats clan inactive|audit|alerts|promotions``: one officer list."""
+T = TypeVar("T")
+
+
+def _answer(
+    args: argparse.Namespace,
+    ask: Callable[[App, int, datetime], Awaitable[T]],
+    render: Callable[[T, datetime], str],
+) -> int:
+    """Open the clan's database, ``ask`` for one answer as of ``--as-of`` and print it."""
     settings = report_settings(args)
 
     async def go() -> int:
@@ -47,53 +58,43 @@ def cmd_findings(args: argparse.Namespace) -> int:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
                 clan_id = await configured_clan_id(app, settings.wom_group_id)
-                found = await findings(app, clan_id, args.list, as_of, window=args.window)
+                found = await ask(app, clan_id, as_of)
             except (ReportInputError, ClanNotSyncedError) as exc:
                 return report_failure(exc)
-        window = args.window or FINDINGS_WINDOWS[args.list]
-        render = findings_json if args.format == "json" else findings_text
-        sys.stdout.write(render(args.list, window, as_of, found))
-        return EXIT_OK
-
-    return run_async(go())
-
-
-def cmd_unmatched(args: argparse.Namespace) -> int:
-    """``clanstats clan unmatched``: relay names no member held."""
-    settings = report_settings(args)
-
-    async def go() -> int:
-        async with open_app(settings) as app:
-            try:
-                as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
-                found = await unmatched(app, clan_id)
-            except (ReportInputError, ClanNotSyncedError) as exc:
-                return report_failure(exc)
-        render = unmatched_json if args.format == "json" else unmatched_text
-        sys.stdout.write(render(as_of, found))
-        return EXIT_OK
-
-    return run_async(go())
-
-
-def cmd_drops(args: argparse.Namespace) -> int:
-    """``clanstats clan drops [PERIOD]``: the biggest drops, pets, collection log and 99s."""
-    settings = report_settings(args)
-
-    async def go() -> int:
-        async with open_app(settings) as app:
-            try:
-                as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
-                found = await clan_drops(app, clan_id, args.period, as_of, limit=args.limit)
-            except (ReportInputError, ClanNotSyncedError) as exc:
-                return report_failure(exc)
-        render = drops_json if args.format == "json" else drops_text
         sys.stdout.write(render(found, as_of))
         return EXIT_OK
 
     return run_async(go())
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    """``clanstats clan inactive|audit|alerts|promotions``: one officer list."""
+    window = args.window or FINDINGS_WINDOWS[args.list]
+    render = findings_json if args.format == "json" else findings_text
+    return _answer(
+        args,
+        lambda app, clan_id, as_of: findings(app, clan_id, args.list, as_of, window=args.window),
+        lambda found, as_of: render(args.list, window, as_of, found),
+    )
+
+
+def cmd_unmatched(args: argparse.Namespace) -> int:
+    """``clanstats clan unmatched``: relay names no member held."""
+    render = unmatched_json if args.format == "json" else unmatched_text
+    return _answer(
+        args,
+        lambda app, clan_id, _as_of: unmatched(app, clan_id),
+        lambda found, as_of: render(as_of, found),
+    )
+
+
+def cmd_drops(args: argparse.Namespace) -> int:
+    """``clanstats clan drops [PERIOD]``: the biggest drops, pets, collection log and 99s."""
+    return _answer(
+        args,
+        lambda app, clan_id, as_of: clan_drops(app, clan_id, args.period, as_of, limit=args.limit),
+        drops_json if args.format == "json" else drops_text,
+    )
 
 
 def _positive(value: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -58,7 +57,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             terminated = True
             task.cancel()
 
-        with contextlib.suppress(NotImplementedError):  # pragma: no cover - Windows
+        # asyncio's event loops take signal handlers on Unix only (the bot runs on Linux).
+        on_unix = sys.platform != "win32"
+        if on_unix:
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         try:
             async with open_app(settings) as app:
@@ -84,7 +85,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
             return EXIT_TERMINATED
         finally:
-            loop.remove_signal_handler(signal.SIGTERM)
+            if on_unix:
+                loop.remove_signal_handler(signal.SIGTERM)
         print(report.summary())
         return _exit_code(report)
 
