@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,9 +41,18 @@ def test_seconds_are_rounded_down_never_shown_later_than_they_happened() -> None
     assert discord_timestamp(before_epoch, "d") == "<t:-1:d>"
 
 
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: Python counts its datetimes as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
 def test_a_naive_datetime_is_refused_rather_than_shown_hours_off() -> None:
     with pytest.raises(ValueError, match="naive"):
         discord_timestamp(datetime(2025, 12, 23, 20, 0))
+    with pytest.raises(ValueError, match="naive"):  # a tzinfo, but no offset: naive too
+        discord_timestamp(datetime(2025, 12, 23, 20, 0, tzinfo=_NoOffset()))
 
 
 def test_an_unknown_style_is_refused() -> None:
