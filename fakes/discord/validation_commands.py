@@ -117,8 +117,9 @@ def permission_bits(value: Any) -> int | None:
     """``default_member_permissions`` as Discord reads it: a permission bit set, a string of
     decimal digits (``application-commands.mdx``: "?string", "a bitwise OR-ed set of
     permissions, serialized as a string"; ``"0"`` means admins only) or a JSON integer, as
-    discord.py 2.x sends it (``AppCommand.to_dict``: ``default_permissions.value``).
-    ``None`` when the value is none of these (null is handled by the caller)."""
+    discord.py 2.7.1 sends it (``app_commands/commands.py``, ``Command.to_dict``:
+    ``default_permissions.value``). ``None`` when the value is none of these (null is
+    handled by the caller)."""
     if isinstance(value, bool):  # a JSON true/false is not a number
         return None
     if isinstance(value, int):
