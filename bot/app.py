@@ -32,7 +32,6 @@ __all__ = [
     "open_app",
     "open_database",
     "relay_config",
-    "sync_options",
     "utc_now",
     "wom_client",
 ]
@@ -60,18 +59,6 @@ def db_timeouts(settings: Settings) -> DbTimeouts:
 def open_database(settings: Settings) -> Database:
     """The configured database (not migrated), every call bounded by the timeouts."""
     return Database.from_url(settings.database_url, timeouts=db_timeouts(settings))
-
-
-def sync_options(settings: Settings) -> SyncOptions:
-    """What the sync use case needs from the settings (``wom_group_id`` must be set)."""
-    if settings.wom_group_id is None:
-        raise ValueError("CLANSTATS_WOM_GROUP_ID is not set")
-    return SyncOptions(
-        group_id=settings.wom_group_id,
-        interval_minutes=settings.sync_interval_minutes,
-        max_departure_share=settings.max_departure_share,
-        verification_code=settings.wom_verification_code,
-    )
 
 
 def clan_sync_options(settings: Settings, wiring: ClanWiring) -> SyncOptions:

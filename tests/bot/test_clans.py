@@ -9,7 +9,13 @@ from pathlib import Path
 
 from bot.app import env_wiring
 from bot.core.config import Settings
-from bot.usecases.clans import ClanDirectory, import_env_wiring, load_wirings, mark_active
+from bot.usecases.clans import (
+    ClanDirectory,
+    import_env_wiring,
+    live_wiring_problems,
+    load_wirings,
+    mark_active,
+)
 from bot.usecases.context import App
 from domain.clans import ClanWiring
 from storage.engine import Database
@@ -123,3 +129,32 @@ async def test_mark_active_keeps_the_clan_and_reports_its_state(
     back = await mark_active(app, GUILD, True)
     assert back == saved
     assert await mark_active(app, 123456789012345678, False) is None
+
+
+def test_live_problems_name_every_id_the_server_lacks() -> None:
+    wiring = ClanWiring(
+        clan_id=3,
+        guild_id=GUILD,
+        wom_group_id=1,
+        name="x",
+        relay_channel_ids=(11, 12),
+        relay_author_ids=(1,),
+        report_channel_id=13,
+        announce_channel_id=14,
+        officer_role_ids=(21, 22),
+    )
+    assert (
+        live_wiring_problems(
+            wiring, guild_found=True, channel_ids={11, 12, 13, 14}, role_ids={21, 22}
+        )
+        == []
+    )
+    assert live_wiring_problems(wiring, guild_found=True, channel_ids={11}, role_ids={22}) == [
+        "relay channel 12: not a channel of this server",
+        "report channel 13: not a channel of this server",
+        "announcement channel 14: not a channel of this server",
+        "officer role 21: not a role of this server",
+    ]
+    assert live_wiring_problems(wiring, guild_found=False, channel_ids=set(), role_ids=set()) == [
+        f"the bot is not in the server {GUILD} of clan-3"
+    ]
