@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from bot.usecases.context import App
 from bot.usecases.reports.loader import ReportInputError
@@ -161,19 +162,27 @@ async def import_env_wiring(app: App, wiring: ClanWiring) -> ClanWiring:
     Afterwards the database wins: the stored wiring is returned as it is, whatever the
     environment now says (a changed ``.env`` is logged, not applied).
     """
-    async with app.db.write() as session:
-        stored = await wiring_for_guild(session, wiring.guild_id)
+    try:
+        async with app.db.write() as session:
+            stored = await wiring_for_guild(session, wiring.guild_id)
+            if stored is None:
+                saved = await save_wiring(session, wiring, by=None, now=app.now())
+                log.info(
+                    "clans.env_imported",
+                    clan=saved.label,
+                    guild_id=saved.guild_id,
+                    wom_group_id=saved.wom_group_id,
+                    relay_channels=len(saved.relay_channel_ids),
+                    note="the environment settings are now this clan's wiring in the database",
+                )
+                return saved
+    except IntegrityError:
+        # Several instances started at once (PostgreSQL): another one imported it first.
+        async with app.db.read() as session:
+            stored = await wiring_for_guild(session, wiring.guild_id)
         if stored is None:
-            saved = await save_wiring(session, wiring, by=None, now=app.now())
-            log.info(
-                "clans.env_imported",
-                clan=saved.label,
-                guild_id=saved.guild_id,
-                wom_group_id=saved.wom_group_id,
-                relay_channels=len(saved.relay_channel_ids),
-                note="the environment settings are now this clan's wiring in the database",
-            )
-            return saved
+            raise
+        log.info("clans.env_imported_by_another_instance", clan=stored.label)
     if replace(stored, clan_id=None, name="", active=True) != replace(
         wiring, clan_id=None, name="", active=True
     ):

@@ -3,6 +3,7 @@ install's environment settings into the database."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -158,3 +159,20 @@ def test_live_problems_name_every_id_the_server_lacks() -> None:
     assert live_wiring_problems(wiring, guild_found=False, channel_ids=set(), role_ids=set()) == [
         f"the bot is not in the server {GUILD} of clan-3"
     ]
+
+
+async def test_instances_starting_together_import_the_environment_once(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Several instances on one database (failover) start at once: one imports, the others
+    find its clan (a unique-key race on PostgreSQL is read back, not a crash)."""
+    others = [Database.from_url(db_url) for _ in range(3)]
+    try:
+        wiring = env_wiring(_settings(tmp_path))
+        assert wiring is not None
+        got = await asyncio.gather(*(import_env_wiring(_app(d), wiring) for d in [db, *others]))
+    finally:
+        for other in others:
+            await other.dispose()
+    assert len({w.clan_id for w in got}) == 1
+    assert await load_wirings(_app(db)) == [got[0]]
