@@ -19,17 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.dce import BadEntry, message_from_dce
-from bot.app import open_app, relay_config
+from bot.app import clan_relay_base, open_app, relay_config
 from bot.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
+    add_guild_option,
+    chosen_clan,
     run_async,
     settings_or_exit,
     setup_logging,
 )
 from bot.core.config import ConfigError, Settings, env_name
 from bot.usecases.explain import ingest_config
+from bot.usecases.reports import ReportInputError
 from domain.relay import RelayConfig, RelayMessageIn
 from domain.relay_explain import ExplainedPart, Explanation, explain
 from domain.relay_stats import NOTHING_READ
@@ -225,7 +228,22 @@ async def _database_exists(settings: Settings) -> bool:
         await db.dispose()
 
 
+async def _guild_config(settings: Settings, args: argparse.Namespace) -> RelayConfig:
+    """``--guild``: the relay ids, formats and name of that server's clan, as stored."""
+    if not await _database_exists(settings):
+        raise ReportInputError("there is no database yet, so no clan of any server")
+    async with open_app(settings, migrate=False) as app:
+        clan = await chosen_clan(app, settings, args)
+        assert clan.wiring is not None  # chosen by its guild
+        base = clan_relay_base(clan.wiring)
+        if args.clan_name is not None:
+            return dataclasses.replace(base, clan_name=args.clan_name.strip() or None)
+        return await ingest_config(app, clan.wom_group_id, base)
+
+
 async def _config(settings: Settings, args: argparse.Namespace) -> RelayConfig:
+    if args.guild is not None:
+        return await _guild_config(settings, args)
     base = relay_config(settings)
     if args.clan_name is not None:
         return dataclasses.replace(base, clan_name=args.clan_name.strip() or None)
@@ -259,6 +277,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             config = await _config(settings, args)
         except ConfigError as exc:
             print(str(exc), file=sys.stderr)
+            return EXIT_CONFIG
+        except ReportInputError as exc:  # --guild of a server with no clan
+            print(f"error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         explained = explain(message, config, as_relay=args.as_relay or from_content)
         if args.format == "json":
@@ -303,4 +324,5 @@ def register(sub: Any) -> None:
         help="the clan's in-game name (default: as stored by the last WOM sync)",
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_guild_option(p)
     p.set_defaults(handler=cmd_explain)

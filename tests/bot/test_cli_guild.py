@@ -82,6 +82,15 @@ def test_guild_picks_the_clan_and_several_clans_without_it_are_listed(
     assert f"--guild {GUILD_A} (Nevr Lucky, WOM group 11114)" in err
     assert f"--guild {GUILD_B} (Other Clan, WOM group 22222)" in err
 
+    # relay explain reads with that server's clan's configuration.
+    code, out, err = _run(
+        capsys, "relay", "explain", "**DocOfMed**: hi", "--guild", str(GUILD_B), "--format", "json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["parts"][0]["player"] == "DocOfMed"
+    code, _, err = _run(capsys, "relay", "explain", "x", "--guild", "123456789012345678")
+    assert code == 2 and "no clan is set up for the Discord server" in err
+
     # Without the environment's clan, two clans and no --guild: listed, not guessed.
     monkeypatch.delenv("CLANSTATS_WOM_GROUP_ID")
     code, out, err = _run(capsys, "report", "--as-of", AS_OF)
