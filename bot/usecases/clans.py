@@ -156,11 +156,14 @@ async def mark_active(app: App, guild_id: int, active: bool) -> ClanWiring | Non
         return await wiring_for_guild(session, guild_id)
 
 
-async def import_env_wiring(app: App, wiring: ClanWiring) -> ClanWiring:
+async def import_env_wiring(app: App, wiring: ClanWiring) -> ClanWiring | None:
     """Store the environment's single-clan wiring once: when its guild has no wiring yet.
 
     Afterwards the database wins: the stored wiring is returned as it is, whatever the
-    environment now says (a changed ``.env`` is logged, not applied).
+    environment now says (a changed ``.env`` is logged, not applied). A wiring that cannot
+    be saved (its WOM group is another server's clan: ``CLANSTATS_GUILD_ID`` changed after
+    the first import) is logged with the reason and not imported (None): the bot still
+    serves every clan the database holds.
     """
     try:
         async with app.db.write() as session:
@@ -176,6 +179,14 @@ async def import_env_wiring(app: App, wiring: ClanWiring) -> ClanWiring:
                     note="the environment settings are now this clan's wiring in the database",
                 )
                 return saved
+    except ValueError as exc:  # WiringConflict included
+        log.error(
+            "clans.env_not_imported",
+            guild_id=wiring.guild_id,
+            reason=str(exc),
+            fix="set CLANSTATS_GUILD_ID back, or set the clan up with /setup in its server",
+        )
+        return None
     except IntegrityError:
         # Several instances started at once (PostgreSQL): another one imported it first.
         async with app.db.read() as session:

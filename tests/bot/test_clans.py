@@ -176,3 +176,15 @@ async def test_instances_starting_together_import_the_environment_once(
             await other.dispose()
     assert len({w.clan_id for w in got}) == 1
     assert await load_wirings(_app(db)) == [got[0]]
+
+
+async def test_a_changed_guild_whose_group_is_another_servers_clan_is_not_imported(
+    db: Database, tmp_path: Path
+) -> None:
+    """CLANSTATS_GUILD_ID changed after the first import: its WOM group is the first guild's
+    clan, so nothing is imported (logged) and the stored clan serves on, untouched."""
+    app = _app(db)
+    first = await import_env_wiring(app, env_wiring(_settings(tmp_path)))  # type: ignore[arg-type]
+    moved = env_wiring(_settings(tmp_path, guild_id=900000000000000009))
+    assert await import_env_wiring(app, moved) is None  # type: ignore[arg-type]
+    assert await load_wirings(app) == [first]
