@@ -16,6 +16,7 @@ from bot.core.config import Settings
 from bot.usecases.context import App, utc_now
 from bot.usecases.harvest import compile_relay_config
 from bot.usecases.sync import SyncOptions
+from domain.clans import ClanWiring
 from domain.relay import RelayConfig
 from storage.engine import Database, DbTimeouts
 from storage.migrate import upgrade
@@ -24,6 +25,7 @@ __all__ = [
     "App",
     "build_app",
     "db_timeouts",
+    "env_wiring",
     "open_app",
     "open_database",
     "relay_config",
@@ -79,6 +81,32 @@ def relay_config(settings: Settings, *, clan_name: str | None = None) -> RelayCo
         settings.relay_author_ids,
         settings.relay_custom_formats,
         clan_name=clan_name or settings.clan_chat_name,
+    )
+
+
+def env_wiring(settings: Settings) -> ClanWiring | None:
+    """The single-clan wiring the environment settings describe, or None when they name no
+    guild and WOM group (an install set up from Discord alone).
+
+    Imported into the database on the first start that finds no wiring for that guild
+    (:func:`bot.usecases.clans.import_env_wiring`); afterwards the database wins.
+    """
+    if settings.guild_id is None or settings.wom_group_id is None:
+        return None
+    return ClanWiring(
+        clan_id=None,
+        guild_id=settings.guild_id,
+        wom_group_id=settings.wom_group_id,
+        name="",  # learnt from WOM by the first sync
+        relay_channel_ids=tuple(dict.fromkeys(settings.relay_channel_ids)),
+        relay_author_ids=tuple(dict.fromkeys(settings.relay_author_ids)),
+        relay_custom_formats=dict(settings.relay_custom_formats),
+        clan_chat_name=settings.clan_chat_name,
+        report_channel_id=settings.report_channel_id,
+        report_time=settings.report_time.replace(second=0, microsecond=0),
+        announce_channel_id=settings.announce_channel_id,
+        officer_role_ids=tuple(dict.fromkeys(settings.officer_role_ids)),
+        timezone=settings.timezone,
     )
 
 

@@ -15,11 +15,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import App, build_app, utc_now
+from bot.app import App, build_app, env_wiring, utc_now
 from bot.channel_access import ChannelAccess
 from bot.core.config import Settings
 from bot.core.tasks import Tasks
 from bot.core.tracing import TRACE_KEY, new_trace_id, traced
+from bot.usecases.clans import ClanDirectory, import_env_wiring, load_wirings
 from bot.usecases.outage import database_unavailable
 from bot.usecases.reports import ReportError
 from storage.leader import SchedulerLease
@@ -183,6 +184,8 @@ class ClanStatsBot(commands.Bot):
         self._given_app = app
         self._app: App | None = app
         self._lease: SchedulerLease | None = None
+        # The clans this process serves, one per guild (loaded in setup_hook).
+        self.clans = ClanDirectory()
         self.is_scheduler_leader = False
         # When this process started (the app's clock) and since when it runs the jobs.
         self.started_at: datetime | None = None
@@ -231,6 +234,7 @@ class ClanStatsBot(commands.Bot):
             if self._app is None:
                 self._app = await build_app(self.settings, clock=self._clock)
             self.started_at = self._app.now()
+            await self._load_clans(self._app)
             self._lease = SchedulerLease(self._app.db)
             self.is_scheduler_leader = await self._lease.acquire()
             if self.is_scheduler_leader:
@@ -260,6 +264,15 @@ class ClanStatsBot(commands.Bot):
                 await self.load_extension(name)
                 log.info("bot.extension_loaded", extension=name)
             await self._sync_commands()
+
+    async def _load_clans(self, app: App) -> None:
+        """The clans to serve: the environment's single clan imported once, then every
+        active clan in the database."""
+        wiring = env_wiring(self.settings)
+        if wiring is not None:
+            await import_env_wiring(app, wiring)
+        self.clans = ClanDirectory(await load_wirings(app))
+        log.info("bot.clans_loaded", clans=[w.label for w in self.clans.all()])
 
     async def _sync_commands(self) -> None:
         guild_id = self.settings.guild_id

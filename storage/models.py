@@ -93,8 +93,33 @@ class Clan(Base):
     clan_chat: Mapped[str | None] = mapped_column(String(100))
     role_order: Mapped[list[str]] = mapped_column(JSON, default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The clan's wiring in its guild (revision 0009): set by /setup, or imported once from
+    # the environment settings of a single-clan install. Its relay channels are rows of
+    # ``relay_channels`` (a channel belongs to one clan).
+    relay_author_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    relay_custom_formats: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The in-game clan chat's name when the admin sets it; else ``clan_chat`` (WOM's).
+    clan_chat_override: Mapped[str | None] = mapped_column(String(100))
+    report_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", clan time zone
+    announce_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    officer_role_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name
+    setup_at: Mapped[datetime | None]
+    setup_by: Mapped[int | None] = mapped_column(BigInteger)  # Discord user; None: the host
+    # False once the bot left the guild: its jobs stop, its data stays.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RelayChannel(Base):
+    """A Discord channel where a clan's in-game chat is relayed: it belongs to one clan."""
+
+    __tablename__ = "relay_channels"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"), index=True)
 
 
 class Member(Base):
