@@ -1,0 +1,170 @@
+"""``/setup`` against the real bot and the fakes: a server with no configuration sets its clan
+up from Discord; only Manage Server may; bad input at any step is answered and changes
+nothing. (The e2e verdict, no violation seen by the fake Discord, closes every test.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from fakes.chat_script import day_posts
+from fakes.discord import Permission
+from fakes.world import (
+    ADMIN_USER_ID,
+    ANNOUNCE_CHANNEL_ID,
+    CLAN_NAME,
+    GENERAL_CHANNEL_ID,
+    GUILD_ID,
+    MEMBER_USER_ID,
+    OFFICER_ROLE_ID,
+    OFFICER_USER_ID,
+    RELAY_CHANNEL_ID,
+    RELAY_WEBHOOK_ID,
+    REPORT_CHANNEL_ID,
+    TRACKSCAPE_BOT_ID,
+    ClanWorld,
+)
+from storage.engine import Database
+from storage.repositories.clans import wiring_for_guild
+from tests.e2e.harness import running_bot
+from tests.e2e.setup_driver import SetupRun
+
+#: A bot whose environment names no clan: everything comes from /setup.
+UNCONFIGURED: dict[str, Any] = {
+    "guild_id": None,
+    "wom_group_id": None,
+    "relay_channel_ids": [],
+    "relay_author_ids": [],
+    "report_channel_id": None,
+    "announce_channel_id": None,
+    "officer_role_ids": [],
+    "timezone": "UTC",
+}
+#: The cogs /setup needs until the clan's own jobs run per clan.
+SETUP_ONLY = ("cogs.admin", "cogs.setup")
+AS_OF = datetime(2025, 12, 23, 20, 0, tzinfo=UTC)
+DAY_START = AS_OF - timedelta(hours=4)
+
+
+def _seed_relay_channel(world: ClanWorld) -> None:
+    world.discord.seed_history(RELAY_CHANNEL_ID, [kw for _, kw in day_posts(DAY_START)])
+
+
+async def _stored(url: str, guild_id: int = GUILD_ID) -> Any:
+    db = Database.from_url(url)
+    try:
+        async with db.read() as session:
+            return await wiring_for_guild(session, guild_id)
+    finally:
+        await db.dispose()
+
+
+async def test_a_server_with_no_configuration_sets_its_clan_up(
+    world: ClanWorld, db_url: str
+) -> None:
+    _seed_relay_channel(world)
+    async with running_bot(
+        world, db_url, extensions=SETUP_ONLY, clock=lambda: AS_OF, **UNCONFIGURED
+    ) as running:
+        assert running.bot.clans.for_guild(GUILD_ID) is None
+        registered = world.discord.find_command("setup", GUILD_ID)
+        assert registered is not None
+        assert int(registered["default_member_permissions"]) == Permission.MANAGE_GUILD
+
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        assert "This server has no clan yet." in run.text
+        assert run.labels() == ["Enter the group id", "Cancel"]
+
+        # 1. The WOM group, fetched and shown back.
+        await run.fill("Enter the group id", {"Group id": f" #{world.wom.group_id} "})
+        assert run.field("Group") == f"{CLAN_NAME} ({world.wom.group_id})"
+        assert run.field("In-game clan chat") == CLAN_NAME
+        assert run.field("Members") == "303"
+        assert run.field("Ranks") == "27"
+        await run.click("Confirm")
+
+        # 2. The relay channel: its webhooks and bots, each with a sample and its format.
+        assert run.component("Read the chosen channels").get("disabled") is True
+        await run.choose("Relay channels", [RELAY_CHANNEL_ID])
+        await run.click("Read the chosen channels")
+        assert "2/4 · Relay authors" in run.title
+        webhook = run.field("Osrs clanchat · webhook")
+        assert "read as game chat" in webhook and "format: `" in webhook
+        assert "\n> " in webhook  # a sample line
+        trackscape = run.field("TrackScape · bot")
+        assert "format: `trackscape`" in trackscape
+        assert "Member Mo" not in run.text  # people are never offered as relays
+        options = run.component("The relays")["options"]
+        assert {o["value"] for o in options} == {str(RELAY_WEBHOOK_ID), str(TRACKSCAPE_BOT_ID)}
+        # Both were recognised, so both come pre-selected; the admin keeps both.
+        assert all(o["default"] for o in options)
+        await run.click("Confirm the relays")
+
+        # 3. Report and announcement channels, officer roles, report time and time zone.
+        await run.choose("Report channel", [REPORT_CHANNEL_ID])
+        await run.choose("Announcement channel", [ANNOUNCE_CHANNEL_ID])
+        await run.choose("Officer roles", [OFFICER_ROLE_ID])
+        await run.fill(
+            "Report time & time zone…",
+            {"Report time": "21:30", "Clan time zone": "Europe/London"},
+        )
+        assert run.field("Daily report") == f"<#{REPORT_CHANNEL_ID}> at 21:30"
+        assert run.field("Time zone") == "Europe/London"
+        assert run.field("Officer roles") == f"<@&{OFFICER_ROLE_ID}>"
+        await run.click("Confirm")
+
+        # 4. The summary, with the ladder proposed from WOM's rank order; nothing stored yet.
+        assert "4/4 · Summary" in run.title
+        ladder = run.field("Proposed promotion ladder (from WOM's rank order)")
+        assert ladder.startswith("prospector → ") and "→ zenyte\n" in ladder
+        assert ladder.endswith("Officer tier: owner, deputy\\_owner")
+        assert await _stored(db_url) is None
+        await run.click("Save")
+        assert run.title == "ClanStats is set up"
+
+        live = running.bot.clans.for_guild(GUILD_ID)
+        assert live is not None and live.clan_id is not None
+        assert live == await _stored(db_url)
+        assert (live.wom_group_id, live.name) == (world.wom.group_id, CLAN_NAME)
+        assert live.relay_channel_ids == (RELAY_CHANNEL_ID,)
+        assert set(live.relay_author_ids) == {RELAY_WEBHOOK_ID, TRACKSCAPE_BOT_ID}
+        assert (live.report_channel_id, live.report_time) == (REPORT_CHANNEL_ID, time(21, 30))
+        assert (live.announce_channel_id, live.officer_role_ids) == (
+            ANNOUNCE_CHANNEL_ID,
+            (OFFICER_ROLE_ID,),
+        )
+        assert live.timezone == "Europe/London"
+        assert running.bot.clans.for_relay_channel(RELAY_CHANNEL_ID) == live
+
+        # Run again: what is stored is the starting point.
+        again = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        assert f"Now: **{CLAN_NAME}** (WOM group {world.wom.group_id})." in again.text
+        await again.click(f"Keep group {world.wom.group_id}")
+        await again.click("Confirm")
+        (relay_select,) = [
+            c for r in again.message.components for c in r["components"] if c["type"] == 8
+        ]
+        assert relay_select["default_values"] == [{"id": RELAY_CHANNEL_ID, "type": "channel"}]
+
+
+async def test_only_manage_server_may_run_setup(world: ClanWorld, sqlite_url: str) -> None:
+    async with running_bot(world, sqlite_url, extensions=SETUP_ONLY, **UNCONFIGURED):
+        # Discord hides the command from members without Manage Server by default; a server
+        # may show it to them anyway (Integrations settings): the bot refuses them itself.
+        for user_id in (MEMBER_USER_ID, OFFICER_USER_ID):
+            asked = await world.discord.invoke_slash(GUILD_ID, GENERAL_CHANNEL_ID, user_id, "setup")
+            answer = await asked.wait_response(timeout=10)
+            assert answer.ephemeral
+            assert "Only members with the Manage Server permission can run /setup." in (
+                answer.content
+            )
+            assert not answer.components
+        # Nor can anyone else click through an admin's setup.
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        clicked = await world.discord.click_button(
+            run.message_id, run.component("Enter the group id")["custom_id"], MEMBER_USER_ID
+        )
+        refused = await clicked.wait_response(timeout=10)
+        assert refused.content == "This is not your /setup." and refused.ephemeral
+        assert clicked.modal is None
+    assert await _stored(sqlite_url) is None
