@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from domain.clans import ClanWiring
 from fakes.chat_script import day_posts
 from fakes.discord import Permission
 from fakes.world import (
@@ -25,7 +26,8 @@ from fakes.world import (
     ClanWorld,
 )
 from storage.engine import Database
-from storage.repositories.clans import wiring_for_guild
+from storage.migrate import upgrade
+from storage.repositories.clans import save_wiring, wiring_for_guild
 from tests.e2e.harness import running_bot
 from tests.e2e.setup_driver import SetupRun
 
@@ -168,3 +170,109 @@ async def test_only_manage_server_may_run_setup(world: ClanWorld, sqlite_url: st
         assert refused.content == "This is not your /setup." and refused.ephemeral
         assert clicked.modal is None
     assert await _stored(sqlite_url) is None
+
+
+OTHER_GUILD_ID = 1_200_000_000_000_000_001
+OTHER_GROUP_ID = 4242
+
+
+async def _store(url: str, *wirings: ClanWiring) -> list[ClanWiring]:
+    """Save wirings as an earlier /setup would have (the database migrated first)."""
+    db = Database.from_url(url)
+    try:
+        await upgrade(db)
+        async with db.write() as session:
+            return [await save_wiring(session, w, by=ADMIN_USER_ID, now=AS_OF) for w in wirings]
+    finally:
+        await db.dispose()
+
+
+async def test_bad_input_at_each_step_is_answered_and_changes_nothing(
+    world: ClanWorld, db_url: str
+) -> None:
+    _seed_relay_channel(world)
+    ours, theirs = await _store(
+        db_url,
+        ClanWiring(
+            clan_id=None,
+            guild_id=GUILD_ID,
+            wom_group_id=world.wom.group_id,
+            name=CLAN_NAME,
+            report_channel_id=REPORT_CHANNEL_ID,
+            timezone="Europe/London",
+        ),
+        # A clan elsewhere whose wiring names our relay channel (an old .env's mistake).
+        ClanWiring(
+            clan_id=None,
+            guild_id=OTHER_GUILD_ID,
+            wom_group_id=OTHER_GROUP_ID,
+            name="Elsewhere",
+            relay_channel_ids=(RELAY_CHANNEL_ID,),
+            relay_author_ids=(RELAY_WEBHOOK_ID,),
+        ),
+    )
+    bot_id = world.discord.bot_user.id
+    async with running_bot(world, db_url, extensions=SETUP_ONLY, **UNCONFIGURED) as running:
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+
+        # 1. Not a number, then a group WOM does not have: answered, still on step 1.
+        await run.fill("Enter the group id", {"Group id": "nevr lucky"})
+        assert "`nevr lucky` is not a WOM group id" in run.field("⚠️ Not taken")
+        await run.fill("Enter the group id", {"Group id": "999999"})
+        assert run.field("⚠️ Not taken").startswith("Wise Old Man has no group 999999.")
+        assert "1/4" in run.title and "Enter the group id" in run.labels()
+        await run.fill("Enter the group id", {"Group id": str(world.wom.group_id)})
+        assert "⚠️ Not taken" not in run.text
+        await run.click("Confirm")
+
+        # 2a. A relay channel another clan owns.
+        await run.choose("Relay channels", [RELAY_CHANNEL_ID])
+        await run.click("Read the chosen channels")
+        assert run.field("⚠️ Not taken") == (
+            "#clan-chat is already the relay channel of another clan "
+            f"(WOM group {OTHER_GROUP_ID}): a relay channel belongs to one clan."
+        )
+        assert "2/4 · Relay channels" in run.title
+
+        # 2b. A channel the bot cannot read: it says which permission is missing, and reads
+        # nothing (the fake would have recorded a history read without the permission).
+        await world.discord.set_channel_permissions(
+            GENERAL_CHANNEL_ID, bot_id, deny=Permission.READ_MESSAGE_HISTORY
+        )
+        await run.choose("Relay channels", [GENERAL_CHANNEL_ID])
+        await run.click("Read the chosen channels")
+        assert run.field("⚠️ Not taken").startswith(
+            "The bot cannot read its history: in #general it lacks Read Message History."
+        )
+        # 2c. A channel with no webhook or bot in it.
+        await world.discord.set_channel_permissions(GENERAL_CHANNEL_ID, bot_id)
+        await run.click("Read the chosen channels")
+        assert run.field("⚠️ Not taken").startswith("No webhook or bot posted in the last 200")
+        await run.click("No relay channel")
+
+        # 3. A report channel the bot cannot post its chart in; a bad time; a bad time zone.
+        await world.discord.set_channel_permissions(
+            ANNOUNCE_CHANNEL_ID, bot_id, deny=Permission.ATTACH_FILES
+        )
+        await run.choose("Report channel", [ANNOUNCE_CHANNEL_ID])
+        assert "it lacks Attach Files" in run.field("⚠️ Not taken")
+        assert run.field("Daily report") == f"<#{REPORT_CHANNEL_ID}> at 09:00"
+        times = "Report time & time zone…"
+        await run.fill(times, {"Report time": "25:00", "Clan time zone": "UTC"})
+        assert run.field("⚠️ Not taken").startswith("`25:00` is not a time of day")
+        await run.fill(times, {"Report time": "21:30", "Clan time zone": "Europe/Londn"})
+        assert run.field("⚠️ Not taken").startswith("`Europe/Londn` is not a time zone name.")
+        await run.fill(times, {"Report time": "21:30", "Clan time zone": "europe/london"})
+        assert run.field("⚠️ Not taken") == (
+            "Time zone `europe/london` is spelt `Europe/London`: enter it that way."
+        )
+        assert run.field("Daily report") == f"<#{REPORT_CHANNEL_ID}> at 09:00"
+        assert run.field("Time zone") == "Europe/London"
+
+        # Leaving changes nothing either.
+        await run.click("Cancel")
+        assert run.message.content == "Setup cancelled: nothing was changed."
+        assert not run.message.components
+        assert running.bot.clans.for_guild(GUILD_ID) == ours
+    assert await _stored(db_url) == ours
+    assert await _stored(db_url, OTHER_GUILD_ID) == theirs
