@@ -15,6 +15,7 @@ from bot.adapters.wom import HttpWomClient
 from bot.core.config import Settings
 from bot.usecases.context import App, utc_now
 from bot.usecases.harvest import compile_relay_config
+from bot.usecases.jobs import SYNC_JOB
 from bot.usecases.sync import SyncOptions
 from domain.clans import ClanWiring
 from domain.relay import RelayConfig
@@ -24,6 +25,8 @@ from storage.migrate import upgrade
 __all__ = [
     "App",
     "build_app",
+    "clan_relay_base",
+    "clan_sync_options",
     "db_timeouts",
     "env_wiring",
     "open_app",
@@ -68,6 +71,31 @@ def sync_options(settings: Settings) -> SyncOptions:
         interval_minutes=settings.sync_interval_minutes,
         max_departure_share=settings.max_departure_share,
         verification_code=settings.wom_verification_code,
+    )
+
+
+def clan_sync_options(settings: Settings, wiring: ClanWiring) -> SyncOptions:
+    """One clan's sync: its WOM group and its own ``job_runs`` name (``wom.sync:clan-<id>``),
+    the process-wide cadence and departure guard. The WOM verification code belongs to the
+    environment's group, so only that clan requests ``update-all``."""
+    code = settings.wom_verification_code
+    return SyncOptions(
+        group_id=wiring.wom_group_id,
+        interval_minutes=settings.sync_interval_minutes,
+        max_departure_share=settings.max_departure_share,
+        verification_code=code if wiring.wom_group_id == settings.wom_group_id else None,
+        job=f"{SYNC_JOB}:{wiring.label}",
+    )
+
+
+def clan_relay_base(wiring: ClanWiring) -> RelayConfig:
+    """One clan's relay parser configuration (its relay authors, custom formats and the
+    clan chat's name when the admin set it). Raises
+    :class:`~bot.core.config.ConfigError` naming every bad custom format."""
+    return compile_relay_config(
+        list(wiring.relay_author_ids),
+        dict(wiring.relay_custom_formats),
+        clan_name=wiring.clan_chat_name,
     )
 
 

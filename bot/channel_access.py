@@ -89,9 +89,12 @@ class ChannelAccess:
         get_channel: Callable[[int], object],
         progress: dict[str, str],
         dispatch: Callable[..., None],
+        progress_guilds: dict[str, int] | None = None,
     ) -> None:
         self._get_channel = get_channel
         self._progress = progress
+        # Which guild each progress line concerns (a clan's /status shows its own).
+        self._progress_guilds = progress_guilds if progress_guilds is not None else {}
         self._dispatch = dispatch
         self.problems: dict[tuple[Purpose, int], str] = {}
 
@@ -138,8 +141,12 @@ class ChannelAccess:
                 meanwhile=WAITING[purpose],
             )
             self._progress[label] = f"{problem}: {WAITING[purpose]}"
+            channel = self._get_channel(channel_id)
+            if isinstance(channel, discord.abc.GuildChannel):
+                self._progress_guilds[label] = channel.guild.id
             return
         del self.problems[key]
         log.info("channel.usable_again", purpose=purpose, channel_id=channel_id, was=previous)
         self._progress.pop(label, None)
+        self._progress_guilds.pop(label, None)
         self._dispatch("channel_usable", purpose, channel_id)

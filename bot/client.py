@@ -20,7 +20,7 @@ from bot.channel_access import ChannelAccess
 from bot.core.config import Settings
 from bot.core.tasks import Tasks
 from bot.core.tracing import TRACE_KEY, new_trace_id, traced
-from bot.usecases.clans import ClanDirectory, import_env_wiring, load_wirings
+from bot.usecases.clans import ClanDirectory, ClanWiring, import_env_wiring, load_wirings
 from bot.usecases.outage import database_unavailable
 from bot.usecases.reports import ReportError
 from storage.leader import SchedulerLease
@@ -203,13 +203,21 @@ class ClanStatsBot(commands.Bot):
         self.tasks = Tasks()
         self._shutting_down = False
         self._shutdown_deadline: float | None = None  # the event loop's time
-        # Long-running work (backfill …) reports here for /status; name → one line.
+        # What /status shows beyond the database, name → one line: channel problems here
+        # (which guild each concerns in ``progress_guilds``), each clan's own lines
+        # (backfill progress, configuration problems) in ``clan_progress`` by guild id.
         self.progress: dict[str, str] = {}
+        self.progress_guilds: dict[str, int] = {}
+        self.clan_progress: dict[int, dict[str, str]] = {}
         # Whether the configured channels let the bot do its work (shown in progress).
-        self.channel_access = ChannelAccess(self.get_channel, self.progress, self.dispatch)
-        # Set once the startup WOM sync (if one was due) has run: reports wait for it so a
-        # caught-up report never runs on a clan that has not been synced yet.
-        self.startup_sync_done = asyncio.Event()
+        self.channel_access = ChannelAccess(
+            self.get_channel, self.progress, self.dispatch, self.progress_guilds
+        )
+        # Per clan id: set once that clan's startup WOM sync (if one was due) has run: its
+        # report waits for it, so a caught-up report never runs on a clan not synced yet.
+        self._sync_ready: dict[int, asyncio.Event] = {}
+        # Guilds whose slash commands this process registered (guild-scoped installs).
+        self._commands_synced_for: set[int] = set()
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={
@@ -276,6 +284,10 @@ class ClanStatsBot(commands.Bot):
         log.info("bot.clans_loaded", clans=[w.label for w in self.clans.all()])
 
     async def _sync_commands(self) -> None:
+        """Register the slash commands: globally (every guild sees them), or, for an install
+        that names its guild (``CLANSTATS_GUILD_ID``), as that guild's commands, which
+        Discord shows at once; other guilds get theirs when they become available
+        (:meth:`sync_guild_commands`)."""
         guild_id = self.settings.guild_id
         if guild_id is None:
             synced = await self.tree.sync()
@@ -283,7 +295,75 @@ class ClanStatsBot(commands.Bot):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
+            self._commands_synced_for.add(guild_id)
         log.info("bot.commands_synced", count=len(synced), guild_id=guild_id)
+
+    async def sync_guild_commands(self, guild_id: int) -> None:
+        """An install with guild-scoped commands serves another guild: register them there
+        too, once per process (a global install has nothing to do)."""
+        if self.settings.guild_id is None or guild_id in self._commands_synced_for:
+            return
+        self._commands_synced_for.add(guild_id)
+        guild = discord.Object(id=guild_id)
+        self.tree.copy_global_to(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            self._commands_synced_for.discard(guild_id)
+            log.warning("bot.commands_sync_failed", guild_id=guild_id, error=_one_line(exc))
+            return
+        log.info("bot.commands_synced", count=len(synced), guild_id=guild_id)
+
+    # -- clans ---------------------------------------------------------------------------------
+
+    def sync_ready(self, clan_id: int) -> asyncio.Event:
+        """Set once ``clan_id``'s startup sync (when one was due) has run."""
+        event = self._sync_ready.get(clan_id)
+        if event is None:
+            event = self._sync_ready[clan_id] = asyncio.Event()
+        return event
+
+    @property
+    def startup_sync_done(self) -> asyncio.Event:
+        """The single clan's :meth:`sync_ready` (the first clan's; tests and the demo of a
+        single-clan install wait on it)."""
+        clans = self.clans.all()
+        if not clans or clans[0].clan_id is None:
+            return self.sync_ready(0)
+        return self.sync_ready(clans[0].clan_id)
+
+    def set_progress(self, key: str, text: str | None, guild_id: int) -> None:
+        """One line for the /status of the clan of ``guild_id`` (None removes it)."""
+        lines = self.clan_progress.setdefault(guild_id, {})
+        if text is None:
+            lines.pop(key, None)
+        else:
+            lines[key] = text
+
+    def progress_for(self, wiring: ClanWiring) -> dict[str, str]:
+        """The progress lines about ``wiring``'s clan: its own, then the channel problems of
+        its guild, or of one of its channels the bot could not place in a guild."""
+        channels = {
+            str(c)
+            for c in (
+                *wiring.relay_channel_ids,
+                wiring.report_channel_id,
+                wiring.announce_channel_id,
+            )
+            if c is not None
+        }
+        out = dict(self.clan_progress.get(wiring.guild_id, {}))
+        for key, text in self.progress.items():
+            owner = self.progress_guilds.get(key)
+            if owner == wiring.guild_id or (owner is None and key.rpartition(" ")[2] in channels):
+                out[key] = text
+        return out
+
+    def remove_job(self, job_id: str) -> None:
+        """Unschedule ``job_id`` if it is scheduled (a clan stopped or was re-wired)."""
+        self._leader_jobs.discard(job_id)
+        if self.scheduler.get_job(job_id):
+            self.scheduler.remove_job(job_id)
 
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
         # Listener tasks copy the context when they are created, so each gateway event's

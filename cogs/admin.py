@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -9,10 +10,12 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import env_wiring
 from bot.channel_access import Purpose
 from bot.core.config_check import live_config_problems
+from bot.usecases.clans import ClanWiring, live_wiring_problems, mark_active
 from bot.usecases.status import StatusReport, build_status
-from cogs._checks import officer_only
+from cogs._checks import clan_of, officer_only
 from domain.relay_stats import FormatTally
 
 if TYPE_CHECKING:
@@ -110,21 +113,22 @@ class AdminCog(commands.Cog):
         self.bot = bot
 
     def check_channels(self) -> None:
-        """Check the bot may do its work in every configured channel the server has.
+        """Check the bot may do its work in every channel of every clan the server has.
 
         A channel the server lacks is the configuration check's to report (on_ready); one
         the bot cannot use is reported once, and caught up on when fixed
         (:class:`bot.channel_access.ChannelAccess`).
         """
-        settings, access = self.bot.settings, self.bot.channel_access
-        wanted: list[tuple[Purpose, int | None]] = [
-            *(("relay", cid) for cid in settings.relay_channel_ids),
-            ("report", settings.report_channel_id),
-            ("announce", settings.announce_channel_id),
-        ]
-        for purpose, channel_id in wanted:
-            if channel_id is not None and self.bot.get_channel(channel_id) is not None:
-                access.check(purpose, channel_id)
+        access = self.bot.channel_access
+        for wiring in self.bot.clans.all():
+            wanted: list[tuple[Purpose, int | None]] = [
+                *(("relay", cid) for cid in wiring.relay_channel_ids),
+                ("report", wiring.report_channel_id),
+                ("announce", wiring.announce_channel_id),
+            ]
+            for purpose, channel_id in wanted:
+                if channel_id is not None and self.bot.get_channel(channel_id) is not None:
+                    access.check(purpose, channel_id)
 
     # Discord tells the bot about every change that can change its permissions.
     @commands.Cog.listener()
@@ -151,24 +155,63 @@ class AdminCog(commands.Cog):
     async def on_member_update(self, before: object, after: object) -> None:
         self.check_channels()  # the bot's own roles (with the members intent)
 
+    def _problems(self, wiring: ClanWiring) -> list[str]:
+        guild = self.bot.get_guild(wiring.guild_id)
+        found = {
+            "guild_found": guild is not None,
+            "channel_ids": {c.id for c in guild.channels} if guild else set(),
+            "role_ids": {r.id for r in guild.roles} if guild else set(),
+        }
+        from_env = env_wiring(self.bot.settings)
+        if from_env is not None and replace(from_env, clan_id=None, name="") == replace(
+            wiring, clan_id=None, name=""
+        ):
+            # Still the environment's wiring: name the variables to fix.
+            return live_config_problems(self.bot.settings, **found)  # type: ignore[arg-type]
+        return live_wiring_problems(wiring, **found)  # type: ignore[arg-type]
+
+    def check_configuration(self) -> None:
+        """Say loudly (log and each clan's /status) which of its ids its server does not
+        have, and which of its channels the bot cannot do its work in."""
+        for wiring in self.bot.clans.all():
+            problems = self._problems(wiring)
+            for problem in problems:
+                log.warning("config.live_mismatch", clan=wiring.label, problem=problem)
+            text = "\n".join(problems) if problems else None
+            self.bot.set_progress("configuration", text, wiring.guild_id)
+        self.check_channels()
+
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Say loudly (log and /status) which configured ids the server does not have, and
-        which configured channels the bot cannot do its work in."""
-        guild = self.bot.get_guild(self.bot.settings.guild_id or 0)
-        problems = live_config_problems(
-            self.bot.settings,
-            guild_found=guild is not None,
-            channel_ids={c.id for c in guild.channels} if guild else set(),
-            role_ids={r.id for r in guild.roles} if guild else set(),
+        self.check_configuration()
+        for guild in self.bot.guilds:
+            await self.bot.sync_guild_commands(guild.id)
+
+    # -- joining and leaving guilds ------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot left (was removed from) a guild: its clan's jobs stop, its data stays."""
+        wiring = await mark_active(self.bot.app, guild.id, False)
+        stopped = await self.bot.clans.stopped(guild.id) or wiring
+        log.warning(
+            "clans.guild_left",
+            guild_id=guild.id,
+            clan=stopped.label if stopped is not None else None,
+            note="its jobs stopped; its data is kept, and resumes if the bot is added back",
         )
-        for problem in problems:
-            log.warning("config.live_mismatch", problem=problem)
-        if problems:
-            self.bot.progress["configuration"] = "\n".join(problems)
-        else:
-            self.bot.progress.pop("configuration", None)
-        self.check_channels()
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """The bot was added to a guild: a clan set up there before resumes."""
+        await self.bot.sync_guild_commands(guild.id)
+        wiring = await mark_active(self.bot.app, guild.id, True)
+        if wiring is None:
+            log.info("clans.guild_joined", guild_id=guild.id, clan=None, next="/setup")
+            return
+        log.info("clans.guild_joined", guild_id=guild.id, clan=wiring.label, resumed=True)
+        await self.bot.clans.saved(wiring)
+        self.check_configuration()
 
     @app_commands.command(
         name="status", description="What ClanStats has stored and how its jobs went"
@@ -176,7 +219,13 @@ class AdminCog(commands.Cog):
     @app_commands.guild_only()
     @officer_only()
     async def status(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
-        report = await build_status(self.bot.app, self.bot.progress)
+        wiring = clan_of(interaction)
+        report = await build_status(
+            self.bot.app,
+            self.bot.progress_for(wiring),
+            clan_id=wiring.clan_id,
+            job_suffix=f":{wiring.label}",
+        )
         await interaction.response.send_message(embed=render_status(report), ephemeral=True)
 
 

@@ -13,15 +13,16 @@ import discord
 import structlog
 from discord.ext import commands
 
-from bot.app import relay_config
+from bot.app import clan_relay_base
 from bot.channel_access import Purpose
+from bot.core.config import ConfigError
 from bot.core.tracing import traced
 from bot.usecases.backfill import BackfillProgress, backfill_channel
+from bot.usecases.clans import ClanWiring
 from bot.usecases.harvest import (
     apply_delete,
     apply_edit,
     clan_relay_config,
-    ensure_clan_for,
     ingest,
 )
 from bot.usecases.outage import Outage, database_unavailable
@@ -72,15 +73,17 @@ def relay_message_in(message: discord.Message) -> RelayMessageIn:
 
 
 class RelayCog(commands.Cog):
+    """Every clan's relay channels: a message is stored for the clan whose relay channel it
+    was posted in (a channel belongs to one clan), and only when that channel is in the
+    clan's own guild. Each clan's backfill runs on its own."""
+
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
-        self.channel_ids = frozenset(bot.settings.relay_channel_ids)
-        self.clan_id = 0
-        # Trusted relay authors and custom formats; the clan's name is added as it is learnt.
-        self._base_config = relay_config(bot.settings)
-        self._config: RelayConfig | None = None
-        self._config_at = 0.0
-        self._buffer: list[RelayMessageIn] = []
+        # Per clan id: its parser configuration (relay authors, custom formats), with the
+        # clan's name added as it is learnt, and when that was read.
+        self._configs: dict[int, tuple[RelayConfig, float]] = {}
+        # Messages waiting to be stored, each with the clan it belongs to.
+        self._buffer: list[tuple[int, RelayMessageIn]] = []
         # While the database is unavailable messages wait in the buffer, up to this many;
         # later ones are counted, not kept: the backfill re-reads them from Discord.
         self._buffer_max = bot.settings.relay_buffer_max
@@ -90,24 +93,34 @@ class RelayCog(commands.Cog):
         self._flush_now = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
-        self._backfill: asyncio.Task[None] | None = None
-        self._backfill_again = False
+        # Per guild: the clan's backfill task, and whether another run was asked for.
+        self._backfills: dict[int, asyncio.Task[None]] = {}
+        self._backfill_again: set[int] = set()
         self._unloaded = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def cog_load(self) -> None:
-        settings = self.bot.settings
-        if settings.wom_group_id is None:
-            raise RuntimeError("CLANSTATS_WOM_GROUP_ID is not set")
-        self.clan_id = await ensure_clan_for(self.bot.app, settings.wom_group_id, settings.guild_id)
+        self.bot.clans.listen(self._clan_changed)
         self._flusher = self.bot.tasks.spawn("relay-flusher", self._flush_loop(), daemon=True)
+
+    async def _clan_changed(self, old: ClanWiring | None, new: ClanWiring | None) -> None:
+        """A clan was set up or re-wired (read its channels now) or stopped (stop reading)."""
+        if old is not None and old.clan_id is not None:
+            self._configs.pop(old.clan_id, None)
+        if new is None and old is not None:
+            task = self._backfills.pop(old.guild_id, None)
+            if task is not None and not task.done():
+                task.cancel()
+            return
+        if new is not None and self.bot.is_ready():
+            self.start_backfill("clan set up", guild_id=new.guild_id)
 
     async def cog_unload(self) -> None:
         # A ready/resumed listener already scheduled may still run: it must not start a
         # backfill that nothing would stop before the database closes.
         self._unloaded = True
-        for task in (self._backfill, self._flusher):
+        for task in (*self._backfills.values(), self._flusher):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -145,9 +158,31 @@ class RelayCog(commands.Cog):
 
     # -- live --------------------------------------------------------------------------------
 
+    def _clan_of_channel(self, channel_id: int, guild_id: int | None) -> ClanWiring | None:
+        """The clan whose relay channel this is, if the channel is in that clan's guild."""
+        wiring = self.bot.clans.for_relay_channel(channel_id)
+        if wiring is None or wiring.clan_id is None:
+            return None
+        if guild_id != wiring.guild_id:
+            # Nothing crosses guilds: a channel id saved by one guild's clan that Discord
+            # reports in another guild is not that clan's relay.
+            log.warning(
+                "relay.channel_in_other_guild",
+                channel_id=channel_id,
+                guild_id=guild_id,
+                clan=wiring.label,
+            )
+            return None
+        return wiring
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if message.channel.id not in self.channel_ids:
+        if self.bot.clans.for_relay_channel(message.channel.id) is None:
+            return
+        wiring = self._clan_of_channel(
+            message.channel.id, message.guild.id if message.guild is not None else None
+        )
+        if wiring is None or wiring.clan_id is None:
             return
         if self.bot.user is not None and message.author.id == self.bot.user.id:
             return
@@ -163,7 +198,7 @@ class RelayCog(commands.Cog):
                 )
             self._not_buffered += 1
             return
-        self._buffer.append(relay_message_in(message))
+        self._buffer.append((wiring.clan_id, relay_message_in(message)))
         if len(self._buffer) >= FLUSH_AT and not self._outage.active:
             self._flush_now.set()
 
@@ -201,34 +236,58 @@ class RelayCog(commands.Cog):
             self.start_backfill("database back: re-read the messages not buffered")
 
     async def flush(self) -> None:
+        """Store the buffer, each clan's messages for that clan, oldest first."""
         async with self._flush_lock:
             while self._buffer:
-                batch = self._buffer[:FLUSH_BATCH_MAX]
-                result = await ingest(
-                    self.bot.app,
-                    self.clan_id,
-                    batch,
-                    source="live",
-                    config=await self._relay_config(),
-                )
-                del self._buffer[: len(batch)]
+                clan_id = self._buffer[0][0]
+                count = 0
+                for owner, _ in self._buffer[:FLUSH_BATCH_MAX]:
+                    if owner != clan_id:
+                        break
+                    count += 1
+                batch = [message for _, message in self._buffer[:count]]
+                config = await self._relay_config(clan_id)
+                if config is None:  # the clan stopped, or its formats cannot be compiled
+                    del self._buffer[:count]
+                    continue
+                result = await ingest(self.bot.app, clan_id, batch, source="live", config=config)
+                del self._buffer[:count]
                 log.debug("relay.flushed", received=result.received, new=result.new)
 
-    async def _relay_config(self) -> RelayConfig:
+    def _base_config(self, clan_id: int) -> RelayConfig | None:
+        wiring = self.bot.clans.for_clan(clan_id)
+        if wiring is None:
+            return None
+        try:
+            return clan_relay_base(wiring)
+        except ConfigError as exc:
+            log.error("relay.bad_formats", clan=wiring.label, error=str(exc)[:300])
+            return None
+
+    async def _relay_config(self, clan_id: int) -> RelayConfig | None:
         # The clan's name (TrackScape broadcasts are authored by it) arrives with the first
         # WOM sync, so the parser's configuration is re-read now and then.
         loop = asyncio.get_running_loop()
-        if self._config is None or loop.time() - self._config_at > CONFIG_REFRESH_S:
-            self._config = await clan_relay_config(self.bot.app, self.clan_id, self._base_config)
-            self._config_at = loop.time()
-        return self._config
+        cached = self._configs.get(clan_id)
+        if cached is None or loop.time() - cached[1] > CONFIG_REFRESH_S:
+            base = self._base_config(clan_id)
+            if base is None:
+                return None
+            config = await clan_relay_config(self.bot.app, clan_id, base)
+            self._configs[clan_id] = (config, loop.time())
+            return config
+        return cached[0]
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        if payload.channel_id not in self.channel_ids:
+        wiring = self._clan_of_channel(payload.channel_id, payload.guild_id)
+        if wiring is None or wiring.clan_id is None:
             return
         data: dict[str, Any] = dict(payload.data)
         if "content" not in data and "embeds" not in data:
+            return
+        base = self._base_config(wiring.clan_id)
+        if base is None:
             return
         edited = data.get("edited_timestamp")
         when = datetime.fromisoformat(edited) if isinstance(edited, str) else self.bot.app.now()
@@ -238,7 +297,7 @@ class RelayCog(commands.Cog):
             await apply_edit(
                 self.bot.app,
                 payload.message_id,
-                config=self._base_config,
+                config=base,
                 content=str(data.get("content") or ""),
                 embeds=embeds,
                 edited_at=when,
@@ -246,14 +305,14 @@ class RelayCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        if payload.channel_id in self.channel_ids:
+        if self._clan_of_channel(payload.channel_id, payload.guild_id) is not None:
             async with self._unless_unavailable("delete"):
                 await self.flush()
                 await apply_delete(self.bot.app, [payload.message_id], self.bot.app.now())
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        if payload.channel_id in self.channel_ids:
+        if self._clan_of_channel(payload.channel_id, payload.guild_id) is not None:
             async with self._unless_unavailable("delete"):
                 await self.flush()
                 await apply_delete(self.bot.app, payload.message_ids, self.bot.app.now())
@@ -285,58 +344,85 @@ class RelayCog(commands.Cog):
     @commands.Cog.listener()
     async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
         # A relay channel the bot could not read: what was posted meanwhile is read now.
-        if purpose == "relay" and channel_id in self.channel_ids:
-            self.start_backfill("channel readable again")
+        wiring = self.bot.clans.for_relay_channel(channel_id)
+        if purpose == "relay" and wiring is not None:
+            self.start_backfill("channel readable again", guild_id=wiring.guild_id)
 
-    def start_backfill(self, reason: str) -> None:
-        """Fill every relay channel's gap; a request during a run queues one more run."""
+    def start_backfill(self, reason: str, *, guild_id: int | None = None) -> None:
+        """Fill the relay channels' gaps of one clan (``guild_id``) or of every clan, each
+        clan in a task of its own; a request during a clan's run queues one more run."""
         if self._unloaded:
             log.info("backfill.not_started", reason=reason, why="relay cog unloaded")
             return
-        if self._backfill is not None and not self._backfill.done():
-            self._backfill_again = True
-            return
-        log.info("backfill.requested", reason=reason)
-        self._backfill = self.bot.tasks.spawn(
-            "relay-backfill", self._backfill_all(), daemon=True, reason=reason
-        )
+        clans = self.bot.clans.all()
+        for wiring in clans if guild_id is None else [self.bot.clans.for_guild(guild_id)]:
+            if wiring is None or not wiring.relay_channel_ids:
+                continue
+            running = self._backfills.get(wiring.guild_id)
+            if running is not None and not running.done():
+                self._backfill_again.add(wiring.guild_id)
+                continue
+            log.info("backfill.requested", reason=reason, clan=wiring.label)
+            self._backfills[wiring.guild_id] = self.bot.tasks.spawn(
+                f"relay-backfill:{wiring.label}",
+                self._backfill_clan(wiring.guild_id),
+                daemon=True,
+                reason=reason,
+            )
 
-    async def _backfill_all(self) -> None:
+    async def _backfill_clan(self, guild_id: int) -> None:
         while True:
-            self._backfill_again = False
-            for channel_id in sorted(self.channel_ids):
-                # Without View Channel / Read Message History, Discord would answer 403 or
-                # an empty history: say so once and keep the cursor until it is fixed.
-                if self.bot.channel_access.check("relay", channel_id) is not None:
-                    continue
-                channel = self.bot.get_channel(channel_id)
-                if not isinstance(channel, discord.TextChannel | discord.Thread):
-                    log.warning("backfill.channel_unavailable", channel_id=channel_id)
-                    self.bot.progress[f"backfill {channel_id}"] = "not a text channel"
-                    continue
-                try:
-                    await backfill_channel(
-                        self.bot.app,
-                        self.clan_id,
-                        channel_id,
-                        functools.partial(_pages, channel),
-                        config=await clan_relay_config(
-                            self.bot.app, self.clan_id, self._base_config
-                        ),
-                        backfill_days=self.bot.settings.backfill_days,
-                        on_progress=self._report,
-                    )
-                except discord.Forbidden as exc:
-                    self.bot.channel_access.refused("relay", channel_id, exc)
-            if not self._backfill_again:
+            self._backfill_again.discard(guild_id)
+            wiring = self.bot.clans.for_guild(guild_id)
+            if wiring is None or wiring.clan_id is None:
+                return  # stopped meanwhile
+            base = self._base_config(wiring.clan_id)
+            if base is None:
+                return
+            for channel_id in sorted(wiring.relay_channel_ids):
+                await self._backfill_one(wiring, wiring.clan_id, channel_id, base)
+            if guild_id not in self._backfill_again:
                 return
 
-    def _report(self, progress: BackfillProgress) -> None:
+    async def _backfill_one(
+        self, wiring: ClanWiring, clan_id: int, channel_id: int, base: RelayConfig
+    ) -> None:
+        # Without View Channel / Read Message History, Discord would answer 403 or an empty
+        # history: say so once and keep the cursor until it is fixed.
+        if self.bot.channel_access.check("relay", channel_id) is not None:
+            return
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            log.warning("backfill.channel_unavailable", channel_id=channel_id)
+            self.bot.set_progress(f"backfill {channel_id}", "not a text channel", wiring.guild_id)
+            return
+        if channel.guild.id != wiring.guild_id:
+            log.warning(
+                "relay.channel_in_other_guild",
+                channel_id=channel_id,
+                guild_id=channel.guild.id,
+                clan=wiring.label,
+            )
+            return
+        try:
+            await backfill_channel(
+                self.bot.app,
+                clan_id,
+                channel_id,
+                functools.partial(_pages, channel),
+                config=await clan_relay_config(self.bot.app, clan_id, base),
+                backfill_days=self.bot.settings.backfill_days,
+                on_progress=functools.partial(self._report, wiring.guild_id),
+            )
+        except discord.Forbidden as exc:
+            self.bot.channel_access.refused("relay", channel_id, exc)
+
+    def _report(self, guild_id: int, progress: BackfillProgress) -> None:
         channel = self.bot.get_channel(progress.channel_id)
         name = (
             f"#{channel.name}" if isinstance(channel, discord.TextChannel) else progress.channel_id
         )
-        self.bot.progress[f"backfill {name}"] = progress.line()
+        self.bot.set_progress(f"backfill {name}", progress.line(), guild_id)
 
 
 async def _pages(

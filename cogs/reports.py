@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.adapters.charts import render_activity_chart
 from bot.channel_access import Purpose
 from bot.usecases import reports
+from bot.usecases.clans import ClanWiring
 from bot.usecases.jobs import (
     JobResult,
     ever_ran,
@@ -38,12 +39,28 @@ log = structlog.get_logger(__name__)
 
 REPORT_JOB = "report.daily"
 REPORT_JOB_ID = "daily-report"
+CATCH_UP_JOB_ID = "daily-report-catch-up"
 CHART_NAME = "clan-activity.png"
 STARTUP_SYNC_WAIT_S = 600.0
 
 
+def report_job(wiring: ClanWiring) -> str:
+    """A clan's daily report runs in ``job_runs``: ``report.daily:clan-<id>``."""
+    return f"{REPORT_JOB}:{wiring.label}"
+
+
+def report_job_id(wiring: ClanWiring) -> str:
+    """The scheduler's id of a clan's daily report (``daily-report:clan-<id>``)."""
+    return f"{REPORT_JOB_ID}:{wiring.label}"
+
+
+def catch_up_job_id(wiring: ClanWiring) -> str:
+    return f"{CATCH_UP_JOB_ID}:{wiring.label}"
+
+
 def last_report_time(now: datetime, settings: Any) -> datetime:
-    """The most recent scheduled report time at or before ``now`` (an aware UTC datetime)."""
+    """The most recent scheduled report time at or before ``now`` (an aware UTC datetime);
+    ``settings`` has ``tz`` and ``report_time`` (a clan's wiring)."""
     local = now.astimezone(settings.tz)
     today = local.replace(
         hour=settings.report_time.hour,
@@ -57,85 +74,118 @@ def last_report_time(now: datetime, settings: Any) -> datetime:
 
 
 class ReportsCog(commands.Cog):
+    """Each clan's daily report is a job of its own, at its own time in its own time zone,
+    posted in its own channel: one clan's slow report never delays another's."""
+
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
 
     async def cog_load(self) -> None:
-        if self.bot.settings.report_channel_id is None:
-            log.info("report.disabled", reason="CLANSTATS_REPORT_CHANNEL_ID is not set")
-            return
+        self.bot.clans.listen(self._clan_changed)
         await self.bot.when_leader(self.start_jobs)
 
     async def start_jobs(self, takeover: bool) -> None:
-        """Schedule the daily report (this process leads) and catch a missed one up, once."""
-        settings, app = self.bot.settings, self.bot.app
+        for wiring in self.bot.clans.all():
+            await self.start_clan(wiring, takeover=takeover)
+
+    async def _clan_changed(self, old: ClanWiring | None, new: ClanWiring | None) -> None:
+        if old is not None:
+            self.bot.remove_job(report_job_id(old))
+            self.bot.remove_job(catch_up_job_id(old))
+        if new is not None and self.bot.is_scheduler_leader:
+            await self.start_clan(new, takeover=False)
+
+    async def start_clan(self, wiring: ClanWiring, *, takeover: bool) -> None:
+        """Schedule one clan's daily report and catch a missed one up, once."""
+        if wiring.report_channel_id is None:
+            log.info("report.disabled", clan=wiring.label, reason="no report channel set")
+            return
+        app = self.bot.app
         trigger = CronTrigger(
-            hour=settings.report_time.hour, minute=settings.report_time.minute, timezone=settings.tz
+            hour=wiring.report_time.hour, minute=wiring.report_time.minute, timezone=wiring.tz
         )
-        self.bot.add_job(self.scheduled_report, trigger, id=REPORT_JOB_ID)
-        due = last_report_time(app.now(), settings)
-        slot = self.slot(due)
+        guild = {"guild_id": wiring.guild_id}
+        self.bot.add_job(self.scheduled_report, trigger, id=report_job_id(wiring), kwargs=guild)
+        due = last_report_time(app.now(), wiring)
+        slot = self.slot(wiring, due)
+        job = report_job(wiring)
         if takeover and self.bot.leader_since is not None:
             # A post of this day still marked running was the previous leader's: it died.
-            await release_abandoned(app, REPORT_JOB, slot, started_before=self.bot.leader_since)
-        if await slot_done(app, REPORT_JOB, slot):
+            await release_abandoned(app, job, slot, started_before=self.bot.leader_since)
+        if await slot_done(app, job, slot):
             return
-        # The bot was down at report time: catch up once, for that day. (A fresh install
-        # has nothing to catch up: its first report comes at the next report time.) On a
+        # The bot was down at report time: catch up once, for that day. (A fresh clan has
+        # nothing to catch up: its first report comes at the next report time.) On a
         # takeover, a report time passed while this process was already up was missed by
         # the leader that died: caught up too.
         started = self.bot.started_at
         missed_while_up = takeover and started is not None and due > started
-        if missed_while_up or await ever_ran(app, REPORT_JOB):
-            log.info("report.catch_up_scheduled", slot=slot, takeover=takeover)
+        if missed_while_up or await ever_ran(app, job):
+            log.info("report.catch_up_scheduled", clan=wiring.label, slot=slot, takeover=takeover)
             self.bot.add_job(
                 self.post_report,
                 "date",
                 run_date=datetime.now(UTC) + timedelta(seconds=0.25),  # scheduler: wall clock
-                id="daily-report-catch-up",
-                kwargs={"scheduled": due},
+                id=catch_up_job_id(wiring),
+                kwargs={**guild, "scheduled": due},
             )
 
     async def cog_unload(self) -> None:
-        for job_id in (REPORT_JOB_ID, "daily-report-catch-up"):
-            if self.bot.scheduler.get_job(job_id):
-                self.bot.scheduler.remove_job(job_id)
+        for wiring in self.bot.clans.all():
+            self.bot.remove_job(report_job_id(wiring))
+            self.bot.remove_job(catch_up_job_id(wiring))
 
-    def slot(self, scheduled: datetime) -> str:
-        return scheduled.astimezone(self.bot.settings.tz).strftime("%Y-%m-%d")
+    @staticmethod
+    def slot(wiring: ClanWiring, scheduled: datetime) -> str:
+        return scheduled.astimezone(wiring.tz).strftime("%Y-%m-%d")
 
-    async def scheduled_report(self) -> None:
-        await self.post_report(last_report_time(self.bot.app.now(), self.bot.settings))
+    async def scheduled_report(self, guild_id: int) -> None:
+        wiring = self.bot.clans.for_guild(guild_id)
+        if wiring is not None:
+            await self.post_report(guild_id, last_report_time(self.bot.app.now(), wiring))
 
     @commands.Cog.listener()
     async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
-        """The report channel is usable again: post the report that could not be posted."""
-        if purpose != "report" or channel_id != self.bot.settings.report_channel_id:
+        """A report channel is usable again: post the report that could not be posted."""
+        if purpose != "report":
             return
-        due = last_report_time(self.bot.app.now(), self.bot.settings)
-        if await slot_failed(self.bot.app, REPORT_JOB, self.slot(due)):
-            log.info("report.retry", slot=self.slot(due), reason="report channel usable again")
-            await self.post_report(due)
+        for wiring in self.bot.clans.all():
+            if channel_id != wiring.report_channel_id:
+                continue
+            due = last_report_time(self.bot.app.now(), wiring)
+            slot = self.slot(wiring, due)
+            if await slot_failed(self.bot.app, report_job(wiring), slot):
+                log.info(
+                    "report.retry",
+                    clan=wiring.label,
+                    slot=slot,
+                    reason="report channel usable again",
+                )
+                await self.post_report(wiring.guild_id, due)
 
-    async def post_report(self, scheduled: datetime) -> JobResult[None]:
-        """Build and post the report for the 24 hours before ``scheduled``, once per day."""
+    async def post_report(self, guild_id: int, scheduled: datetime) -> JobResult[None]:
+        """Build and post a clan's report for the day before ``scheduled``, once per day."""
+        wiring = self.bot.clans.for_guild(guild_id)
+        if wiring is None or wiring.clan_id is None:
+            return JobResult(REPORT_JOB, "", "skipped", {}, "the clan stopped")
+        clan_id = wiring.clan_id
         with contextlib.suppress(TimeoutError):
-            # Right after startup, let the due WOM sync land first: the report is then
-            # built on fresh stats (and never on a clan that was never synced).
-            await asyncio.wait_for(self.bot.startup_sync_done.wait(), STARTUP_SYNC_WAIT_S)
+            # Right after startup, let the clan's due WOM sync land first: the report is
+            # then built on fresh stats (and never on a clan that was never synced).
+            await asyncio.wait_for(self.bot.sync_ready(clan_id).wait(), STARTUP_SYNC_WAIT_S)
 
         async def work() -> tuple[dict[str, Any], None]:
-            app, settings = self.bot.app, self.bot.settings
-            channel_id = settings.report_channel_id or 0
+            app = self.bot.app
+            channel_id = wiring.report_channel_id or 0
             # A channel the bot cannot post in fails this day's run with the reason (logged
             # once, on /status); the day stays due and is posted when the channel is fixed.
             self.bot.channel_access.require("report", channel_id)
             channel = self.bot.get_channel(channel_id)
             if not isinstance(channel, discord.abc.Messageable):
                 raise LookupError(f"report channel {channel_id} not found")
-            clan_id = await reports.configured_clan_id(app, settings.wom_group_id)
-            report = await reports.daily_report(app, clan_id, scheduled, settings.tz)
-            png = render_activity_chart(
+            report = await reports.daily_report(app, clan_id, scheduled, wiring.tz)
+            png = await asyncio.to_thread(
+                render_activity_chart,
                 report.heatmap,
                 [(d.day, d.chat_lines, d.xp_gained) for d in report.trend],
                 title=f"{report.clan_name}: clan activity",
@@ -143,7 +193,7 @@ class ReportsCog(commands.Cog):
             )
             try:
                 await channel.send(
-                    embeds=daily_report_embeds(report, settings.tz, chart=CHART_NAME),
+                    embeds=daily_report_embeds(report, wiring.tz, chart=CHART_NAME),
                     file=discord.File(io.BytesIO(png), filename=CHART_NAME),
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
@@ -152,7 +202,7 @@ class ReportsCog(commands.Cog):
                 raise
             return {"chat_lines": report.pulse.chat_lines, "xp": report.pulse.xp_gained}, None
 
-        return await run_job(self.bot.app, REPORT_JOB, self.slot(scheduled), work)
+        return await run_job(self.bot.app, report_job(wiring), self.slot(wiring, scheduled), work)
 
 
 async def setup(bot: ClanStatsBot) -> None:

@@ -12,7 +12,7 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import sync_options
+from bot.app import clan_sync_options
 from bot.channel_access import Purpose
 from bot.usecases.announce import (
     HeldDeparturesNotice,
@@ -22,15 +22,15 @@ from bot.usecases.announce import (
     pending_hold_notice,
     pending_roster_changes,
 )
+from bot.usecases.clans import ClanWiring
 from bot.usecases.jobs import (
-    SYNC_JOB,
     JobResult,
     interval_slot,
     release_abandoned,
     until_sync_due,
 )
 from bot.usecases.sync import SyncOptions, SyncReport, confirm_departures, run_sync
-from cogs._checks import officer_only
+from cogs._checks import clan_of, officer_only
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SYNC_JOB_ID = "wom-sync"
+
+
+def sync_job_id(wiring: ClanWiring) -> str:
+    """The scheduler's id of a clan's sync job (``wom-sync:clan-<id>``)."""
+    return f"{SYNC_JOB_ID}:{wiring.label}"
+
+
 MAX_LINES = 40  # one embed, well inside the 4,096-character description
 
 _VERBS = {
@@ -103,82 +110,116 @@ def render_result(result: JobResult[SyncReport]) -> str:
 
 
 class SyncCog(commands.Cog):
+    """Each clan's WOM sync is a job of its own (``wom-sync:clan-<id>``, its runs
+    ``wom.sync:clan-<id>`` in ``job_runs``): one clan's WOM failure or slow sync never
+    delays another's."""
+
     sync_group = app_commands.Group(
         name="sync", description="Wise Old Man sync (officers)", guild_only=True
     )
 
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
-        # A scheduled sync and /sync can finish together: one announcer at a time, so a
-        # change is never posted twice.
-        self._announcing = asyncio.Lock()
-        self.options: SyncOptions = sync_options(bot.settings)
-        self._clan_id: int | None = None  # the clan announced for, once a sync has run
+        # A scheduled sync and /sync can finish together: one announcer at a time per clan,
+        # so a change is never posted twice.
+        self._announcing: dict[int, asyncio.Lock] = {}
+
+    def options(self, wiring: ClanWiring) -> SyncOptions:
+        return clan_sync_options(self.bot.settings, wiring)
 
     async def cog_load(self) -> None:
         if not self.bot.is_scheduler_leader:
             # Nothing to wait for in this process: another instance runs the syncs.
-            self.bot.startup_sync_done.set()
+            for wiring in self.bot.clans.all():
+                assert wiring.clan_id is not None
+                self.bot.sync_ready(wiring.clan_id).set()
+        self.bot.clans.listen(self._clan_changed)
         await self.bot.when_leader(self.start_jobs)
 
     async def start_jobs(self, takeover: bool) -> None:
-        """Schedule the sync (this process leads); run a due one at once, never twice."""
+        """Schedule every clan's sync (this process leads); run a due one at once."""
+        for wiring in self.bot.clans.all():
+            await self.start_clan(wiring, takeover=takeover)
+
+    async def _clan_changed(self, old: ClanWiring | None, new: ClanWiring | None) -> None:
+        """A clan was set up, re-wired, or stopped (the bot left its guild)."""
+        if old is not None:
+            self.bot.remove_job(sync_job_id(old))
+        if new is not None and self.bot.is_scheduler_leader:
+            await self.start_clan(new, takeover=False)
+
+    async def start_clan(self, wiring: ClanWiring, *, takeover: bool) -> None:
+        """Schedule one clan's sync; run a due one at once, never twice."""
         app = self.bot.app
-        minutes = self.options.interval_minutes
+        options = self.options(wiring)
+        assert wiring.clan_id is not None
+        ready = self.bot.sync_ready(wiring.clan_id)
+        minutes = options.interval_minutes
         if takeover and self.bot.leader_since is not None:
             # A run of this slot still marked running was the previous leader's: it died.
             await release_abandoned(
                 app,
-                SYNC_JOB,
+                options.job,
                 interval_slot(app.now(), minutes),
                 started_before=self.bot.leader_since,
             )
         # The scheduler runs on the wall clock (the app's clock may be a demo's or a test's).
-        wait = await until_sync_due(app, app.now(), minutes)
+        wait = await until_sync_due(app, app.now(), minutes, job=options.job)
         if wait <= timedelta(0):
             first = datetime.now(UTC) + timedelta(seconds=0.25)  # caught up right away
             # A report caught up now waits for this sync, as it does at startup.
-            self.bot.startup_sync_done.clear()
-            log.info("sync.catch_up_scheduled", reason="last good sync older than the interval")
+            ready.clear()
+            log.info(
+                "sync.catch_up_scheduled",
+                clan=wiring.label,
+                reason="last good sync older than the interval",
+            )
         else:
             # Keep the cadence of the last sync (a takeover does not restart the interval).
             first = datetime.now(UTC) + wait
-            self.bot.startup_sync_done.set()
+            ready.set()
         self.bot.add_job(
-            self.scheduled_sync, "interval", minutes=minutes, id=SYNC_JOB_ID, next_run_time=first
+            self.scheduled_sync,
+            "interval",
+            minutes=minutes,
+            id=sync_job_id(wiring),
+            next_run_time=first,
+            kwargs={"guild_id": wiring.guild_id},
         )
 
     async def cog_unload(self) -> None:
-        if self.bot.scheduler.get_job(SYNC_JOB_ID):
-            self.bot.scheduler.remove_job(SYNC_JOB_ID)
+        for wiring in self.bot.clans.all():
+            self.bot.remove_job(sync_job_id(wiring))
 
-    async def scheduled_sync(self) -> None:
+    async def scheduled_sync(self, guild_id: int) -> None:
+        wiring = self.bot.clans.for_guild(guild_id)
+        if wiring is None or wiring.clan_id is None:
+            return  # stopped meanwhile
         try:
-            result = await run_sync(self.bot.app, self.options)
+            result = await run_sync(self.bot.app, self.options(wiring))
         finally:
-            self.bot.startup_sync_done.set()
+            self.bot.sync_ready(wiring.clan_id).set()
         if result.value is not None:
-            await self.announce(result.value.clan_id)
+            await self.announce(wiring, result.value.clan_id)
 
-    async def announce(self, clan_id: int) -> None:
-        """Post pending roster changes to the announce channel, once each, and tell officers
-        of newly held departures (announce channel, else the report channel), once."""
-        self._clan_id = clan_id
-        async with self._announcing:
-            channel_id = self.bot.settings.announce_channel_id
+    async def announce(self, wiring: ClanWiring, clan_id: int) -> None:
+        """Post pending roster changes to the clan's announce channel, once each, and tell
+        its officers of newly held departures (announce channel, else report channel)."""
+        lock = self._announcing.setdefault(clan_id, asyncio.Lock())
+        async with lock:
+            channel_id = wiring.announce_channel_id
             if channel_id is not None:
                 await self._announce(clan_id, channel_id)
-            await self._notify_held(clan_id)
+            await self._notify_held(wiring, clan_id)
 
-    async def _notify_held(self, clan_id: int) -> None:
+    async def _notify_held(self, wiring: ClanWiring, clan_id: int) -> None:
         notice = await pending_hold_notice(self.bot.app, clan_id)
         if notice is None:
             return
-        settings = self.bot.settings
         purpose: Purpose = "announce"
-        channel_id = settings.announce_channel_id
+        channel_id = wiring.announce_channel_id
         if channel_id is None:
-            purpose, channel_id = "report", settings.report_channel_id
+            purpose, channel_id = "report", wiring.report_channel_id
         if channel_id is None:
             return  # logged by the sync, and said in its summary
         channel = self.bot.get_channel(channel_id)
@@ -198,9 +239,13 @@ class SyncCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_channel_usable(self, purpose: Purpose, channel_id: int) -> None:
-        """The announce channel is usable again: post what waited (else the next sync does)."""
-        if purpose in ("announce", "report") and self._clan_id is not None:
-            await self.announce(self._clan_id)
+        """An announce (or report) channel is usable again: post what waited for its clan."""
+        if purpose not in ("announce", "report"):
+            return
+        for wiring in self.bot.clans.all():
+            if channel_id in (wiring.announce_channel_id, wiring.report_channel_id):
+                assert wiring.clan_id is not None
+                await self.announce(wiring, wiring.clan_id)
 
     async def _announce(self, clan_id: int, channel_id: int) -> None:
         lines = await pending_roster_changes(self.bot.app, clan_id)
@@ -226,14 +271,15 @@ class SyncCog(commands.Cog):
     @sync_group.command(name="now", description="Sync the roster and stats from Wise Old Man now")
     @officer_only()
     async def sync_now(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+        wiring = clan_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         slot = f"manual-{interaction.id}"
-        result = await run_sync(self.bot.app, self.options, slot=slot)
+        result = await run_sync(self.bot.app, self.options(wiring), slot=slot)
         await interaction.followup.send(
             render_result(result), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result.value is not None:
-            await self.announce(result.value.clan_id)
+            await self.announce(wiring, result.value.clan_id)
 
     @sync_group.command(
         name="confirm-departures",
@@ -241,11 +287,11 @@ class SyncCog(commands.Cog):
     )
     @officer_only()
     async def confirm_departures(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+        wiring = clan_of(interaction)
+        options = self.options(wiring)
         await interaction.response.defer(ephemeral=True, thinking=True)
         app = self.bot.app
-        done = await confirm_departures(
-            app, self.options.group_id, by=f"discord:{interaction.user.id}"
-        )
+        done = await confirm_departures(app, options.group_id, by=f"discord:{interaction.user.id}")
         result: JobResult[SyncReport] | None = None
         if done is None:
             text = "The clan was never synced: run `/sync now` first."
@@ -253,13 +299,13 @@ class SyncCog(commands.Cog):
             text = done.summary()
         else:
             # Applied at once: a sync now marks those still missing as left.
-            result = await run_sync(app, self.options, slot=f"confirm-{interaction.id}")
+            result = await run_sync(app, options, slot=f"confirm-{interaction.id}")
             text = f"{done.summary()}\n\n{render_result(result)}"
         await interaction.followup.send(
             text[:1900], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result is not None and result.value is not None:
-            await self.announce(result.value.clan_id)
+            await self.announce(wiring, result.value.clan_id)
 
 
 async def setup(bot: ClanStatsBot) -> None:

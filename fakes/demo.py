@@ -228,7 +228,7 @@ async def _run(
 
             await _until(ready, 20, "login")
             transcript.step(f"Bot logged in as {bot.user}; slash commands registered")
-            await _until(lambda: _positive(_count_ok(db, "wom.sync")), 30, "first sync")
+            await _until(lambda: _positive(_count_ok(db, "wom.sync:clan-1")), 30, "first sync")
             transcript.step("Scheduled WOM sync ran (the clan had never been synced)")
 
             await _until(
@@ -277,7 +277,7 @@ async def _run(
                 await asked.wait_responses(2, timeout=30)
             transcript.step("A member ran /player partymarty94 and /leaderboard xp 1d")
             posted = len(world.discord.sent_messages)
-            bot.run_job_now("daily-report")
+            bot.run_job_now("daily-report:clan-1")
             await world.discord.wait_for_sent(
                 lambda m: m.channel_id == REPORT_CHANNEL_ID and m.kind == "message",
                 timeout=30,

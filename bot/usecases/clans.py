@@ -12,7 +12,7 @@ guild; afterwards the database wins.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import replace
 
 import structlog
@@ -31,7 +31,9 @@ __all__ = [
     "ClanDirectory",
     "ClanWiring",
     "WiringConflict",
+    "every_wiring",
     "import_env_wiring",
+    "live_wiring_problems",
     "load_wirings",
     "mark_active",
     "save_clan",
@@ -176,3 +178,32 @@ async def import_env_wiring(app: App, wiring: ClanWiring) -> ClanWiring:
             note="the database's wiring (from /setup or the first start) is used",
         )
     return stored
+
+
+def live_wiring_problems(
+    wiring: ClanWiring,
+    *,
+    guild_found: bool,
+    channel_ids: Set[int],
+    role_ids: Set[int],
+) -> list[str]:
+    """Every id of a clan's wiring its guild does not have (seen once the bot connected)."""
+    if not guild_found:
+        return [f"the bot is not in the server {wiring.guild_id} of {wiring.label}"]
+    problems = [
+        f"relay channel {cid}: not a channel of this server"
+        for cid in wiring.relay_channel_ids
+        if cid not in channel_ids
+    ]
+    for label, cid in (
+        ("report channel", wiring.report_channel_id),
+        ("announcement channel", wiring.announce_channel_id),
+    ):
+        if cid is not None and cid not in channel_ids:
+            problems.append(f"{label} {cid}: not a channel of this server")
+    problems += [
+        f"officer role {rid}: not a role of this server"
+        for rid in wiring.officer_role_ids
+        if rid not in role_ids
+    ]
+    return problems

@@ -31,12 +31,20 @@ class App:
     #: What use cases keep between calls while the data behind it has not changed (each
     #: entry checks that itself): e.g. a clan's members and their timelines.
     memo: dict[Any, Any] = field(default_factory=dict)
-    #: One WOM sync at a time in this process: a sync applies what it fetched against what
-    #: is stored, so two overlapping ones could apply older data over newer.
-    sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: One WOM sync at a time per WOM group in this process: a sync applies what it fetched
+    #: against what is stored, so two overlapping ones could apply older data over newer.
+    #: Clans never wait for each other's syncs.
+    sync_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def sync_lock(self, group_id: int) -> asyncio.Lock:
+        """The lock that keeps the syncs of WOM group ``group_id`` from overlapping."""
+        lock = self.sync_locks.get(group_id)
+        if lock is None:
+            lock = self.sync_locks[group_id] = asyncio.Lock()
+        return lock
 
     async def aclose(self) -> None:
         try:

@@ -163,15 +163,18 @@ async def ever_ran(app: App, job: str) -> bool:
         return await job_runs.latest(session, job) is not None
 
 
-async def sync_due(app: App, now: datetime, interval_minutes: int) -> bool:
+async def sync_due(app: App, now: datetime, interval_minutes: int, *, job: str = SYNC_JOB) -> bool:
     """True when the last successful sync is older than the interval (or there is none)."""
-    return await until_sync_due(app, now, interval_minutes) <= timedelta(0)
+    return await until_sync_due(app, now, interval_minutes, job=job) <= timedelta(0)
 
 
-async def until_sync_due(app: App, now: datetime, interval_minutes: int) -> timedelta:
-    """How long until the next sync is due: zero or less when it is due now (or never ran)."""
+async def until_sync_due(
+    app: App, now: datetime, interval_minutes: int, *, job: str = SYNC_JOB
+) -> timedelta:
+    """How long until the next sync (``job``: one clan's) is due: zero or less when it is
+    due now (or never ran)."""
     async with app.db.read() as session:
-        last = await job_runs.last_success(session, SYNC_JOB)
+        last = await job_runs.last_success(session, job)
     if last is None or last.finished_at is None:
         return timedelta(0)
     return last.finished_at + timedelta(minutes=interval_minutes) - now

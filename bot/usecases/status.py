@@ -36,12 +36,19 @@ class StatusReport:
     formats_since: datetime | None = None
 
 
-async def build_status(app: App, progress: dict[str, str] | None = None) -> StatusReport:
-    """What is stored, the schema, recent jobs, the relay formats read, and ``progress``."""
+async def build_status(
+    app: App,
+    progress: dict[str, str] | None = None,
+    *,
+    clan_id: int | None = None,
+    job_suffix: str | None = None,
+) -> StatusReport:
+    """What is stored, the schema, recent jobs, the relay formats read, and ``progress``:
+    of one clan (``clan_id``, its jobs those named ``…<job_suffix>``), or of everything."""
     async with app.db.read() as session:
-        counts = await store_counts(session)
-        runs = await recent_job_runs(session)
-        formats, since = await format_counts(session)
+        counts = await store_counts(session, clan_id)
+        runs = await recent_job_runs(session, suffix=job_suffix)
+        formats, since = await format_counts(session, clan_id)
     return StatusReport(
         database=f"{app.db.dialect} ({app.db.url})",
         schema_revision=await current_revision(app.db),

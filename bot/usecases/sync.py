@@ -35,6 +35,7 @@ from bot.adapters.wom import (
     WomNotFound,
     WomPlayer,
     WomSnapshot,
+    wom_party,
 )
 from bot.usecases.context import App
 from bot.usecases.harvest import reattribute
@@ -94,6 +95,9 @@ class SyncOptions:
     departure_window: timedelta = timedelta(hours=24)
     #: Enables the daily ``update-all`` request; a secret, never logged.
     verification_code: SecretStr | None = None
+    #: The ``job_runs`` name of this clan's syncs: ``wom.sync:clan-<id>`` in the bot (each
+    #: clan's runs, slots and catch-up are its own), ``wom.sync`` for the CLI's runs.
+    job: str = SYNC_JOB
 
 
 @dataclass
@@ -195,9 +199,12 @@ async def run_sync(
     ``slot`` defaults to the current interval slot (scheduled runs); manual runs pass their own.
     The result's value is the :class:`SyncReport`.
     """
-    async with app.sync_lock:  # the startup catch-up, the schedule and /sync never overlap
+    # The startup catch-up, the schedule and /sync of one group never overlap; other clans'
+    # syncs do not wait. Its WOM requests share the process's rate limit fairly with theirs.
+    async with app.sync_lock(options.group_id):
         chosen = slot or interval_slot(app.now(), options.interval_minutes)
-        return await run_job(app, SYNC_JOB, chosen, _sync_work(app, options))
+        with wom_party(f"group-{options.group_id}"):
+            return await run_job(app, options.job, chosen, _sync_work(app, options))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.usecases import reports
 from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
 from bot.usecases.reports.drops import drops_csv
-from cogs._checks import officer_only
+from cogs._checks import clan_id_of, clan_of, clan_only, officer_only
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
     daily_report_embeds,
@@ -54,15 +54,17 @@ class OfficerCog(commands.Cog):
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
 
-    async def _clan_id(self) -> int:
-        return await reports.configured_clan_id(self.bot.app, self.bot.settings.wom_group_id)
+    def _autocomplete_clan(self, interaction: discord.Interaction[ClanStatsBot]) -> int | None:
+        """The clan of the guild for an autocomplete (no checks run there): None without one."""
+        wiring = self.bot.clans.for_guild(interaction.guild_id)
+        return wiring.clan_id if wiring is not None else None
 
     async def _findings(
         self, interaction: discord.Interaction[ClanStatsBot], kind: FindingsKind, public: bool
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        found = await reports.findings(app, await self._clan_id(), kind, app.now())
+        found = await reports.findings(app, clan_id_of(interaction), kind, app.now())
         stamp = f"{app.now():%Y%m%d}"
         pager = Pager(
             owner_id=interaction.user.id,
@@ -119,7 +121,7 @@ class OfficerCog(commands.Cog):
         self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
-        items = await reports.unmatched(self.bot.app, await self._clan_id())
+        items = await reports.unmatched(self.bot.app, clan_id_of(interaction))
         pager = Pager(
             owner_id=interaction.user.id,
             title="Unmatched relay names",
@@ -146,7 +148,7 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        found = await reports.clan_drops(app, await self._clan_id(), period, app.now())
+        found = await reports.clan_drops(app, clan_id_of(interaction), period, app.now())
         window = found.window
         pager = Pager(
             owner_id=interaction.user.id,
@@ -168,8 +170,8 @@ class OfficerCog(commands.Cog):
         self, interaction: discord.Interaction[ClanStatsBot], public: bool = False
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
-        app, tz = self.bot.app, self.bot.settings.tz
-        built = await reports.daily_report(app, await self._clan_id(), app.now(), tz)
+        app, tz = self.bot.app, clan_of(interaction).tz
+        built = await reports.daily_report(app, clan_id_of(interaction), app.now(), tz)
         await interaction.followup.send(
             embeds=daily_report_embeds(built, tz, chart=None),
             ephemeral=not public,
@@ -180,15 +182,16 @@ class OfficerCog(commands.Cog):
 
     @app_commands.command(name="player", description="A member's stats, gains, chat and names")
     @app_commands.guild_only()
+    @clan_only()
     @app_commands.describe(name="In-game name (current or earlier)", public="Post for everyone")
     async def player(
         self, interaction: discord.Interaction[ClanStatsBot], name: str, public: bool = False
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        profile = await reports.player_profile(app, await self._clan_id(), name, app.now())
+        profile = await reports.player_profile(app, clan_id_of(interaction), name, app.now())
         await interaction.followup.send(
-            embed=profile_embed(profile, self.bot.settings.tz),
+            embed=profile_embed(profile, clan_of(interaction).tz),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
@@ -197,13 +200,17 @@ class OfficerCog(commands.Cog):
     async def player_names(
         self, interaction: discord.Interaction[ClanStatsBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        names = await reports.roster_names(self.bot.app, await self._clan_id(), current)
+        clan_id = self._autocomplete_clan(interaction)
+        if clan_id is None:
+            return []
+        names = await reports.roster_names(self.bot.app, clan_id, current)
         return _choices(names)
 
     @app_commands.command(
         name="leaderboard", description="Top gains by XP, EHP, EHB, a boss or chat"
     )
     @app_commands.guild_only()
+    @clan_only()
     @app_commands.describe(
         metric="xp, ehp, ehb, chat, a boss (cox, tob, toa, zulrah…) or an activity",
         period="1d, 7d, 30d, 90d or 365d",
@@ -219,7 +226,7 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        board = await reports.leaderboard(app, await self._clan_id(), metric, period, app.now())
+        board = await reports.leaderboard(app, clan_id_of(interaction), metric, period, app.now())
         await interaction.followup.send(
             embed=leaderboard_embed(board), ephemeral=not public, allowed_mentions=NO_MENTIONS
         )
@@ -228,7 +235,10 @@ class OfficerCog(commands.Cog):
     async def metric_names(
         self, interaction: discord.Interaction[ClanStatsBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        names = await reports.metric_autocomplete(self.bot.app, await self._clan_id(), current)
+        clan_id = self._autocomplete_clan(interaction)
+        if clan_id is None:
+            return []
+        names = await reports.metric_autocomplete(self.bot.app, clan_id, current)
         return _choices(names)
 
 

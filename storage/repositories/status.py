@@ -50,9 +50,14 @@ async def store_counts(session: AsyncSession, clan_id: int | None = None) -> Sto
     )
 
 
-async def recent_job_runs(session: AsyncSession, limit: int = 5) -> list[JobRun]:
+async def recent_job_runs(
+    session: AsyncSession, limit: int = 5, *, suffix: str | None = None
+) -> list[JobRun]:
+    """The newest runs; with ``suffix``, only the jobs whose name ends with it (one clan's
+    ``…:clan-<id>``)."""
+    query = select(JobRun)
+    if suffix is not None:
+        query = query.where(JobRun.job.endswith(suffix, autoescape=True))
     return list(
-        (
-            await session.execute(select(JobRun).order_by(JobRun.started_at.desc()).limit(limit))
-        ).scalars()
+        (await session.execute(query.order_by(JobRun.started_at.desc()).limit(limit))).scalars()
     )

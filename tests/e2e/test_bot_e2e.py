@@ -72,7 +72,7 @@ async def test_startup_catches_up_a_missed_sync_and_sync_command_reports(
                     n = (
                         await s.execute(
                             select(func.count(JobRun.id)).where(
-                                JobRun.job == "wom.sync", JobRun.outcome == "ok"
+                                JobRun.job == "wom.sync:clan-1", JobRun.outcome == "ok"
                             )
                         )
                     ).scalar_one()

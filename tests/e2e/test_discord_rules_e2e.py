@@ -41,7 +41,7 @@ async def _status_fields(world: ClanWorld) -> dict[str, str]:
 
 async def _report_runs(running: RunningBot) -> list[str]:
     async with running.bot.app.db.read() as s:
-        runs = await s.execute(select(JobRun.outcome).where(JobRun.job == REPORT_JOB))
+        runs = await s.execute(select(JobRun.outcome).where(JobRun.job == f"{REPORT_JOB}:clan-1"))
         return [r[0] for r in runs]
 
 
@@ -65,11 +65,11 @@ async def test_a_report_channel_without_attach_files_is_said_once_and_the_report
             assert "the daily report waits" in shown
 
             # Report time: the run fails with the reason, and nothing is sent to Discord.
-            running.bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
+            running.bot.scheduler.modify_job("daily-report:clan-1", next_run_time=datetime.now(UTC))
             await eventually(lambda: _has(running, ["failed"]), "the report run failing")
             cog = running.bot.get_cog("ReportsCog")
             assert cog is not None
-            again = await cog.post_report(_due(running))  # type: ignore[attr-defined]
+            again = await cog.post_report(GUILD_ID, _due(running))  # type: ignore[attr-defined]
             assert again.outcome == "failed"
             assert _reports(world) == []
 

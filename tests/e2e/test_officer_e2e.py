@@ -37,7 +37,7 @@ async def _synced(running: RunningBot) -> None:
             n = (
                 await s.execute(
                     select(func.count(JobRun.id)).where(
-                        JobRun.job == "wom.sync", JobRun.outcome == "ok"
+                        JobRun.job == "wom.sync:clan-1", JobRun.outcome == "ok"
                     )
                 )
             ).scalar_one()
@@ -284,20 +284,22 @@ async def test_daily_report_posts_once_at_its_time_and_not_again_after_a_restart
 ) -> None:
     async with running_bot(world, db_url) as running:
         await _synced(running)
-        assert running.bot.scheduler.get_job("daily-report-catch-up") is None  # fresh install
-        running.bot.scheduler.modify_job("daily-report", next_run_time=datetime.now(UTC))
+        assert (
+            running.bot.scheduler.get_job("daily-report-catch-up:clan-1") is None
+        )  # fresh install
+        running.bot.scheduler.modify_job("daily-report:clan-1", next_run_time=datetime.now(UTC))
         await world.discord.wait_for(lambda: len(_reports(world)) == 1, timeout=30)
         # the same day's slot again (a second instance, a duplicate fire): nothing
         # discord.py loads extensions as fresh module objects: reach the cog by name.
         cog = running.bot.get_cog("ReportsCog")
         assert cog is not None
         due = last_report_time(datetime.now(UTC), running.settings)
-        again = await cog.post_report(due)  # type: ignore[attr-defined]
+        again = await cog.post_report(GUILD_ID, due)  # type: ignore[attr-defined]
         assert again.outcome == "skipped"
     async with running_bot(world, db_url) as restarted:
         # today's report exists: the restart schedules no catch-up
-        assert restarted.bot.scheduler.get_job("daily-report-catch-up") is None
-        assert restarted.bot.scheduler.get_job("daily-report") is not None
+        assert restarted.bot.scheduler.get_job("daily-report-catch-up:clan-1") is None
+        assert restarted.bot.scheduler.get_job("daily-report:clan-1") is not None
     posted = _reports(world)
     assert len(posted) == 1
     report = posted[0]
@@ -316,7 +318,7 @@ async def test_a_report_missed_during_downtime_is_caught_up_once(
     async with db.write() as s:  # the bot posted reports before it went down
         s.add(
             JobRun(
-                job="report.daily",
+                job="report.daily:clan-1",
                 slot="2000-01-01",
                 started_at=datetime(2000, 1, 1, tzinfo=UTC),
                 finished_at=datetime(2000, 1, 1, tzinfo=UTC),
@@ -328,7 +330,7 @@ async def test_a_report_missed_during_downtime_is_caught_up_once(
     async with running_bot(world, db_url):
         await world.discord.wait_for(lambda: len(_reports(world)) == 1, timeout=30)
     async with running_bot(world, db_url) as restarted:
-        assert restarted.bot.scheduler.get_job("daily-report-catch-up") is None
+        assert restarted.bot.scheduler.get_job("daily-report-catch-up:clan-1") is None
     assert len(_reports(world)) == 1
 
 

@@ -64,7 +64,7 @@ async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
     assert not any("phase" in line for line in flushed)
     assert not {line["trace_id"] for line in flushed} & startup_ids
     job = [line for line in lines if line["event"] in ("job.started", "job.finished")]
-    sync = [line for line in job if line.get("job") == "wom.sync"]
+    sync = [line for line in job if line.get("job") == "wom.sync:clan-1"]
     assert len(sync) == 2 and not any("phase" in line for line in sync)
     assert sync[0]["trace_id"] == sync[1]["trace_id"]  # one id for the whole run
     assert sync[0]["trace_id"] not in startup_ids

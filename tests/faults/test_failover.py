@@ -65,7 +65,7 @@ async def test_a_killed_leader_is_replaced_and_its_missed_slot_runs_exactly_once
         async def first_sync_done() -> bool:
             assert leader.returncode is None, log.read_text()[-3000:]
             try:
-                return any(r.outcome == "ok" for r in await runs(db, "wom.sync"))
+                return any(r.outcome == "ok" for r in await runs(db, "wom.sync:clan-1"))
             except Exception:  # not migrated yet
                 return False
 
@@ -103,15 +103,15 @@ async def test_a_killed_leader_is_replaced_and_its_missed_slot_runs_exactly_once
             slot = day.isoformat()
 
             async def report_posted() -> bool:
-                return any(r.outcome == "ok" for r in await runs(db, "report.daily"))
+                return any(r.outcome == "ok" for r in await runs(db, "report.daily:clan-1"))
 
             await eventually(report_posted, "the missed daily report", limit_s=30)
             await asyncio.sleep(2.5)  # two more leadership rounds: nothing runs twice
-            reports = await runs(db, "report.daily")
+            reports = await runs(db, "report.daily:clan-1")
             assert [(r.slot, r.outcome) for r in reports] == [(slot, "ok")]
             assert report_posts(world) == reports_before + 1
             # the sync due at takeover ran once (after the leader's first one), not per follower
-            syncs = await runs(db, "wom.sync")
+            syncs = await runs(db, "wom.sync:clan-1")
             assert [r.outcome for r in syncs] == ["ok", "ok"]
             assert await b.shutdown() == 0
             assert await c.shutdown() == 0

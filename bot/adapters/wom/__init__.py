@@ -1,6 +1,6 @@
 """Wise Old Man API v2 client: typed models, typed errors, a rate-limited HTTP client."""
 
-from bot.adapters.wom.client import HttpWomClient, WomApi, WomRateLimiter
+from bot.adapters.wom.client import HttpWomClient, WomApi, WomRateLimiter, wom_party
 from bot.adapters.wom.errors import (
     WomBadRequest,
     WomError,
@@ -44,4 +44,5 @@ __all__ = [
     "WomSchemaError",
     "WomSnapshot",
     "WomUnavailable",
+    "wom_party",
 ]

@@ -3,7 +3,10 @@
 * Identifies itself (``User-Agent``) and sends ``x-api-key`` when configured.
 * :class:`WomRateLimiter` keeps every request under WOM's budget (20 per 60 s without a key,
   100 with one), follows ``RateLimit-Remaining``/``RateLimit-Reset`` and pauses on
-  ``Retry-After``. Share one limiter between clients that share an IP or key.
+  ``Retry-After``. Share one limiter between clients that share an IP or key. One process
+  serving many clans shares one budget: requests wait in one queue per party (a clan's
+  sync names itself with :func:`wom_party`) and the turns go round the parties, so a clan
+  with a long backlog never starves another.
 * 429, 5xx, network errors, timeouts and unreadable 2xx bodies (truncated JSON) are retried
   with jittered exponential backoff; when retries run out the error is
   :class:`~bot.adapters.wom.errors.WomUnavailable` (or
@@ -18,11 +21,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
+from contextvars import ContextVar
 from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
@@ -57,6 +62,7 @@ __all__ = [
     "WomApi",
     "WomRateLimiter",
     "default_user_agent",
+    "wom_party",
 ]
 
 log = structlog.get_logger(__name__)
@@ -66,6 +72,20 @@ KEYED_LIMIT = 100
 
 Sleep = Callable[[float], Awaitable[Any]]
 Clock = Callable[[], float]
+
+#: Who the WOM requests made in this context are for (a clan's sync): the limiter takes
+#: turns between parties. None: the process's own requests (the CLI), one party.
+_PARTY: ContextVar[Hashable | None] = ContextVar("wom_party", default=None)
+
+
+@contextlib.contextmanager
+def wom_party(party: Hashable) -> Iterator[None]:
+    """WOM requests made inside the block (and in tasks it starts) queue as ``party``'s."""
+    token = _PARTY.set(party)
+    try:
+        yield
+    finally:
+        _PARTY.reset(token)
 
 
 def default_user_agent() -> str:
@@ -139,11 +159,40 @@ class WomRateLimiter:
         self._blocked_until = 0.0
         self._server_remaining: int | None = None
         self._server_reset_at = 0.0
-        self._lock = asyncio.Lock()
+        # Waiting requests, one FIFO per party, and the parties with waiters in turn order.
+        self._queues: dict[Hashable | None, deque[asyncio.Future[None]]] = {}
+        self._turns: deque[Hashable | None] = deque()
+        self._busy = False  # a granted request is waiting for the budget
+        #: Every party whose request was let through, in order (tests read fairness here).
+        self.granted: deque[Hashable | None] = deque(maxlen=1000)
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits in every known budget, then count it."""
-        async with self._lock:
+    async def acquire(self, party: Hashable | None = None) -> None:
+        """Wait for this party's turn and until one more request fits in every known
+        budget, then count it. ``party`` defaults to the context's (:func:`wom_party`).
+
+        Turns go round the parties that are waiting (round-robin), each party's own
+        requests in the order they came: with the budget spent, a clan with 100 requests
+        queued and one with 1 each get the next free slot in turn.
+        """
+        who = _PARTY.get() if party is None else party
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(who)
+        if queue is None:
+            queue = self._queues[who] = deque()
+            self._turns.append(who)
+        queue.append(waiter)
+        if not self._busy:
+            self._grant_next()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._busy = False  # granted, then cancelled: the turn passes on
+                self._grant_next()
+            else:
+                self._forget(who, waiter)
+            raise
+        try:
             while True:
                 wait = self._wait_needed(self._clock())
                 if wait <= 0:
@@ -152,8 +201,41 @@ class WomRateLimiter:
                 await self._sleep(wait)
             now = self._clock()
             self._sent.append(now)
+            self.granted.append(who)
             if self._server_remaining is not None and now < self._server_reset_at:
                 self._server_remaining -= 1
+        finally:
+            self._busy = False
+            self._grant_next()
+
+    def _grant_next(self) -> None:
+        """Give the turn to the first waiter of the next party in turn order."""
+        while self._turns and not self._busy:
+            who = self._turns.popleft()
+            queue = self._queues[who]
+            while queue and queue[0].done():  # cancelled while waiting
+                queue.popleft()
+            if not queue:
+                del self._queues[who]
+                continue
+            waiter = queue.popleft()
+            if queue:
+                self._turns.append(who)  # its next request waits for the others' turns
+            else:
+                del self._queues[who]
+            self._busy = True
+            waiter.set_result(None)
+
+    def _forget(self, who: Hashable | None, waiter: asyncio.Future[None]) -> None:
+        queue = self._queues.get(who)
+        if queue is None:
+            return
+        with contextlib.suppress(ValueError):
+            queue.remove(waiter)
+        if not queue:
+            del self._queues[who]
+            with contextlib.suppress(ValueError):
+                self._turns.remove(who)
 
     def _wait_needed(self, now: float) -> float:
         if now < self._blocked_until:
