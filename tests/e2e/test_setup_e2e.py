@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from cogs.reports import report_job_id
 from domain.clans import ClanWiring
 from fakes.chat_script import day_posts
 from fakes.discord import Permission
@@ -27,8 +30,9 @@ from fakes.world import (
 )
 from storage.engine import Database
 from storage.migrate import upgrade
+from storage.models import JobRun
 from storage.repositories.clans import save_wiring, wiring_for_guild
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import eventually, running_bot, wait_relay_rows
 from tests.e2e.setup_driver import SetupRun
 
 #: A bot whose environment names no clan: everything comes from /setup.
@@ -42,7 +46,7 @@ UNCONFIGURED: dict[str, Any] = {
     "officer_role_ids": [],
     "timezone": "UTC",
 }
-#: The cogs /setup needs until the clan's own jobs run per clan.
+#: Only what /setup's refusals need: no clan's jobs run beside them.
 SETUP_ONLY = ("cogs.admin", "cogs.setup")
 AS_OF = datetime(2025, 12, 23, 20, 0, tzinfo=UTC)
 DAY_START = AS_OF - timedelta(hours=4)
@@ -65,9 +69,7 @@ async def test_a_server_with_no_configuration_sets_its_clan_up(
     world: ClanWorld, db_url: str
 ) -> None:
     _seed_relay_channel(world)
-    async with running_bot(
-        world, db_url, extensions=SETUP_ONLY, clock=lambda: AS_OF, **UNCONFIGURED
-    ) as running:
+    async with running_bot(world, db_url, clock=lambda: AS_OF, **UNCONFIGURED) as running:
         assert running.bot.clans.for_guild(GUILD_ID) is None
         registered = world.discord.find_command("setup", GUILD_ID)
         assert registered is not None
@@ -138,6 +140,23 @@ async def test_a_server_with_no_configuration_sets_its_clan_up(
         assert live.timezone == "Europe/London"
         assert running.bot.clans.for_relay_channel(RELAY_CHANNEL_ID) == live
 
+        # A working clan, without a restart: its first sync runs, the relay channel's
+        # history and new lines are stored, and its daily report posts.
+        await eventually(lambda: _sync_ok(db_url, live.clan_id), "the first WOM sync")
+        history = await wait_relay_rows(db_url, 20)
+        assert {r.clan_id for r in history} == {live.clan_id}
+        await world.discord.post_message(
+            RELAY_CHANNEL_ID, webhook_id=RELAY_WEBHOOK_ID, content="**Docofmed**: set up at last"
+        )
+        rows = await wait_relay_rows(db_url, len(history) + 1)
+        assert any("set up at last" in (r.text or "") for r in rows)
+        start = len(world.discord.sent_messages)
+        running.bot.run_job_now(report_job_id(live))
+        report = await world.discord.wait_for_sent(
+            lambda m: m.channel_id == REPORT_CHANNEL_ID and bool(m.embeds), start=start, timeout=30
+        )
+        assert CLAN_NAME in str(report.embeds[0].get("title"))
+
         # Run again: what is stored is the starting point.
         again = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
         assert f"Now: **{CLAN_NAME}** (WOM group {world.wom.group_id})." in again.text
@@ -147,6 +166,20 @@ async def test_a_server_with_no_configuration_sets_its_clan_up(
             c for r in again.message.components for c in r["components"] if c["type"] == 8
         ]
         assert relay_select["default_values"] == [{"id": RELAY_CHANNEL_ID, "type": "channel"}]
+
+
+async def _sync_ok(url: str, clan_id: int | None) -> bool:
+    db = Database.from_url(url)
+    try:
+        async with db.read() as session:
+            found = await session.execute(
+                select(JobRun.id).where(
+                    JobRun.job == f"wom.sync:clan-{clan_id}", JobRun.outcome == "ok"
+                )
+            )
+            return found.first() is not None
+    finally:
+        await db.dispose()
 
 
 async def test_only_manage_server_may_run_setup(world: ClanWorld, sqlite_url: str) -> None:
