@@ -687,7 +687,7 @@ def _permission_problem(
 class GroupModal(discord.ui.Modal, title="Wise Old Man group"):
     def __init__(self, view: SetupView, current: int | None) -> None:
         super().__init__(timeout=VIEW_TIMEOUT_S)
-        self.view = view
+        self.setup_view = view
         self.group_id: discord.ui.TextInput[GroupModal] = discord.ui.TextInput(
             placeholder="11114", default=str(current) if current else None, max_length=20
         )
@@ -700,15 +700,15 @@ class GroupModal(discord.ui.Modal, title="Wise Old Man group"):
         )
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        if not await self.view.interaction_check(interaction):
+        if not await self.setup_view.interaction_check(interaction):
             return
-        await self.view.fetch_group(interaction, self.group_id.value)
+        await self.setup_view.fetch_group(interaction, self.group_id.value)
 
 
 class TimesModal(discord.ui.Modal, title="Report time and time zone"):
     def __init__(self, view: SetupView) -> None:
         super().__init__(timeout=VIEW_TIMEOUT_S)
-        self.view = view
+        self.setup_view = view
         self.at: discord.ui.TextInput[TimesModal] = discord.ui.TextInput(
             default=format_report_time(view.draft.report_time), min_length=4, max_length=5
         )
@@ -729,9 +729,9 @@ class TimesModal(discord.ui.Modal, title="Report time and time zone"):
         )
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        if not await self.view.interaction_check(interaction):
+        if not await self.setup_view.interaction_check(interaction):
             return
-        await self.view.set_times(interaction, self.at.value, self.zone.value)
+        await self.setup_view.set_times(interaction, self.at.value, self.zone.value)
 
 
 class SetupCog(commands.Cog):
