@@ -97,3 +97,44 @@ def test_ties_are_broken_by_messages_then_id() -> None:
     ]
     order = [a.author_id for a in survey_authors(history, NOBODY_TRUSTED)]
     assert order == [CHATTY_BOT, WEBHOOK, BOT]
+
+
+def test_a_sample_exactly_at_the_limit_is_kept_whole() -> None:
+    exact = "x" * SAMPLE_MAX
+    (only,) = survey_authors([_message(BOT, exact, bot=True)], NOBODY_TRUSTED)
+    assert only.sample == exact
+
+
+def test_an_excluded_author_first_hides_nobody_after_it() -> None:
+    history = [
+        _message(ME, "**Zezima**: the bot itself", bot=True),
+        _message(PERSON, "a person", name="Ada"),
+        _message(WEBHOOK, "**Zezima**: hello clan", webhook=True),
+    ]
+    assert [
+        a.author_id for a in survey_authors(history, NOBODY_TRUSTED, exclude=frozenset({ME}))
+    ] == [WEBHOOK]
+
+
+def test_relayed_private_chat_is_not_game_chat() -> None:
+    """The chat logger relays private messages too: read as Discord chatter, never as the
+    clan's chat, so they do not make their author a recognised relay."""
+    (logger,) = survey_authors(
+        [_message(WEBHOOK, "From **Zezima** : psst", webhook=True)], NOBODY_TRUSTED
+    )
+    assert (logger.read, logger.formats, logger.sample) == (0, (), "From **Zezima** : psst")
+
+
+def test_formats_are_ordered_by_use_then_by_name() -> None:
+    drop = "Zezima received a drop: Abyssal whip (1,500,000 coins)."
+    # plugin_direct twice, clanchat_net once: the count decides against the alphabet.
+    history = [
+        _message(WEBHOOK, drop, webhook=True),
+        _message(WEBHOOK, drop, webhook=True),
+        _message(WEBHOOK, "**Zezima**: hi", webhook=True),
+    ]
+    (busy,) = survey_authors(history, NOBODY_TRUSTED)
+    assert busy.formats == (("plugin_direct", 2), ("clanchat_net", 1))
+    # One each, plugin_direct seen first: the name breaks the tie.
+    (tied,) = survey_authors(history[1:], NOBODY_TRUSTED)
+    assert tied.formats == (("clanchat_net", 1), ("plugin_direct", 1))
