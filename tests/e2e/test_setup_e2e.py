@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from cogs.reports import report_job_id
@@ -19,6 +20,7 @@ from fakes.world import (
     CLAN_NAME,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
+    MEMBER_ROLE_ID,
     MEMBER_USER_ID,
     OFFICER_ROLE_ID,
     OFFICER_USER_ID,
@@ -184,8 +186,14 @@ async def _sync_ok(url: str, clan_id: int | None) -> bool:
 
 async def test_only_manage_server_may_run_setup(world: ClanWorld, sqlite_url: str) -> None:
     async with running_bot(world, sqlite_url, extensions=SETUP_ONLY, **UNCONFIGURED):
-        # Discord hides the command from members without Manage Server by default; a server
-        # may show it to them anyway (Integrations settings): the bot refuses them itself.
+        # Discord hides the command from members without Manage Server by default …
+        with pytest.raises(PermissionError, match="does not offer /setup"):
+            await world.discord.invoke_slash(GUILD_ID, GENERAL_CHANNEL_ID, MEMBER_USER_ID, "setup")
+        # … but a server may show it to them anyway (Integrations settings: the world opens
+        # every command to its officers, and here /setup to its members): the bot refuses.
+        world.discord.set_command_permissions(
+            GUILD_ID, [{"id": MEMBER_ROLE_ID, "type": 1, "permission": True}], command="setup"
+        )
         for user_id in (MEMBER_USER_ID, OFFICER_USER_ID):
             asked = await world.discord.invoke_slash(GUILD_ID, GENERAL_CHANNEL_ID, user_id, "setup")
             answer = await asked.wait_response(timeout=10)
