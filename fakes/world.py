@@ -28,6 +28,21 @@ MEMBER_USER_ID = 1_100_000_000_000_000_041
 ADMIN_USER_ID = 1_100_000_000_000_000_042
 CLAN_NAME = "Nevr Lucky"
 
+# A second clan in the same process (one bot serving many guilds): its own guild, channels,
+# roles, relay webhook and WOM group (the recorded roster under another id and name).
+OTHER_GUILD_ID = 1_200_000_000_000_000_001
+OTHER_RELAY_CHANNEL_ID = 1_200_000_000_000_000_010
+OTHER_REPORT_CHANNEL_ID = 1_200_000_000_000_000_011
+OTHER_ANNOUNCE_CHANNEL_ID = 1_200_000_000_000_000_012
+OTHER_OFFICER_ROLE_ID = 1_200_000_000_000_000_020
+OTHER_RELAY_WEBHOOK_ID = 1_200_000_000_000_000_030
+OTHER_OFFICER_USER_ID = 1_200_000_000_000_000_040
+OTHER_GROUP_ID = 22222
+OTHER_CLAN_NAME = "Other Clan"
+# A guild the bot is in where nobody ran /setup.
+BARE_GUILD_ID = 1_300_000_000_000_000_001
+BARE_CHANNEL_ID = 1_300_000_000_000_000_010
+
 
 @dataclass
 class ClanWorld:
@@ -81,6 +96,27 @@ def build_guild(discord: FakeDiscord) -> FakeGuild:
     discord.set_command_permissions(
         GUILD_ID, [{"id": OFFICER_ROLE_ID, "type": 1, "permission": True}]
     )
+    return guild
+
+
+def build_other_clan(discord: FakeDiscord, wom: FakeWom) -> FakeGuild:
+    """A second clan's guild and WOM group, and a guild with no clan; the first clan's
+    officer is an ordinary member of the second guild (no officer role there)."""
+    guild = discord.add_guild(OTHER_GUILD_ID, "Other Clan Server", owner_id=ADMIN_USER_ID)
+    for channel_id, name in (
+        (OTHER_RELAY_CHANNEL_ID, "clan-chat"),
+        (OTHER_REPORT_CHANNEL_ID, "officer-reports"),
+        (OTHER_ANNOUNCE_CHANNEL_ID, "roster"),
+    ):
+        guild.add_channel(channel_id, name)
+    guild.add_role(OTHER_OFFICER_ROLE_ID, "Officer")
+    guild.add_member(OTHER_OFFICER_USER_ID, "Officer Otto", [OTHER_OFFICER_ROLE_ID])
+    guild.add_member(OFFICER_USER_ID, "Officer Olly")
+    discord.add_webhook_user(OTHER_RELAY_WEBHOOK_ID, "Osrs clanchat", OTHER_RELAY_CHANNEL_ID)
+    bare = discord.add_guild(BARE_GUILD_ID, "No Clan Yet", owner_id=ADMIN_USER_ID)
+    bare.add_channel(BARE_CHANNEL_ID, "general")
+    bare.add_member(OFFICER_USER_ID, "Officer Olly")
+    wom.add_group(OTHER_GROUP_ID, OTHER_CLAN_NAME)
     return guild
 
 

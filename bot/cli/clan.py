@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.app import open_app
 from bot.cli.common import (
     EXIT_OK,
+    add_guild_option,
+    chosen_clan_id,
     parse_as_of,
     report_failure,
     report_settings,
@@ -27,7 +29,6 @@ from bot.usecases.reports import (
     ClanNotSyncedError,
     ReportInputError,
     clan_drops,
-    configured_clan_id,
     findings,
     unmatched,
 )
@@ -57,7 +58,9 @@ def _answer(
         async with open_app(settings) as app:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                clan = await chosen_clan_id(app, settings, args)
+                clan_id = clan.clan_id
+                assert clan_id is not None
                 found = await ask(app, clan_id, as_of)
             except (ReportInputError, ClanNotSyncedError) as exc:
                 return report_failure(exc)
@@ -112,6 +115,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--as-of", default=None, help="the moment to answer for, ISO-8601 (default: now)"
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_guild_option(p)
 
 
 def register(sub: Any) -> None:

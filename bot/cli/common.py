@@ -17,6 +17,8 @@ from typing import Any
 
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.logging import configure_logging
+from bot.usecases.clans import ChosenClan, choose_clan
+from bot.usecases.context import App
 from bot.usecases.reports import ClanNotSyncedError, ReportInputError
 from storage.errors import database_problem, os_problem, unavailable_reason
 
@@ -52,12 +54,9 @@ def setup_logging(settings: Settings) -> None:
 
 
 def report_settings(args: argparse.Namespace) -> Settings:
-    """Settings for a command that answers from stored data (exit 2 saying what is missing)."""
+    """Settings for a command that answers from stored data. Which clan it is about is
+    :func:`chosen_clan`'s to say (``--guild``, the environment's clan, or the only one)."""
     settings = settings_or_exit(args)
-    missing = settings.missing_for("report")
-    if missing:
-        print(f"clanstats {args.command} needs: " + ", ".join(missing), file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG)
     setup_logging(settings)  # on stderr: stdout carries the answer alone
     return settings
 
@@ -179,3 +178,37 @@ def quiet_broken_pipe() -> int:
     finally:
         os.close(devnull)
     return EXIT_BROKEN_PIPE
+
+
+def add_guild_option(parser: argparse.ArgumentParser) -> None:
+    """``--guild ID``: which clan (the one set up in that Discord server) to answer for."""
+    parser.add_argument(
+        "--guild",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="the Discord server whose clan to use (default: the clan of CLANSTATS_GUILD_ID / "
+        "CLANSTATS_WOM_GROUP_ID, else the only clan; several clans: say which)",
+    )
+
+
+async def chosen_clan(app: App, settings: Settings, args: argparse.Namespace) -> ChosenClan:
+    """The clan this command is about (``--guild``, the environment's, or the only one);
+    :class:`~bot.usecases.clans.ClanChoiceError` (exit 2) lists the clans otherwise."""
+    return await choose_clan(
+        app,
+        guild_id=getattr(args, "guild", None),
+        env_guild_id=settings.guild_id,
+        env_group_id=settings.wom_group_id,
+        env_timezone=settings.timezone,
+    )
+
+
+async def chosen_clan_id(app: App, settings: Settings, args: argparse.Namespace) -> ChosenClan:
+    """:func:`chosen_clan`, which must have data: ``ClanNotSyncedError`` (exit 1) if not."""
+    clan = await chosen_clan(app, settings, args)
+    if clan.clan_id is None:
+        raise ClanNotSyncedError(
+            f"WOM group {clan.wom_group_id} was never synced: run `clanstats sync --once` first"
+        )
+    return clan

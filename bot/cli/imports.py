@@ -9,16 +9,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.app import open_app, relay_config
-from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_exit, setup_logging
+from bot.app import clan_relay_base, open_app, relay_config
+from bot.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_guild_option,
+    chosen_clan,
+    report_failure,
+    settings_or_exit,
+    setup_logging,
+)
 from bot.core.config import ConfigError, Settings, env_name
 from bot.usecases.importer import DEFAULT_BATCH, ImportReport, import_exports
+from bot.usecases.reports import ReportInputError
 
 #: Exit status after SIGTERM (128 + 15, as a shell reports a process that signal ended).
 EXIT_TERMINATED = 143
 
 
-def _config_problems(settings: Settings, any_channel: bool) -> list[str]:
+def _config_problems(settings: Settings, any_channel: bool, guild: int | None) -> list[str]:
+    if guild is not None:
+        return []  # the clan's wiring in the database says it all
     problems: list[str] = []
     if settings.wom_group_id is None:
         problems.append(f"{env_name('wom_group_id')}: not set (the clan the messages belong to)")
@@ -38,7 +50,7 @@ def _config_problems(settings: Settings, any_channel: bool) -> list[str]:
 def cmd_import(args: argparse.Namespace) -> int:
     """``clanstats import PATH...``: import DiscordChatExporter JSON exports."""
     settings = settings_or_exit(args)
-    problems = _config_problems(settings, args.any_channel)
+    problems = _config_problems(settings, args.any_channel, args.guild)
     if problems:
         print(str(ConfigError(problems)), file=sys.stderr)
         return EXIT_CONFIG
@@ -63,14 +75,27 @@ def cmd_import(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         try:
             async with open_app(settings) as app:
-                assert settings.wom_group_id is not None  # checked above
+                if args.guild is not None:
+                    try:
+                        clan = await chosen_clan(app, settings, args)
+                    except ReportInputError as exc:
+                        return report_failure(exc)
+                    assert clan.wiring is not None  # chosen by its guild
+                    wiring = clan.wiring
+                    group_id, config = wiring.wom_group_id, clan_relay_base(wiring)
+                    channel_ids = list(wiring.relay_channel_ids)
+                    guild_id: int | None = wiring.guild_id
+                else:
+                    assert settings.wom_group_id is not None  # checked above
+                    group_id, config = settings.wom_group_id, relay_config(settings)
+                    channel_ids, guild_id = settings.relay_channel_ids, settings.guild_id
                 report = await import_exports(
                     app,
                     list(args.paths),
-                    group_id=settings.wom_group_id,
-                    config=relay_config(settings),
-                    channel_ids=settings.relay_channel_ids,
-                    guild_id=settings.guild_id,
+                    group_id=group_id,
+                    config=config,
+                    channel_ids=channel_ids,
+                    guild_id=guild_id,
                     any_channel=args.any_channel,
                     batch_size=args.batch_size,
                     progress=sys.stderr,
@@ -136,4 +161,5 @@ def register(sub: Any) -> None:
         default=DEFAULT_BATCH,
         help=f"messages per write transaction (default {DEFAULT_BATCH})",
     )
+    add_guild_option(p)
     p.set_defaults(handler=cmd_import)

@@ -11,6 +11,8 @@ from typing import Any
 from bot.app import open_app
 from bot.cli.common import (
     EXIT_OK,
+    add_guild_option,
+    chosen_clan_id,
     parse_as_of,
     report_failure,
     report_settings,
@@ -18,7 +20,6 @@ from bot.cli.common import (
 )
 from bot.usecases.reports import (
     ReportError,
-    configured_clan_id,
     leaderboard,
     player_profile,
 )
@@ -37,7 +38,9 @@ def cmd_player(args: argparse.Namespace) -> int:
         async with open_app(settings) as app:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                clan = await chosen_clan_id(app, settings, args)
+                clan_id = clan.clan_id
+                assert clan_id is not None
                 profile = await player_profile(app, clan_id, args.name, as_of)
             except ReportError as exc:
                 return report_failure(exc)
@@ -55,7 +58,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         async with open_app(settings) as app:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                clan = await chosen_clan_id(app, settings, args)
+                clan_id = clan.clan_id
+                assert clan_id is not None
                 board = await leaderboard(
                     app, clan_id, args.metric, args.period, as_of, limit=args.limit
                 )
@@ -73,6 +78,7 @@ def register(sub: Any) -> None:
     p.add_argument("name", help="in-game name, current or earlier")
     p.add_argument("--as-of", default=None, help="the moment to answer for, ISO-8601")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_guild_option(p)
     p.set_defaults(handler=cmd_player)
 
     p = sub.add_parser("leaderboard", help="top gains of a metric in a period (like /leaderboard)")
@@ -81,4 +87,5 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=10, help="places shown (default 10)")
     p.add_argument("--as-of", default=None, help="the moment to answer for, ISO-8601")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_guild_option(p)
     p.set_defaults(handler=cmd_leaderboard)

@@ -15,6 +15,8 @@ from typing import Any
 from bot.app import open_app
 from bot.cli.common import (
     EXIT_OK,
+    add_guild_option,
+    chosen_clan_id,
     parse_as_of,
     report_failure,
     report_settings,
@@ -24,7 +26,6 @@ from bot.usecases.reports import (
     ClanNotSyncedError,
     MemberRow,
     ReportInputError,
-    configured_clan_id,
     daily_report,
     member_rows,
     parse_windows,
@@ -48,14 +49,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         async with open_app(settings) as app:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
-                report = await daily_report(app, clan_id, as_of, settings.tz)
+                clan = await chosen_clan_id(app, settings, args)
+                clan_id = clan.clan_id
+                assert clan_id is not None
+                report = await daily_report(app, clan_id, as_of, clan.tz)
             except (ReportInputError, ClanNotSyncedError) as exc:
                 return report_failure(exc)
         if args.format == "json":
             sys.stdout.write(daily_report_json(report))
         else:
-            sys.stdout.write(daily_report_text(report, settings.tz))
+            sys.stdout.write(daily_report_text(report, clan.tz))
         return EXIT_OK
 
     return run_async(go())
@@ -72,7 +75,9 @@ def cmd_export_members(args: argparse.Namespace) -> int:
             try:
                 as_of = parse_as_of(args.as_of, app.now())
                 parse_windows(labels, as_of)  # bad windows fail before any query
-                clan_id = await configured_clan_id(app, settings.wom_group_id)
+                clan = await chosen_clan_id(app, settings, args)
+                clan_id = clan.clan_id
+                assert clan_id is not None
                 fetched.append((await member_rows(app, clan_id, labels, as_of), as_of))
             except (ReportInputError, ClanNotSyncedError) as exc:
                 return report_failure(exc)
@@ -127,6 +132,7 @@ def _add_report(sub: Any) -> None:
     p = sub.add_parser("report", help="print the daily report (the 24 h before --as-of)")
     p.add_argument("--as-of", default=None, help="end of the report, ISO-8601 (default: now)")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_guild_option(p)
     p.set_defaults(handler=cmd_report)
 
 
@@ -147,4 +153,5 @@ def _add_export(sub: Any) -> None:
         default=None,
         help="file to write (default: stdout; xlsx: clanstats-members-<date>.xlsx)",
     )
+    add_guild_option(m)
     m.set_defaults(handler=cmd_export_members)

@@ -7,25 +7,27 @@ import argparse
 import sys
 from typing import Any
 
-from bot.app import open_app, sync_options
+from bot.app import open_app
 from bot.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
+    add_guild_option,
+    chosen_clan,
+    report_failure,
     run_async,
     settings_or_exit,
     setup_logging,
 )
-from bot.usecases.jobs import NOT_STARTED_UNAVAILABLE
-from bot.usecases.sync import confirm_departures, run_sync
+from bot.usecases.jobs import NOT_STARTED_UNAVAILABLE, SYNC_JOB
+from bot.usecases.reports import ReportInputError
+from bot.usecases.sync import SyncOptions, confirm_departures, run_sync
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    # Which clan: --guild, the environment's (CLANSTATS_GUILD_ID / CLANSTATS_WOM_GROUP_ID),
+    # or the only clan set up; chosen_clan says which there are when it cannot tell.
     settings = settings_or_exit(args)
-    missing = settings.missing_for("sync")
-    if missing:
-        print("clanstats sync needs: " + ", ".join(missing), file=sys.stderr)
-        return EXIT_CONFIG
     if args.action is None and not args.once:
         print("clanstats sync: say --once (one sync now) or confirm-departures", file=sys.stderr)
         return EXIT_CONFIG
@@ -34,7 +36,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         async with open_app(settings) as app:
-            options = sync_options(settings)
+            try:
+                clan = await chosen_clan(app, settings, args)
+            except ReportInputError as exc:
+                return report_failure(exc)
+            options = SyncOptions(
+                group_id=clan.wom_group_id,
+                interval_minutes=settings.sync_interval_minutes,
+                max_departure_share=settings.max_departure_share,
+                verification_code=(
+                    settings.wom_verification_code
+                    if clan.wom_group_id == settings.wom_group_id
+                    else None
+                ),
+                # Counted as the bot counts this clan's syncs (its catch-up reads them).
+                job=f"{SYNC_JOB}:{clan.label}" if clan.label else SYNC_JOB,
+            )
             if confirming:
                 done = await confirm_departures(app, options.group_id, by="cli")
                 if done is None:
@@ -83,4 +100,5 @@ def register(sub: Any) -> None:
         action="store_true",
         help="run one sync now and exit (the bot schedules it otherwise)",
     )
+    add_guild_option(p)
     p.set_defaults(handler=cmd_sync)

@@ -12,25 +12,31 @@ guild; afterwards the database wins.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Set
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Iterable, Sequence, Set
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from bot.usecases.context import App
+from bot.usecases.reports.loader import ReportInputError
 from domain.clans import ClanWiring, WiringConflict
 from storage.repositories.clans import (
     active_wirings,
     all_wirings,
+    get_clan_by_group,
     save_wiring,
     set_active,
     wiring_for_guild,
 )
 
 __all__ = [
+    "ChosenClan",
+    "ClanChoiceError",
     "ClanDirectory",
     "ClanWiring",
     "WiringConflict",
+    "choose_clan",
     "every_wiring",
     "import_env_wiring",
     "live_wiring_problems",
@@ -207,3 +213,78 @@ def live_wiring_problems(
         if rid not in role_ids
     ]
     return problems
+
+
+class ClanChoiceError(ReportInputError):
+    """A command-line command cannot tell which clan it is about (exit 2, with the clans)."""
+
+
+@dataclass(frozen=True)
+class ChosenClan:
+    """The clan a command-line command answers for: its WOM group, its id once it has data
+    (None: never synced yet), its wiring when it was set up, and its time zone."""
+
+    wom_group_id: int
+    clan_id: int | None
+    wiring: ClanWiring | None
+    timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def label(self) -> str | None:
+        """``clan-<id>`` as the bot names this clan's jobs (None: not set up in a guild)."""
+        return self.wiring.label if self.wiring is not None else None
+
+
+def _listed(wirings: Sequence[ClanWiring]) -> str:
+    return "; ".join(
+        f"--guild {w.guild_id} ({w.name or 'not synced yet'}, WOM group {w.wom_group_id}"
+        + ("" if w.active else ", inactive: the bot left that server")
+        + ")"
+        for w in wirings
+    )
+
+
+async def choose_clan(
+    app: App,
+    *,
+    guild_id: int | None,
+    env_guild_id: int | None,
+    env_group_id: int | None,
+    env_timezone: str,
+) -> ChosenClan:
+    """The clan of ``--guild``; else the environment's single clan (its guild's wiring,
+    else its WOM group, as before many clans); else the only clan set up. Raises
+    :class:`ClanChoiceError` naming the clans to choose from."""
+    async with app.db.read() as session:
+        if guild_id is not None:
+            wiring = await wiring_for_guild(session, guild_id)
+            if wiring is None:
+                every = await all_wirings(session)
+                raise ClanChoiceError(
+                    f"no clan is set up for the Discord server {guild_id}"
+                    + (f": the clans are {_listed(every)}" if every else "")
+                )
+            return ChosenClan(wiring.wom_group_id, wiring.clan_id, wiring, wiring.timezone)
+        if env_guild_id is not None:
+            wiring = await wiring_for_guild(session, env_guild_id)
+            if wiring is not None:
+                return ChosenClan(wiring.wom_group_id, wiring.clan_id, wiring, wiring.timezone)
+        if env_group_id is not None:
+            clan = await get_clan_by_group(session, env_group_id)
+            return ChosenClan(env_group_id, clan.id if clan else None, None, env_timezone)
+        every = await all_wirings(session)
+    if len(every) == 1:
+        only = every[0]
+        return ChosenClan(only.wom_group_id, only.clan_id, only, only.timezone)
+    if not every:
+        raise ClanChoiceError(
+            "no clan is set up yet: run /setup in Discord, or set CLANSTATS_GUILD_ID and "
+            "CLANSTATS_WOM_GROUP_ID"
+        )
+    raise ClanChoiceError(
+        f"this database serves {len(every)} clans: say which with {_listed(every)}"
+    )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from fakes.discord.constants import INTENT_GUILD_MEMBERS
 from fakes.discord.messages import MessageStore, utc_now
 from fakes.discord.models import (
     JSON,
@@ -46,6 +47,27 @@ class WorldDriver(MessageStore):
         guild.members[self.bot_user_id].role_ids.extend(bot_role_ids)
         self.guilds[guild_id] = guild
         return guild
+
+    async def remove_bot_from_guild(self, guild_id: int) -> None:
+        """An admin removes the bot (kick, or the app deauthorised): the bot gets
+        GUILD_DELETE without ``unavailable`` (Discord's "the user was removed from the
+        guild"), and the guild's channels are out of its reach from then on."""
+        guild = self.guilds.pop(guild_id)
+        self.left_guilds[guild_id] = guild
+        await self._dispatch("GUILD_DELETE", {"id": str(guild_id)})
+
+    async def add_bot_to_guild(self, guild_id: int) -> None:
+        """The bot is invited back into a guild it left: GUILD_CREATE, as for a new guild."""
+        guild = self.left_guilds.pop(guild_id)
+        self.guilds[guild_id] = guild
+        session = self._session
+        members = session is not None and bool(session.intents & INTENT_GUILD_MEMBERS)
+        body = guild.payload(include_members=members, bot_user_id=self.bot_user_id)
+        # A guild joined, not one back from an outage: no ``unavailable`` (discord.py then
+        # dispatches ``guild_join``; with ``unavailable: false`` it would be
+        # ``guild_available``).
+        body.pop("unavailable", None)
+        await self._dispatch("GUILD_CREATE", body)
 
     def add_webhook_user(self, webhook_id: int, name: str, channel_id: int) -> FakeWebhook:
         """Register an incoming webhook (e.g. "Osrs clanchat") that posts into a channel."""

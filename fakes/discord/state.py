@@ -59,6 +59,8 @@ class DiscordState(LoopbackServer):
             bot_user_id: FakeUser(id=bot_user_id, username=bot_name, bot=True)
         }
         self.guilds: dict[int, FakeGuild] = {}
+        # Guilds the bot was removed from (remove_bot_from_guild), kept to be added back.
+        self.left_guilds: dict[int, FakeGuild] = {}
         self.webhooks: dict[int, FakeWebhook] = {}
         self.sent_messages: list[SentMessage] = []
         self.violations: list[str] = []
@@ -107,6 +109,10 @@ class DiscordState(LoopbackServer):
             return self._channel(channel_id)
         except LookupError:
             return None
+
+    def _left_guild_of(self, channel_id: int) -> FakeGuild | None:
+        """The guild the bot left that has this channel, if any."""
+        return next((g for g in self.left_guilds.values() if channel_id in g.channels), None)
 
     def _guild_for_channel(self, channel_id: int) -> tuple[FakeGuild, FakeChannel]:
         channel = self._channel(channel_id)

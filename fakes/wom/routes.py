@@ -25,6 +25,8 @@ class WomRoutes(RecordedPayloads):
 
     # Set by FakeWom.__init__.
     bulk_enabled: bool
+    #: Other groups served (group id → name, clan chat): see :meth:`add_group`.
+    twin_groups: dict[int, tuple[str, str]]
     verification_code: str
     player_update_cooldown_s: float
     _player_updates: dict[str, float]
@@ -41,12 +43,36 @@ class WomRoutes(RecordedPayloads):
             return await self._players_route(request, method, parts[1], parts[2:])
         return error(404, "NOT_FOUND", "Route not found.")
 
+    def add_group(self, group_id: int, name: str, *, clan_chat: str | None = None) -> None:
+        """Serve another group (one process serving many clans): the recorded group's roster
+        and stats under ``group_id``, ``name`` and ``clan_chat`` (``name`` when None)."""
+        if group_id == self.group_id:
+            raise ValueError(f"group {group_id} is served already")
+        self.twin_groups[group_id] = (name, clan_chat if clan_chat is not None else name)
+
+    def _twin(self, group_id: int, payload: dict[str, object]) -> dict[str, object]:
+        name, clan_chat = self.twin_groups[group_id]
+        members = payload.get("memberships")
+        return {
+            **payload,
+            "id": group_id,
+            "name": name,
+            "clanChat": clan_chat,
+            "memberships": [{**m, "groupId": group_id} for m in members if isinstance(m, dict)]
+            if isinstance(members, list)
+            else members,
+        }
+
     async def _groups(
         self, request: web.Request, method: str, raw_id: str, rest: list[str]
     ) -> web.StreamResponse:
-        if not raw_id.isdigit() or int(raw_id) != self.group_id:
+        group_id = int(raw_id) if raw_id.isdigit() else None
+        if group_id is None or (group_id != self.group_id and group_id not in self.twin_groups):
             return error(404, "GROUP_NOT_FOUND", "Group not found.")
+        twin = group_id != self.group_id
         sub = "/".join(rest)
+        if method == "GET" and sub == "" and twin:
+            return json_response(self._twin(group_id, self._served_group()))
         if method == "GET" and sub == "":
             if not self._roster_mutated():
                 return web.Response(body=self._served.raw, content_type=JSON_TYPE)
@@ -67,6 +93,8 @@ class WomRoutes(RecordedPayloads):
             if isinstance(page, web.Response):
                 return page
             items = self.activity if sub == "activity" else self.name_changes
+            if twin:
+                items = [{**i, "groupId": group_id} if "groupId" in i else i for i in items]
             return json_response(items[page[1] : page[1] + page[0]])
         if method == "POST" and sub == "update-all":
             return await self._update_all(request)

@@ -64,6 +64,7 @@ class FakeWom(WomRoutes, RequestPipeline, LoopbackServer):
         port: int = 0,
     ) -> None:
         self.group_id = group_id
+        self.twin_groups = {}
         self.bulk_enabled = bulk_enabled
         self.rate_window_s = rate_window_s
         self.enforce_rate_limit = enforce_rate_limit

@@ -65,10 +65,20 @@ class ChannelRoutes(MessageStore):
             return self._forbidden(request, 50013, f"no Send Messages in #{channel.name}")
         return web.Response(status=204)
 
+    def _left_guild_refusal(self, request: web.Request) -> web.Response | None:
+        """A channel of a guild the bot was removed from: Discord answers 50001 Missing
+        Access (the bot can see nothing there any more)."""
+        channel_id = int(request.match_info["channel_id"])
+        if self._left_guild_of(channel_id) is None:
+            return None
+        return self._forbidden(
+            request, 50001, f"channel {channel_id} is in a guild the bot was removed from"
+        )
+
     async def _get_messages(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
-            return error(404, 10003, "Unknown Channel")
+            return self._left_guild_refusal(request) or error(404, 10003, "Unknown Channel")
         allowed = self._bot_permissions(channel)
         if not allowed & Permission.VIEW_CHANNEL:
             return self._forbidden(request, 50001, f"the bot cannot view #{channel.name}")
@@ -125,6 +135,9 @@ class ChannelRoutes(MessageStore):
     async def _post_channel_message(self, request: web.Request) -> web.StreamResponse:
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
+            refused = self._left_guild_refusal(request)
+            if refused is not None:
+                return refused
             self._violation(request, "Unknown Channel")
             return error(404, 10003, "Unknown Channel")
         allowed = self._bot_permissions(channel)
