@@ -4,6 +4,7 @@ nothing. (The e2e verdict, no violation seen by the fake Discord, closes every t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -24,12 +25,20 @@ from fakes.world import (
     MEMBER_USER_ID,
     OFFICER_ROLE_ID,
     OFFICER_USER_ID,
+    OTHER_CLAN_NAME,
+    OTHER_OFFICER_USER_ID,
+    OTHER_RELAY_CHANNEL_ID,
+    OTHER_RELAY_WEBHOOK_ID,
+    OTHER_REPORT_CHANNEL_ID,
     RELAY_CHANNEL_ID,
     RELAY_WEBHOOK_ID,
     REPORT_CHANNEL_ID,
     TRACKSCAPE_BOT_ID,
     ClanWorld,
+    build_other_clan,
 )
+from fakes.world import OTHER_GROUP_ID as WORLD_OTHER_GROUP_ID
+from fakes.world import OTHER_GUILD_ID as WORLD_OTHER_GUILD_ID
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.models import JobRun
@@ -317,3 +326,65 @@ async def test_bad_input_at_each_step_is_answered_and_changes_nothing(
         assert running.bot.clans.for_guild(GUILD_ID) == ours
     assert await _stored(db_url) == ours
     assert await _stored(db_url, OTHER_GUILD_ID) == theirs
+
+
+async def test_a_second_server_sets_its_clan_up_beside_the_first(
+    world: ClanWorld, db_url: str
+) -> None:
+    """The first clan comes from the environment (imported on start); the second server's
+    admin runs /setup in the same process: both clans live, neither touched by the other."""
+    other = build_other_clan(world.discord, world.wom)
+    other.add_member(ADMIN_USER_ID, "Admin Ada")  # its owner
+    world.discord.seed_history(
+        OTHER_RELAY_CHANNEL_ID,
+        [
+            {"webhook_id": OTHER_RELAY_WEBHOOK_ID, "content": "**Zezima**: hello other clan"},
+            {"author_id": OTHER_OFFICER_USER_ID, "content": "a person"},
+        ],
+    )
+    async with running_bot(world, db_url) as running:
+        first = running.bot.clans.for_guild(GUILD_ID)
+        assert first is not None
+        # This install names its guild: the other server gets the commands once ready.
+        await world.discord.wait_for(
+            lambda: world.discord.find_command("setup", WORLD_OTHER_GUILD_ID) is not None, 10
+        )
+        run = await SetupRun.start(
+            world, WORLD_OTHER_GUILD_ID, OTHER_RELAY_CHANNEL_ID, ADMIN_USER_ID
+        )
+        await run.fill("Enter the group id", {"Group id": str(WORLD_OTHER_GROUP_ID)})
+        assert run.field("Group") == f"{OTHER_CLAN_NAME} ({WORLD_OTHER_GROUP_ID})"
+        await run.click("Confirm")
+        # The first clan's relay channel is not this server's: Discord offers only its own.
+        with pytest.raises(ValueError, match="is not offered"):
+            await run.choose("Relay channels", [RELAY_CHANNEL_ID])
+        await run.choose("Relay channels", [OTHER_RELAY_CHANNEL_ID])
+        await run.click("Read the chosen channels")
+        assert run.component("The relays")["options"] == [
+            {
+                "label": "Osrs clanchat (webhook)",
+                "value": str(OTHER_RELAY_WEBHOOK_ID),
+                "description": "1 messages · clanchat_net",
+                "default": True,
+            }
+        ]
+        await run.click("Confirm the relays")
+        await run.choose("Report channel", [OTHER_REPORT_CHANNEL_ID])
+        await run.click("Confirm")
+        await run.click("Save")
+        assert run.title == "ClanStats is set up"
+
+        second = running.bot.clans.for_guild(WORLD_OTHER_GUILD_ID)
+        assert second is not None and second.clan_id != first.clan_id
+        assert second.relay_author_ids == (OTHER_RELAY_WEBHOOK_ID,)
+        # The first clan is untouched (its name is learnt by its own first sync meanwhile).
+        assert _unnamed(running.bot.clans.for_guild(GUILD_ID)) == _unnamed(first)
+        assert [w.guild_id for w in running.bot.clans.all()] == [GUILD_ID, WORLD_OTHER_GUILD_ID]
+        rows = await wait_relay_rows(db_url, 1)
+        assert any(r.clan_id == second.clan_id for r in rows)
+    assert _unnamed(await _stored(db_url)) == _unnamed(first)
+    assert await _stored(db_url, WORLD_OTHER_GUILD_ID) == second
+
+
+def _unnamed(wiring: ClanWiring | None) -> ClanWiring | None:
+    return None if wiring is None else replace(wiring, name="")
