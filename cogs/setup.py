@@ -178,12 +178,11 @@ class SetupView(discord.ui.View):
     # -- guards ------------------------------------------------------------------------------
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        """Only the admin who ran /setup, and only while they still have Manage Server."""
+        """Only the admin who ran /setup (its message is shown to them alone), and only while
+        they still have Manage Server."""
         if interaction.user.id != self.owner_id or not is_admin(interaction.user):
             await interaction.response.send_message(
-                ADMIN_ONLY if interaction.user.id == self.owner_id else "This is not your /setup.",
-                ephemeral=True,
-                allowed_mentions=QUIET,
+                ADMIN_ONLY, ephemeral=True, allowed_mentions=QUIET
             )
             return False
         return True

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from cogs.reports import report_job_id
+from cogs.setup import ADMIN_ONLY
 from domain.clans import ClanWiring
 from fakes.chat_script import day_posts
 from fakes.discord import Permission
@@ -193,7 +194,13 @@ async def _sync_ok(url: str, clan_id: int | None) -> bool:
         await db.dispose()
 
 
+MANAGER_ROLE_ID = 1_100_000_000_000_000_023
+MANAGER_USER_ID = 1_100_000_000_000_000_043
+
+
 async def test_only_manage_server_may_run_setup(world: ClanWorld, sqlite_url: str) -> None:
+    world.guild.add_role(MANAGER_ROLE_ID, "Manager", Permission.MANAGE_GUILD)
+    world.guild.add_member(MANAGER_USER_ID, "Manager Max", [MANAGER_ROLE_ID])
     async with running_bot(world, sqlite_url, extensions=SETUP_ONLY, **UNCONFIGURED):
         # Discord hides the command from members without Manage Server by default …
         with pytest.raises(PermissionError, match="does not offer /setup"):
@@ -211,13 +218,14 @@ async def test_only_manage_server_may_run_setup(world: ClanWorld, sqlite_url: st
                 answer.content
             )
             assert not answer.components
-        # Nor can anyone else click through an admin's setup.
-        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        # A manager who loses Manage Server halfway cannot click on: checked at every step.
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, MANAGER_USER_ID)
+        await world.discord.set_role_permissions(GUILD_ID, MANAGER_ROLE_ID, 0)
         clicked = await world.discord.click_button(
-            run.message_id, run.component("Enter the group id")["custom_id"], MEMBER_USER_ID
+            run.message_id, run.component("Enter the group id")["custom_id"], MANAGER_USER_ID
         )
         refused = await clicked.wait_response(timeout=10)
-        assert refused.content == "This is not your /setup." and refused.ephemeral
+        assert refused.content == ADMIN_ONLY and refused.ephemeral
         assert clicked.modal is None
     assert await _stored(sqlite_url) is None
 
