@@ -22,7 +22,6 @@ from fakes.discord.validation_commands import validate_modal
 from tests.fakes.toy_world import (
     BOT_CHANNEL_ID,
     GUILD_ID,
-    MEMBER_ID,
     OFFICER_ID,
     OFFICER_ROLE_ID,
     RELAY_CHANNEL_ID,
@@ -381,16 +380,17 @@ async def test_channel_and_role_selects_reach_discord_py_resolved(
     (sent,) = [c for r in panel.components for c in r["components"] if c["custom_id"] == "relay"]
     assert sent["default_values"] == [{"id": RELAY_CHANNEL_ID, "type": "channel"}]
 
-    picked = await fake.choose_select(panel, "relay", [RELAY_CHANNEL_ID, BOT_CHANNEL_ID], MEMBER_ID)
+    both = [RELAY_CHANNEL_ID, BOT_CHANNEL_ID]
+    picked = await fake.choose_select(panel, "relay", both, OFFICER_ID)
     await picked.wait_settled()
     assert bot.seen["channels"] == [
         (RELAY_CHANNEL_ID, "clan-chat", "AppCommandChannel"),
         (BOT_CHANNEL_ID, "bot", "AppCommandChannel"),
     ]
-    picked = await fake.choose_select(panel, "officers", [OFFICER_ROLE_ID], MEMBER_ID)
+    picked = await fake.choose_select(panel, "officers", [OFFICER_ROLE_ID], OFFICER_ID)
     await picked.wait_settled()
     assert bot.seen["roles"] == [(OFFICER_ROLE_ID, "Officer")]
-    picked = await fake.choose_select(panel, "authors", ["1", "2"], MEMBER_ID)
+    picked = await fake.choose_select(panel, "authors", ["1", "2"], OFFICER_ID)
     await picked.wait_settled()
     assert bot.seen["authors"] == ["1", "2"]
     assert fake.violations == []
@@ -409,7 +409,7 @@ async def test_the_driver_refuses_what_the_client_would_not_offer(
     ]
     for custom_id, values, reason in refusals:
         with pytest.raises(ValueError, match=reason):
-            await fake.choose_select(panel, custom_id, values, MEMBER_ID)
+            await fake.choose_select(panel, custom_id, values, OFFICER_ID)
     assert fake.violations == []
 
 
