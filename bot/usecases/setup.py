@@ -159,9 +159,11 @@ class LadderProposal:
 def propose_ladder(role_order: Sequence[str]) -> LadderProposal:
     """The promotion ladder ``/setup`` proposes from WOM's rank order (highest first).
 
-    This is the one place ``/setup`` asks for a proposal (swap in the rules' own proposer
-    here when it exists): the game's fixed top ranks form the officer tier, and every other
-    rank is promoted to the one above it.
+    This is the one place ``/setup`` asks for a proposal: when the rules' own proposer
+    (``domain.clan_config.propose_tiers`` / ``propose_ladder``, issue 15 point 3) is merged,
+    this body becomes a call to it, and Save can store what it proposes. Until then: the
+    game's fixed top ranks form the officer tier, and every other rank is promoted to the one
+    above it.
     """
     tier = tuple(r for r in role_order if r in _FIXED_TOP_RANKS)
     climbing = [r for r in reversed(role_order) if r not in _FIXED_TOP_RANKS]
