@@ -405,7 +405,8 @@ class SetupView(discord.ui.View):
         self.draft.seen = survey_relay(
             messages, clan_chat_name=self.draft.clan_chat, bot_user_id=self.bot.user.id
         )
-        if not self.draft.seen:
+        unseen = self.unseen_relays()
+        if not self.draft.seen and not unseen:
             await self.refuse(
                 interaction,
                 f"No webhook or bot posted in the last {HISTORY_LIMIT} messages there. Check "
@@ -414,12 +415,20 @@ class SetupView(discord.ui.View):
                 deferred=True,
             )
             return
-        offered = {a.author_id for a in self.draft.seen[:MAX_AUTHORS_SHOWN]}
+        offered = {a.author_id for a in self.draft.seen[:MAX_AUTHORS_SHOWN]} | set(unseen)
         kept = [a for a in self.draft.relay_author_ids if a in offered]
         self.draft.relay_author_ids = kept or [
             a.author_id for a in self.draft.seen[:MAX_AUTHORS_SHOWN] if a.recognised
         ]
         await self.go(interaction, "relay_pick", deferred=True)
+
+    def unseen_relays(self) -> list[int]:
+        """Relays stored before that posted nothing in the history read: still offered (and
+        kept unless unticked), so a run again never drops a quiet relay unseen."""
+        stored = self.draft.stored.relay_author_ids if self.draft.stored else ()
+        shown = {a.author_id for a in self.draft.seen[:MAX_AUTHORS_SHOWN]}
+        room = 25 - len(shown)  # a select's options
+        return [a for a in stored if a not in shown][:room]
 
     async def _no_relay(self, interaction: discord.Interaction[Any]) -> None:
         self.draft.relay_channel_ids = []
@@ -445,26 +454,44 @@ class SetupView(discord.ui.View):
             )
         if len(self.draft.seen) > len(shown):
             embed.set_footer(text=f"… and {len(self.draft.seen) - len(shown)} more, less active")
-        chosen = ", ".join(a.name for a in shown if a.author_id in set(self.draft.relay_author_ids))
-        embed.add_field(name="Relays picked", value=_safe(chosen) or "none yet", inline=False)
+        unseen = self.unseen_relays()
+        if unseen:
+            embed.add_field(
+                name="Relays set before, not seen lately",
+                value=", ".join(f"`{a}`" for a in unseen)[:1024],
+                inline=False,
+            )
+        embed.add_field(
+            name="Relays picked", value=self.relay_names()[:1024] or "none yet", inline=False
+        )
+
+    def relay_names(self) -> str:
+        """The picked relays, by name where the history showed them, else by id."""
+        names = {a.author_id: _safe(a.name) for a in self.draft.seen}
+        return ", ".join(names.get(a, f"`{a}`") for a in self.draft.relay_author_ids)
 
     def _items_relay_pick(self) -> None:
         shown = self.draft.seen[:MAX_AUTHORS_SHOWN]
         picked = set(self.draft.relay_author_ids)
+        options = [
+            discord.SelectOption(
+                label=f"{a.name} ({a.kind})"[:100],
+                value=str(a.author_id),
+                description=f"{a.messages} messages · {a.format_label}"[:100],
+                default=a.author_id in picked,
+            )
+            for a in shown
+        ] + [
+            discord.SelectOption(
+                label=f"Relay {a} (not seen lately)",
+                value=str(a),
+                description=f"set before; nothing from it in the last {HISTORY_LIMIT} messages",
+                default=a in picked,
+            )
+            for a in self.unseen_relays()
+        ]
         select: discord.ui.Select[SetupView] = discord.ui.Select(
-            placeholder="The relays",
-            min_values=1,
-            max_values=len(shown),
-            options=[
-                discord.SelectOption(
-                    label=f"{a.name} ({a.kind})"[:100],
-                    value=str(a.author_id),
-                    description=f"{a.messages} messages · {a.format_label}"[:100],
-                    default=a.author_id in picked,
-                )
-                for a in shown
-            ],
-            row=0,
+            placeholder="The relays", min_values=1, max_values=len(options), options=options, row=0
         )
 
         async def chosen(interaction: discord.Interaction[Any]) -> None:
@@ -600,10 +627,8 @@ class SetupView(discord.ui.View):
         embed.add_field(name="Clan", value=f"{_safe(group.name)} (WOM group {group.group_id})")
         embed.add_field(name="In-game clan chat", value=_safe(d.clan_chat or "unknown"))
         embed.add_field(name="Members", value=f"{group.member_count:,}")
-        relays = [a.name for a in d.seen if a.author_id in set(d.relay_author_ids)]
         relay_text = (
-            f"{', '.join(_channel(c) for c in d.relay_channel_ids)} · relays: "
-            f"{_safe(', '.join(relays)) or ', '.join(str(a) for a in d.relay_author_ids)}"
+            f"{', '.join(_channel(c) for c in d.relay_channel_ids)} · relays: {self.relay_names()}"
             if d.relay_channel_ids
             else "none (no chat is harvested)"
         )

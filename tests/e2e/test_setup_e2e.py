@@ -396,3 +396,42 @@ async def test_a_second_server_sets_its_clan_up_beside_the_first(
 
 def _unnamed(wiring: ClanWiring | None) -> ClanWiring | None:
     return None if wiring is None else replace(wiring, name="")
+
+
+QUIET_RELAY_ID = 1_100_000_000_000_000_032
+
+
+async def test_a_run_again_keeps_a_relay_that_was_quiet_lately(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    _seed_relay_channel(world)
+    (before,) = await _store(
+        sqlite_url,
+        ClanWiring(
+            clan_id=None,
+            guild_id=GUILD_ID,
+            wom_group_id=world.wom.group_id,
+            name=CLAN_NAME,
+            relay_channel_ids=(RELAY_CHANNEL_ID,),
+            relay_author_ids=(RELAY_WEBHOOK_ID, QUIET_RELAY_ID),
+        ),
+    )
+    async with running_bot(world, sqlite_url, extensions=SETUP_ONLY, **UNCONFIGURED) as running:
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        await run.click(f"Keep group {world.wom.group_id}")
+        await run.click("Confirm")
+        await run.click("Read the chosen channels")  # the stored channel, pre-selected
+        options = {o["value"]: o for o in run.component("The relays")["options"]}
+        assert options[str(QUIET_RELAY_ID)]["label"] == f"Relay {QUIET_RELAY_ID} (not seen lately)"
+        assert options[str(QUIET_RELAY_ID)]["default"] is True
+        assert options[str(RELAY_WEBHOOK_ID)]["default"] is True
+        assert options[str(TRACKSCAPE_BOT_ID)]["default"] is False  # not a relay before
+        assert run.field("Relays set before, not seen lately") == f"`{QUIET_RELAY_ID}`"
+        assert run.field("Relays picked") == f"Osrs clanchat, `{QUIET_RELAY_ID}`"
+        await run.click("Confirm the relays")
+        await run.click("Confirm")
+        await run.click("Save")
+        after = running.bot.clans.for_guild(GUILD_ID)
+    assert after is not None and after == await _stored(sqlite_url)
+    assert after.relay_author_ids == (RELAY_WEBHOOK_ID, QUIET_RELAY_ID)
+    assert after == before  # nothing else changed either
