@@ -113,6 +113,9 @@ def build_other_clan(discord: FakeDiscord, wom: FakeWom) -> FakeGuild:
     guild.add_member(OTHER_OFFICER_USER_ID, "Officer Otto", [OTHER_OFFICER_ROLE_ID])
     guild.add_member(OFFICER_USER_ID, "Officer Olly")
     discord.add_webhook_user(OTHER_RELAY_WEBHOOK_ID, "Osrs clanchat", OTHER_RELAY_CHANNEL_ID)
+    discord.set_command_permissions(
+        OTHER_GUILD_ID, [{"id": OTHER_OFFICER_ROLE_ID, "type": 1, "permission": True}]
+    )
     bare = discord.add_guild(BARE_GUILD_ID, "No Clan Yet", owner_id=ADMIN_USER_ID)
     bare.add_channel(BARE_CHANNEL_ID, "general")
     bare.add_member(OFFICER_USER_ID, "Officer Olly")

@@ -80,10 +80,19 @@ async def _ran_ok(running: RunningBot, job: str) -> None:
     await eventually(ok, f"{job} ran", limit_s=60)
 
 
-async def _answer(world: ClanWorld, guild: int, channel: int, user: int, *cmd: str) -> SentMessage:
+async def _answer(
+    world: ClanWorld, guild: int, channel: int, user: int, *cmd: str, offered: bool = True
+) -> SentMessage:
+    """``offered=False``: as if the server's integration settings opened the command to
+    everyone (Discord would not offer it otherwise): the bot's own check answers."""
     name, *sub = cmd
     asked = await world.discord.invoke_slash(
-        guild, channel, user, name, subcommand=sub[0] if sub else None
+        guild,
+        channel,
+        user,
+        name,
+        subcommand=sub[0] if sub else None,
+        check_permissions=offered,
     )
     await asked.wait_settled(timeout=30)
     return asked.responses[-1]
@@ -141,10 +150,18 @@ async def test_two_clans_in_one_process_stay_apart(world: ClanWorld, db_url: str
         assert other.label not in _status_fields(mine)["Recent jobs"]
         assert first.label not in _status_fields(theirs)["Recent jobs"]
         refused = await _answer(
-            world, OTHER_GUILD_ID, OTHER_RELAY_CHANNEL_ID, OFFICER_USER_ID, "clan", "inactive"
+            world,
+            OTHER_GUILD_ID,
+            OTHER_RELAY_CHANNEL_ID,
+            OFFICER_USER_ID,
+            "clan",
+            "inactive",
+            offered=False,
         )
         assert "Only clan officers" in refused.content
-        bare = await _answer(world, BARE_GUILD_ID, BARE_CHANNEL_ID, OFFICER_USER_ID, "status")
+        bare = await _answer(
+            world, BARE_GUILD_ID, BARE_CHANNEL_ID, OFFICER_USER_ID, "status", offered=False
+        )
         assert "No clan is set up in this server yet: a server admin runs `/setup`." in (
             bare.content
         )
