@@ -293,6 +293,21 @@ class SetupView(discord.ui.View):
         except SetupError as exc:
             await self.refuse(interaction, str(exc))
             return
+        taken = next(
+            (
+                w
+                for w in self.bot.clans.all()
+                if w.wom_group_id == group_id and w.guild_id != self.draft.guild_id
+            ),
+            None,
+        )
+        if taken is not None:
+            await self.refuse(
+                interaction,
+                f"WOM group {group_id} is already the clan of another Discord server: a group "
+                "is one server's clan.",
+            )
+            return
         await interaction.response.defer()
         try:
             preview = await preview_group(self.bot.app.wom, group_id)

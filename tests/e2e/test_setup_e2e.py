@@ -360,6 +360,12 @@ async def test_a_second_server_sets_its_clan_up_beside_the_first(
         run = await SetupRun.start(
             world, WORLD_OTHER_GUILD_ID, OTHER_RELAY_CHANNEL_ID, ADMIN_USER_ID
         )
+        # The first clan's group is the first server's: refused.
+        await run.fill("Enter the group id", {"Group id": str(world.wom.group_id)})
+        assert run.field("⚠️ Not taken") == (
+            f"WOM group {world.wom.group_id} is already the clan of another Discord server: "
+            "a group is one server's clan."
+        )
         await run.fill("Enter the group id", {"Group id": str(WORLD_OTHER_GROUP_ID)})
         assert run.field("Group") == f"{OTHER_CLAN_NAME} ({WORLD_OTHER_GROUP_ID})"
         await run.click("Confirm")
