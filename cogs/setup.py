@@ -58,6 +58,7 @@ VIEW_TIMEOUT_S = 14 * 60
 TEXT_CHANNELS = [discord.ChannelType.text, discord.ChannelType.news]
 QUIET = discord.AllowedMentions.none()
 ADMIN_ONLY = "Only members with the Manage Server permission can run /setup."
+EXPIRED = "This /setup expired before Save: nothing was changed. Run /setup again."
 
 Step = Literal["group", "group_confirm", "relay", "relay_pick", "schedule", "summary"]
 STEP_TITLES: dict[Step, str] = {
@@ -174,6 +175,8 @@ class SetupView(discord.ui.View):
         self.owner_id = owner_id
         self.step: Step = "group"
         self.notice: str | None = None
+        #: The latest interaction on this setup: its token edits the message at the timeout.
+        self.last: discord.Interaction[Any] | None = None
 
     # -- guards ------------------------------------------------------------------------------
 
@@ -185,7 +188,18 @@ class SetupView(discord.ui.View):
                 ADMIN_ONLY, ephemeral=True, allowed_mentions=QUIET
             )
             return False
+        self.last = interaction
         return True
+
+    async def on_timeout(self) -> None:
+        """Left unanswered: say so on the message (its buttons would no longer answer)."""
+        if self.last is None:
+            return
+        try:
+            await self.last.edit_original_response(content=EXPIRED, embed=None, view=None)
+        except discord.HTTPException as exc:
+            log.info("setup.expired_unshown", error=repr(exc))
+        log.info("setup.expired", step=self.step, guild_id=self.draft.guild_id)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
@@ -786,6 +800,7 @@ class SetupCog(commands.Cog):
         stored = await self._stored(interaction.guild_id)
         view = SetupView(self.bot, Draft.start(interaction.guild_id, stored), interaction.user.id)
         view.rebuild()
+        view.last = interaction
         log.info("setup.started", guild_id=interaction.guild_id, again=stored is not None)
         await interaction.response.send_message(
             embed=view.embed(), view=view, ephemeral=True, allowed_mentions=QUIET

@@ -4,6 +4,7 @@ nothing. (The e2e verdict, no violation seen by the fake Discord, closes every t
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from cogs.reports import report_job_id
-from cogs.setup import ADMIN_ONLY
+from cogs.setup import ADMIN_ONLY, EXPIRED
 from domain.clans import ClanWiring
 from fakes.chat_script import day_posts
 from fakes.discord import Permission
@@ -441,3 +442,19 @@ async def test_a_run_again_keeps_a_relay_that_was_quiet_lately(
     assert after is not None and after == await _stored(sqlite_url)
     assert after.relay_author_ids == (RELAY_WEBHOOK_ID, QUIET_RELAY_ID)
     assert after == before  # nothing else changed either
+
+
+async def test_a_setup_left_unanswered_expires_and_says_so(
+    world: ClanWorld, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(world, sqlite_url, extensions=SETUP_ONLY, **UNCONFIGURED):
+        # discord.py loads an extension as a module object of its own: patch that one.
+        monkeypatch.setattr(sys.modules["cogs.setup"], "VIEW_TIMEOUT_S", 1.0)
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        await run.fill("Enter the group id", {"Group id": str(world.wom.group_id)})
+        expired = await world.discord.wait_for_sent(
+            lambda m: m.message_id == run.message_id and m.content == EXPIRED,
+            timeout=10,
+        )
+        assert not expired.embeds and not expired.components
+    assert await _stored(sqlite_url) is None
