@@ -26,6 +26,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.channel_access import NEEDS, Purpose, missing_permissions
+from bot.usecases.outage import database_unavailable
 from bot.usecases.setup import (
     GroupPreview,
     SetupError,
@@ -703,6 +704,18 @@ class SetupView(discord.ui.View):
             saved = await save_setup(self.bot.app, self.draft.wiring(), by=interaction.user.id)
         except SetupError as exc:
             await self.refuse(interaction, str(exc), deferred=True)
+            return
+        except Exception as exc:
+            reason = database_unavailable(exc)
+            if reason is None:
+                raise  # a bug: on_error says so, with the traceback logged
+            log.warning("setup.save_unavailable", reason=reason)
+            await self.refuse(
+                interaction,
+                "The database cannot be written right now: nothing was saved. Press Save "
+                "again in a minute.",
+                deferred=True,
+            )
             return
         await self.bot.clans.saved(saved)
         self.stop()

@@ -4,13 +4,14 @@ nothing. (The e2e verdict, no violation seen by the fake Discord, closes every t
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from cogs.reports import report_job_id
 from cogs.setup import ADMIN_ONLY, EXPIRED
@@ -458,3 +459,35 @@ async def test_a_setup_left_unanswered_expires_and_says_so(
         )
         assert not expired.embeds and not expired.components
     assert await _stored(sqlite_url) is None
+
+
+async def test_a_save_while_the_database_is_locked_saves_nothing_and_can_be_pressed_again(
+    world: ClanWorld, sqlite_url: str
+) -> None:
+    async with running_bot(
+        world, sqlite_url, extensions=SETUP_ONLY, db_busy_timeout_s=0.2, **UNCONFIGURED
+    ) as running:
+        run = await SetupRun.start(world, GUILD_ID, GENERAL_CHANNEL_ID, ADMIN_USER_ID)
+        await run.fill("Enter the group id", {"Group id": str(world.wom.group_id)})
+        await run.click("Confirm")
+        await run.click("No relay channel")
+        await run.click("Confirm")
+        # Another writer holds SQLite's write lock past the bot's busy timeout.
+        path = make_url(sqlite_url).database
+        assert path is not None
+        holder = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            await run.click("Save")
+            assert run.field("⚠️ Not taken") == (
+                "The database cannot be written right now: nothing was saved. Press Save "
+                "again in a minute."
+            )
+            assert "4/4 · Summary" in run.title
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert running.bot.clans.for_guild(GUILD_ID) is None
+        await run.click("Save")
+        assert run.title == "ClanStats is set up"
+        assert running.bot.clans.for_guild(GUILD_ID) == await _stored(sqlite_url)
