@@ -65,7 +65,7 @@ from bot.usecases.reports import (  # noqa: E402
     unmatched,
 )
 from domain.clans import ClanWiring  # noqa: E402
-from fakes.discord import FakeDiscord  # noqa: E402
+from fakes.discord import ALL_PERMISSIONS, FakeDiscord  # noqa: E402
 from fakes.wom import DEFAULT_API_KEYS, FakeWom  # noqa: E402
 from storage.engine import Database  # noqa: E402
 from storage.migrate import head_revision  # noqa: E402
@@ -83,6 +83,8 @@ GUILD_BASE = 1_100_000_000_000_000_000
 CHANNEL_BASE = 1_110_000_000_000_000_000
 ROLE_BASE = 1_120_000_000_000_000_000
 WEBHOOK_BASE = 1_130_000_000_000_000_000
+ADMIN_ROLE_BASE = 1_140_000_000_000_000_000
+ADMIN_USER_ID = 1_150_000_000_000_000_001
 GROUP_BASE = 50_000
 # Message ids of clan k are the template's plus k × this (unique across clans).
 MESSAGE_STRIDE = 1_000_000_000
@@ -313,9 +315,10 @@ def _mark_synced(path: Path, clans: int) -> None:
     con.close()
 
 
-async def idle_rss(path: Path, clans: int, settle_s: float) -> tuple[float, float, int]:
+async def idle_rss(path: Path, clans: int, settle_s: float) -> tuple[float, float, int, float]:
     """Start ``clanstats run`` against the fakes; its RSS once idle (peak of samples, and
-    the first sample), and how many clans it loaded."""
+    the first sample), how many clans it loaded, and its RSS once every clan answered an
+    officer command."""
     _mark_synced(path, clans)
     async with FakeDiscord() as discord, FakeWom(rate_window_s=1.0) as wom:
         for k in range(1, clans + 1):
@@ -326,6 +329,8 @@ async def idle_rss(path: Path, clans: int, settle_s: float) -> tuple[float, floa
             guild.add_channel(relay + 1, "officer-reports")
             guild.add_channel(relay + 2, "roster")
             guild.add_role(wiring.officer_role_ids[0], "Officer")
+            guild.add_role(ADMIN_ROLE_BASE + k, "Admin", ALL_PERMISSIONS)
+            guild.add_member(ADMIN_USER_ID, "Admin", [ADMIN_ROLE_BASE + k])
             discord.add_webhook_user(wiring.relay_author_ids[0], "Osrs clanchat", relay)
             wom.add_group(wiring.wom_group_id, f"Bench Clan {k}")
         first = wiring_of(1)
@@ -366,6 +371,19 @@ async def idle_rss(path: Path, clans: int, settle_s: float) -> tuple[float, floa
                 loaded = sum(
                     1 for line in log_path.read_text().splitlines() if '"backfill.finished"' in line
                 )
+                # Then an admin of every server asks its clan a question (/clan inactive):
+                # each clan's members and timelines are loaded and kept (the app's memo).
+                for k in range(1, clans + 1):
+                    wiring = wiring_of(k)
+                    asked = await discord.invoke_slash(
+                        wiring.guild_id,
+                        wiring.relay_channel_ids[0],
+                        ADMIN_USER_ID,
+                        "clan",
+                        subcommand="inactive",
+                    )
+                    await asyncio.wait_for(asked.wait_settled(timeout=120), 150)
+                answered = _rss_mb(child.pid)
             finally:
                 with contextlib.suppress(ProcessLookupError):
                     child.send_signal(signal.SIGTERM)
@@ -373,7 +391,7 @@ async def idle_rss(path: Path, clans: int, settle_s: float) -> tuple[float, floa
                     child.wait(30)
                 except subprocess.TimeoutExpired:
                     child.kill()
-        return max(samples), first_sample, loaded
+        return max(samples), first_sample, loaded, answered
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -420,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_gc()  # as every `clanstats` command runs
     times, cpu = asyncio.run(officer_queries(path, args.runs))
     reports = asyncio.run(daily_reports(path))
-    rss: tuple[float, float, int] | None = None
+    rss: tuple[float, float, int, float] | None = None
     if not args.skip_rss:
         rss = asyncio.run(idle_rss(path, args.clans, args.settle))
 
@@ -464,13 +482,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if rss is not None:
-        peak, first, backfilled = rss
+        peak, first, backfilled, answered = rss
         rows.append(
             (
                 f"bot idle RSS, {args.clans} clans loaded ({backfilled} backfills done)",
                 f"{peak:.0f} MB (at ready {first:.0f} MB)",
                 f"< {TARGET_RSS_MB:.0f} MB",
                 peak < TARGET_RSS_MB,
+            )
+        )
+        rows.append(
+            (
+                "  then, every clan having answered /clan inactive",
+                f"{answered:.0f} MB",
+                "",
+                True,
             )
         )
     width = max(len(r[0]) for r in rows)
