@@ -35,6 +35,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.sync",
     "cogs.officer",
     "cogs.reports",
+    "cogs.setup",
     "cogs.help",  # last: it lists what the others registered
 )
 

@@ -13,8 +13,9 @@ from bot.core.config import discord_id_problems, unknown_keys
 NO_TOKEN_HELP = """\
 ClanStats cannot start: no Discord bot token is configured.
 Set CLANSTATS_DISCORD_TOKEN (in the environment, a .env file or clanstats.toml) to the token
-of your Discord application's bot, together with CLANSTATS_GUILD_ID, CLANSTATS_WOM_GROUP_ID,
-CLANSTATS_RELAY_CHANNEL_IDS and CLANSTATS_RELAY_AUTHOR_IDS (see .env.example and
+of your Discord application's bot; then run /setup in your Discord server to set its clan
+up (or describe one clan with CLANSTATS_GUILD_ID, CLANSTATS_WOM_GROUP_ID,
+CLANSTATS_RELAY_CHANNEL_IDS and CLANSTATS_RELAY_AUTHOR_IDS: see .env.example and
 `clanstats check-config`). To see the bot work without a token or network first, run
 `clanstats demo`: it runs the real bot against local fakes of Discord and Wise Old Man."""
 

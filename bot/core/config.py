@@ -243,15 +243,22 @@ class Settings(BaseSettings):
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
     def missing_for(self, purpose: Literal["run", "sync", "report"]) -> list[str]:
-        """Names of the variables ``purpose`` needs that are not set."""
+        """Names of the variables ``purpose`` needs that are not set.
+
+        Running needs only the token: each server's clan is set up with ``/setup``. A clan
+        described in the environment instead (imported on the first start) needs its server
+        and WOM group together, and relay channels need their relay authors.
+        """
         need: dict[str, Any] = {"wom_group_id": self.wom_group_id}
         if purpose == "run":
-            need |= {
-                "discord_token": self.discord_token,
-                "guild_id": self.guild_id,
-                "relay_channel_ids": self.relay_channel_ids,
-                "relay_author_ids": self.relay_author_ids,
-            }
+            env_clan = self.guild_id is not None or self.wom_group_id is not None
+            if not env_clan:
+                need = {}
+            need |= {"discord_token": self.discord_token}
+            if env_clan:
+                need |= {"guild_id": self.guild_id}
+            if self.relay_channel_ids:
+                need |= {"relay_author_ids": self.relay_author_ids}
         return [env_name(name) for name, value in need.items() if not value]
 
     @classmethod

@@ -28,6 +28,20 @@ def _walk_components(items: Iterable[Any]) -> Iterable[JSON]:
                 yield from _walk_components([item[key]])
 
 
+# The option type whose ``resolved`` data a select's values come with, by select type.
+_SELECT_RESOLVES = {5: 6, 6: 8, 7: 9, 8: 7}
+
+
+def _check_typed(text_input: Mapping[str, Any], value: str) -> None:
+    """What a member can submit in a text input: Discord's client enforces its lengths."""
+    low = int(text_input.get("min_length") or 0)
+    high = int(text_input.get("max_length") or 4000)
+    if not value and text_input.get("required", True) is not False:
+        raise ValueError(f"text input {text_input['custom_id']!r} is required")
+    if value and not low <= len(value) <= high:
+        raise ValueError(f"text input {text_input['custom_id']!r} takes {low} to {high} characters")
+
+
 class InteractionDriver(InteractionState):
     """Mixin: the interaction parts of the driver API."""
 
@@ -341,7 +355,14 @@ class InteractionDriver(InteractionState):
         guild, channel = self._guild_for_channel(int(stored["channel_id"]))
         data: JSON = {"custom_id": custom_id, "component_type": int(component["type"])}
         if values is not None:
+            self._check_pickable(guild, component, values)
             data["values"] = values
+            resolved: JSON = {}
+            option_type = _SELECT_RESOLVES.get(int(component["type"]))
+            if option_type is not None:
+                for value in values:
+                    self._add_resolved(guild, option_type, int(value), resolved)
+                data["resolved"] = resolved
         return await self._send_interaction(
             interaction_type=3,
             guild=guild,
@@ -350,6 +371,33 @@ class InteractionDriver(InteractionState):
             data=data,
             message=json.loads(json.dumps(stored)),
         )
+
+    def _check_pickable(self, guild: FakeGuild, select: JSON, values: Sequence[str]) -> None:
+        """What a member can pick in ``select``: between its min and max values, each one of
+        its options (a string select) or something of the server it offers (a role, a member,
+        a channel of one of its ``channel_types``). Discord's client offers nothing else, so
+        anything else is a mistake of the test, not of the bot."""
+        low, high = int(select.get("min_values", 1)), int(select.get("max_values", 1))
+        if not low <= len(values) <= high:
+            raise ValueError(f"select {select['custom_id']!r} takes {low} to {high} values")
+        kind = int(select["type"])
+        for value in values:
+            if kind == 3:
+                if value not in {o.get("value") for o in select.get("options") or []}:
+                    raise ValueError(f"select {select['custom_id']!r} has no option {value!r}")
+                continue
+            snowflake = int(value)
+            if kind == 8:
+                found = guild.channels.get(snowflake)
+                types = select.get("channel_types")
+                if found is None or (types is not None and int(found.type) not in types):
+                    raise ValueError(f"channel {value} is not offered by {select['custom_id']!r}")
+            elif kind == 6 and snowflake not in guild.roles:
+                raise ValueError(f"role {value} is not a role of guild {guild.id}")
+            elif kind == 5 and snowflake not in guild.members:
+                raise ValueError(f"user {value} is not a member of guild {guild.id}")
+            elif kind == 7 and snowflake not in guild.roles and snowflake not in guild.members:
+                raise ValueError(f"{value} is neither a role nor a member of guild {guild.id}")
 
     async def click_button(
         self, message: Mapping[str, Any] | SentMessage | int, custom_id: str, user_id: int
@@ -364,9 +412,11 @@ class InteractionDriver(InteractionState):
         values: Sequence[str],
         user_id: int,
     ) -> FakeInteraction:
-        """A member picks ``values`` in string select ``custom_id`` on a stored message."""
+        """A member picks ``values`` in select ``custom_id`` on a stored message: option
+        values of a string select, or the ids of users, roles or channels of an auto-populated
+        select (sent with their ``resolved`` data, as Discord does)."""
         return await self._component_interaction(
-            message, custom_id, user_id, kinds={3}, values=list(values)
+            message, custom_id, user_id, kinds={3, 5, 6, 7, 8}, values=[str(v) for v in values]
         )
 
     async def submit_modal(
@@ -386,7 +436,9 @@ class InteractionDriver(InteractionState):
                     out.append({"type": 18, "component": answer([item["component"]])[0]})
                 elif kind == 4:
                     cid = item["custom_id"]
-                    out.append({"type": 4, "custom_id": cid, "value": values.get(cid, "")})
+                    value = values.get(cid, "")
+                    _check_typed(item, value)
+                    out.append({"type": 4, "custom_id": cid, "value": value})
             return out
 
         guild, channel = self._guild_for_channel(interaction.channel_id)

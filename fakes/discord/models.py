@@ -319,6 +319,8 @@ class FakeChannel:
             "last_message_id": None if newest is None else str(newest),
             "rate_limit_per_user": 0,
             "flags": 0,
+            # A voice channel's own fields (discord-api-docs, ``resources/channel.mdx``).
+            **({"bitrate": 64000, "user_limit": 0} if self.type == ChannelType.VOICE else {}),
         }
 
 

@@ -49,6 +49,13 @@ SELECT_OPTIONS_MAX = 25
 SELECT_OPTION_TEXT_MAX = 100
 SELECT_PLACEHOLDER_MAX = 150
 SELECT_VALUES_MAX = 25
+# What a select's default values may name, by select type (user, role, mentionable, channel).
+DEFAULT_VALUE_TYPES: dict[Any, tuple[str, ...]] = {
+    5: ("user",),
+    6: ("role",),
+    7: ("user", "role"),
+    8: ("channel",),
+}
 COMPONENTS_V2_MAX = 40
 MENTION_TYPES = ("everyone", "roles", "users")
 MENTION_IDS_MAX = 100
@@ -61,6 +68,14 @@ COMMAND_OPTIONS_MAX = 25
 COMMANDS_MAX = 100
 MODAL_TITLE_MAX = 45
 MODAL_ROWS_MAX = 5
+MODAL_LABEL_MAX = 45
+MODAL_DESCRIPTION_MAX = 100
+# What a Label holds: a string select, a text input, user/role/mentionable/channel selects,
+# a file upload (19) and the radio, checkbox group and checkbox components (21, 22, 23).
+MODAL_LABEL_CHILDREN = (3, 4, 5, 6, 7, 8, 19, 21, 22, 23)
+TEXT_INPUT_STYLES = (1, 2)
+TEXT_INPUT_MAX = 4000
+TEXT_INPUT_PLACEHOLDER_MAX = 100
 
 # Embed URLs: links are http(s); images and icons may also be ``attachment://file``.
 _LINK_SCHEMES = ("http", "https")
@@ -332,6 +347,7 @@ def _validate_select(errors: FormErrors, c_path: tuple[str | int, ...], select: 
             "SELECT_COMPONENT_MIN_VALUES_TOO_HIGH",
             "min_values cannot be more than max_values",
         )
+    _validate_select_defaults(errors, c_path, select, low if low_ok else 1, high)
     if select.get("type") != 3:
         return
     options = select.get("options") or []
@@ -362,6 +378,59 @@ def _validate_select(errors: FormErrors, c_path: tuple[str | int, ...], select: 
                 (*o_path, "description"),
                 MAX_LENGTH,
                 too_long_message(option["description"], SELECT_OPTION_TEXT_MAX),
+            )
+
+
+def _validate_select_defaults(
+    errors: FormErrors, c_path: tuple[str | int, ...], select: JSON, low: int, high: Any
+) -> None:
+    """Pre-selected values: ``default_values`` on user, role, mentionable and channel selects
+    (each of a type the select offers, as many as it may hold), ``default`` options on a
+    string select (no more than it may hold); ``channel_types`` only on a channel select."""
+    kind = select.get("type")
+    most = high if isinstance(high, int) else 1
+    defaults = select.get("default_values")
+    if defaults is not None:
+        allowed = DEFAULT_VALUE_TYPES.get(kind)
+        if allowed is None:
+            errors.add(
+                (*c_path, "default_values"),
+                "SELECT_COMPONENT_DEFAULT_VALUES_INVALID",
+                "Only user, role, mentionable and channel selects take default_values",
+            )
+        elif not isinstance(defaults, list) or not low <= len(defaults) <= most:
+            errors.add(
+                (*c_path, "default_values"),
+                "BASE_TYPE_BAD_LENGTH",
+                f"Must be between {low} and {most} in length.",
+            )
+        else:
+            for d_index, value in enumerate(defaults):
+                if not isinstance(value, dict) or value.get("type") not in allowed:
+                    errors.add(
+                        (*c_path, "default_values", d_index, "type"),
+                        "BASE_TYPE_CHOICES",
+                        f"Value must be one of {allowed}.",
+                    )
+                elif not str(value.get("id", "")).isdigit():
+                    errors.add(
+                        (*c_path, "default_values", d_index, "id"),
+                        "NUMBER_TYPE_COERCE",
+                        "Value is not snowflake.",
+                    )
+    if select.get("channel_types") is not None and kind != 8:
+        errors.add(
+            (*c_path, "channel_types"),
+            "SELECT_COMPONENT_CHANNEL_TYPES_INVALID",
+            "Only a channel select takes channel_types",
+        )
+    if kind == 3:
+        chosen = [o for o in select.get("options") or [] if o.get("default")]
+        if len(chosen) > most:
+            errors.add(
+                (*c_path, "options"),
+                "SELECT_COMPONENT_TOO_MANY_DEFAULTS",
+                f"{len(chosen)} options are default, more than max_values ({most})",
             )
 
 

@@ -16,11 +16,18 @@ from fakes.discord.validation import (
     COMMAND_NAME,
     COMMAND_OPTIONS_MAX,
     COMMANDS_MAX,
+    CUSTOM_ID_MAX,
     MAX_LENGTH,
+    MODAL_DESCRIPTION_MAX,
+    MODAL_LABEL_CHILDREN,
+    MODAL_LABEL_MAX,
     MODAL_ROWS_MAX,
     MODAL_TITLE_MAX,
     REQUIRED,
     REQUIRED_MESSAGE,
+    TEXT_INPUT_MAX,
+    TEXT_INPUT_PLACEHOLDER_MAX,
+    TEXT_INPUT_STYLES,
     FormErrors,
     blank,
     too_long,
@@ -191,9 +198,119 @@ def validate_commands(errors: FormErrors, commands: Any) -> None:
 
 
 def validate_modal(errors: FormErrors, data: Mapping[str, Any]) -> None:
-    """A modal (callback type 9): a title of 1–45 characters and 1–5 rows."""
+    """A modal (callback type 9): a custom_id of 1–100 characters, a title of 1–45 and 1–5
+    rows, each a label (type 18) around one component, or (deprecated) an action row around
+    one text input (``components/reference.mdx``: Label, Text Input)."""
+    custom_id = data.get("custom_id")
+    if blank(custom_id):
+        errors.add(("custom_id",), REQUIRED, REQUIRED_MESSAGE)
+    elif too_long(custom_id, CUSTOM_ID_MAX):
+        errors.add(("custom_id",), MAX_LENGTH, too_long_message(custom_id, CUSTOM_ID_MAX))
     title = data.get("title")
     if not isinstance(title, str) or not 1 <= len(title) <= MODAL_TITLE_MAX:
         errors.add(("title",), "BASE_TYPE_BAD_LENGTH", f"Must be 1 to {MODAL_TITLE_MAX} long.")
-    if not 1 <= len(data.get("components") or []) <= MODAL_ROWS_MAX:
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= MODAL_ROWS_MAX:
         errors.add(("components",), "BASE_TYPE_BAD_LENGTH", f"Must be 1 to {MODAL_ROWS_MAX} long.")
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        _validate_modal_row(errors.at("components", index), row, seen)
+
+
+def _validate_modal_row(errors: FormErrors, row: Any, seen: set[str]) -> None:
+    kind = row.get("type") if isinstance(row, dict) else None
+    if kind == 18:
+        label = row.get("label")
+        if blank(label):
+            errors.add(("label",), REQUIRED, REQUIRED_MESSAGE)
+        elif too_long(label, MODAL_LABEL_MAX):
+            errors.add(("label",), MAX_LENGTH, too_long_message(label, MODAL_LABEL_MAX))
+        if too_long(row.get("description"), MODAL_DESCRIPTION_MAX):
+            errors.add(
+                ("description",),
+                MAX_LENGTH,
+                too_long_message(row["description"], MODAL_DESCRIPTION_MAX),
+            )
+        child = row.get("component")
+        if not isinstance(child, dict) or child.get("type") not in MODAL_LABEL_CHILDREN:
+            errors.add(
+                ("component",),
+                "UNION_TYPE_CHOICES",
+                "A label holds a text input, a select or a file upload",
+            )
+            return
+        if child.get("type") == 4:
+            _validate_text_input(errors.at("component"), child, seen, needs_label=False)
+        return
+    if kind == 1:
+        children = row.get("components") or []
+        if len(children) != 1 or children[0].get("type") != 4:
+            errors.add(
+                ("components",),
+                "UNION_TYPE_CHOICES",
+                "An action row in a modal holds exactly one text input",
+            )
+            return
+        _validate_text_input(errors.at("components", 0), children[0], seen, needs_label=True)
+        return
+    if kind == 10:
+        return  # a text display: words only
+    errors.add(
+        ("type",), "UNION_TYPE_CHOICES", "A modal's rows are labels, text displays or action rows"
+    )
+
+
+def _validate_text_input(
+    errors: FormErrors, item: Mapping[str, Any], seen: set[str], *, needs_label: bool
+) -> None:
+    """A text input: custom_id 1–100 (unique), style short or paragraph, lengths 0–4000 and
+    1–4000 (min no more than max), a pre-filled value up to 4000, a placeholder up to 100; its
+    own (deprecated) label, 1–45, only where no Label component names it."""
+    custom_id = item.get("custom_id")
+    if blank(custom_id):
+        errors.add(("custom_id",), REQUIRED, REQUIRED_MESSAGE)
+    elif too_long(custom_id, CUSTOM_ID_MAX):
+        errors.add(("custom_id",), MAX_LENGTH, too_long_message(custom_id, CUSTOM_ID_MAX))
+    elif custom_id in seen:
+        errors.add(
+            ("custom_id",),
+            "COMPONENT_CUSTOM_ID_DUPLICATED",
+            "Component custom id cannot be duplicated",
+        )
+    else:
+        seen.add(str(custom_id))
+    if item.get("style") not in TEXT_INPUT_STYLES:
+        errors.add(("style",), "BASE_TYPE_CHOICES", f"Value must be one of {TEXT_INPUT_STYLES}.")
+    label = item.get("label")
+    if needs_label and blank(label):
+        errors.add(("label",), REQUIRED, REQUIRED_MESSAGE)
+    elif too_long(label, MODAL_LABEL_MAX):
+        errors.add(("label",), MAX_LENGTH, too_long_message(label, MODAL_LABEL_MAX))
+    low, high = item.get("min_length"), item.get("max_length")
+    if low is not None and (not isinstance(low, int) or not 0 <= low <= TEXT_INPUT_MAX):
+        errors.add(
+            ("min_length",),
+            "NUMBER_TYPE_MAX",
+            f"int value should be between 0 and {TEXT_INPUT_MAX}.",
+        )
+    elif high is not None and (not isinstance(high, int) or not 1 <= high <= TEXT_INPUT_MAX):
+        errors.add(
+            ("max_length",),
+            "NUMBER_TYPE_MAX",
+            f"int value should be between 1 and {TEXT_INPUT_MAX}.",
+        )
+    elif isinstance(low, int) and isinstance(high, int) and low > high:
+        errors.add(
+            ("min_length",),
+            "TEXT_INPUT_MIN_LENGTH_TOO_HIGH",
+            "min_length cannot be more than max_length",
+        )
+    value = item.get("value")
+    if too_long(value, TEXT_INPUT_MAX):
+        errors.add(("value",), MAX_LENGTH, too_long_message(value, TEXT_INPUT_MAX))
+    if too_long(item.get("placeholder"), TEXT_INPUT_PLACEHOLDER_MAX):
+        errors.add(
+            ("placeholder",),
+            MAX_LENGTH,
+            too_long_message(item["placeholder"], TEXT_INPUT_PLACEHOLDER_MAX),
+        )

@@ -239,7 +239,6 @@ def test_every_problem_is_reported_in_one_pass(
         "CLANSTATS_TIMEZONE",
         "CLANSTATS_WOM_GROUP_ID",
         "CLANSTATS_DISCORD_TOKEN",
-        "CLANSTATS_RELAY_CHANNEL_IDS",
         "CLANSTATS_RELAY_CUSTOM_FORMATS[x]",
         "CLANSTATS_GUILD_ID",
     ]
@@ -253,3 +252,34 @@ def test_settings_built_in_code_still_accept_what_tests_and_the_demo_pass() -> N
     settings = Settings(database_url="sqlite://", discord_api_url="http://127.0.0.1:8080/")
     assert settings.database_url == "sqlite+aiosqlite://"
     assert settings.discord_api_url == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("values", "missing"),
+    [
+        ({"DISCORD_TOKEN": TOKEN}, []),  # every clan comes from /setup
+        ({}, ["CLANSTATS_DISCORD_TOKEN"]),
+        ({"DISCORD_TOKEN": TOKEN, "GUILD_ID": GUILD}, ["CLANSTATS_WOM_GROUP_ID"]),
+        ({"DISCORD_TOKEN": TOKEN, "WOM_GROUP_ID": "11114"}, ["CLANSTATS_GUILD_ID"]),
+        (
+            {
+                "DISCORD_TOKEN": TOKEN,
+                "GUILD_ID": GUILD,
+                "WOM_GROUP_ID": "1",
+                "RELAY_CHANNEL_IDS": CHANNEL,
+            },
+            ["CLANSTATS_RELAY_AUTHOR_IDS"],
+        ),
+    ],
+)
+def test_running_needs_only_the_token_or_a_whole_clan_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    values: dict[str, str],
+    missing: list[str],
+) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(f"CLANSTATS_{key}", value)
+    code, _, err = _check(capsys, "--for", "run")
+    assert [p.split(":", 1)[0] for p in _problems(err)] == missing
+    assert code == (2 if missing else 0)

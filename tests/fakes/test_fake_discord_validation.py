@@ -614,12 +614,23 @@ def test_each_command_rule_fires_alone(body: Any, expected: tuple[str, str]) -> 
     assert _commands(body) == {expected}
 
 
+def _text_row() -> dict[str, Any]:
+    """A modal's (deprecated, still accepted) row: one labelled text input."""
+    return row({"type": 4, "custom_id": "name", "style": 1, "label": "New name"})
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"title": "t" * 46, "components": [row()]}, {("title", "BASE_TYPE_BAD_LENGTH")}),
-        ({"title": "Rename", "components": []}, {("components", "BASE_TYPE_BAD_LENGTH")}),
-        ({"title": "Rename", "components": [row()]}, set()),
+        (
+            {"custom_id": "m", "title": "t" * 46, "components": [_text_row()]},
+            {("title", "BASE_TYPE_BAD_LENGTH")},
+        ),
+        (
+            {"custom_id": "m", "title": "Rename", "components": []},
+            {("components", "BASE_TYPE_BAD_LENGTH")},
+        ),
+        ({"custom_id": "m", "title": "Rename", "components": [_text_row()]}, set()),
     ],
 )
 def test_modal_rules(data: dict[str, Any], expected: set[tuple[str, str]]) -> None:
