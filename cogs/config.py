@@ -92,11 +92,16 @@ def _readable(setting: str, text: str) -> str:
     return text
 
 
-def preview_embed(preview: ChangePreview, title: str = "Change the clan's rules?") -> discord.Embed:
+def preview_embed(
+    preview: ChangePreview,
+    title: str = "Change the clan's rules?",
+    labels: tuple[str, str] = ("now", "new"),
+) -> discord.Embed:
     """What a change would do, old → new, for the admin to confirm."""
+    old, new = labels
     parts = [
-        f"**{item.setting}**\nnow: {_readable(item.setting, item.old_text)}\n"
-        f"new: {_readable(item.setting, item.new_text)}"
+        f"**{item.setting}**\n{old}: {_readable(item.setting, item.old_text)}\n"
+        f"{new}: {_readable(item.setting, item.new_text)}"
         for item in preview.items
     ]
     embed = discord.Embed(
@@ -108,8 +113,10 @@ def preview_embed(preview: ChangePreview, title: str = "Change the clan's rules?
     return embed
 
 
-def _done_embed(preview: ChangePreview, title: str, colour: discord.Colour) -> discord.Embed:
-    embed = preview_embed(preview, title)
+def _done_embed(
+    preview: ChangePreview, title: str, colour: discord.Colour, *, saved: bool = False
+) -> discord.Embed:
+    embed = preview_embed(preview, title, ("was", "now") if saved else ("now", "not saved"))
     embed.colour = colour
     embed.remove_footer()
     return embed
@@ -152,7 +159,7 @@ class ConfirmView(discord.ui.View):
             await interaction.response.edit_message(embed=embed, view=None)
             return
         log.info("config.saved", user_id=user.id, settings=[i.setting for i in self.preview.items])
-        embed = _done_embed(self.preview, "Saved", discord.Colour.green())
+        embed = _done_embed(self.preview, "Saved", discord.Colour.green(), saved=True)
         embed.set_footer(text=f"Saved by {user.name}; /config history lists every change.")
         await interaction.response.edit_message(embed=embed, view=None)
 

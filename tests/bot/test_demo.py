@@ -30,6 +30,9 @@ def test_demo_prints_the_bots_posts_and_exits_0_quickly(tmp_path: Path) -> None:
         "ClanStats status",
         "Only clan officers can use this command.",
         "Inactive members",
+        # the ladder proposed from the clan's own ranks, saved by the admin, promotes members
+        "Saved by Admin Ada",
+        "Prospector → Short Green Guy",
         "daily report",
         "[attachment]",
     ):
