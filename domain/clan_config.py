@@ -109,7 +109,8 @@ def _scalar(key: str, meaning: str, maximum: float, minimum: float = 0) -> Setti
     kind: SettingKind = "ratio" if isinstance(default, float) else "int"
     if kind == "ratio":
         minimum, maximum = 0.0, 1.0
-    return SettingSpec(key, kind, "rules", meaning, f"{default:g}", minimum, maximum)
+    shown = f"{default:g}" if kind == "ratio" else f"{default:,}"
+    return SettingSpec(key, kind, "rules", meaning, shown, minimum, maximum)
 
 
 _SPECS: tuple[SettingSpec, ...] = (
