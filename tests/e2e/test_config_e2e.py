@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from fakes.chat_script import history_days
@@ -223,3 +224,23 @@ async def test_the_proposed_ladder_names_members_due_a_promotion(
         assert row["to_rank"] == "short_green_guy"
         assert int(row["lines"]) >= 20 or int(row["xp"]) >= 250_000
         assert int(row["days_in_rank"]) >= 7
+
+
+async def test_an_unanswered_preview_expires_and_saves_nothing(
+    world: ClanWorld, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(world, db_url, clock=lambda: AS_OF) as running:
+        await _synced(running)
+        # discord.py loads each extension as a module of its own: patch the bot's copy.
+        monkeypatch.setattr(running.bot.extensions["cogs.config"], "CONFIRM_TIMEOUT_S", 1.0)
+        _, preview = await _config(world, ADMIN_USER_ID, "inactivity", min_tenure_days=14)
+        assert preview.custom_ids() == ["config:save", "config:cancel"]
+        expired = await world.discord.wait_for_sent(
+            lambda m: m.kind == "original_edit" and m.message_id == preview.message_id,
+            timeout=10,
+        )
+        assert expired.embeds[0]["title"] == "Expired: nothing changed"
+        assert expired.components == []
+        with pytest.raises(LookupError, match="has no component 'config:save'"):
+            await world.discord.click_button(preview, "config:save", ADMIN_USER_ID)
+        assert await _stored(running) == ({}, 0)
