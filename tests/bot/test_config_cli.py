@@ -113,6 +113,9 @@ def test_set_records_the_host_admin_and_the_rules_use_it(
         return {str(f.numbers["window_days"]) for f in found}
 
     assert asyncio.run(purge_window()) == {"90.0"}
+    code, out, _ = _run(capsys, "clan", "inactive", "--as-of", AS_OF, "--format", "json")
+    assert code == 0
+    assert json.loads(out)["window"] == "90d"
 
 
 @pytest.mark.parametrize(

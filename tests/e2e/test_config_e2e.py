@@ -120,6 +120,10 @@ async def test_an_admin_changes_a_threshold_and_nothing_bad_gets_through(
         assert saved.components == []
         assert await _stored(running) == ({"rules": {"churn_ratio": 0.2}}, 1)
 
+        # Discord's client never sends a window outside the option's 7–365.
+        with pytest.raises(ValueError, match=r"option 'window_days': 3 is outside 7\.\.365"):
+            await _config(world, ADMIN_USER_ID, "inactivity", window_days=3)
+
         # Cancel saves nothing.
         _, preview = await _config(world, ADMIN_USER_ID, "inactivity", window_days=90)
         cancelled = await _press(world, preview, "config:cancel")
