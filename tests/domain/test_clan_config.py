@@ -497,3 +497,115 @@ def test_a_demo_style_member_is_promoted_by_the_proposal() -> None:
     rules = RuleSettings(ladder=propose_ladder(ORDER))
     found = promotions([activity], propose_tiers(ORDER), rules, as_of)
     assert [f.numbers["to_rank"] for f in found] == ["short_green_guy"]
+
+
+# ---------------------------------------------------------------------------------- edges
+# (each found by mutation testing: a change of the code that no test above noticed)
+
+
+def test_a_rungs_fields_are_kept_and_defaulted() -> None:
+    kept = check_value("ladder", [rung("wild", "gamer", any_of=False, min_xp=5)], ORDER)
+    assert kept == [
+        {
+            "from_rank": "wild",
+            "to_rank": "gamer",
+            "min_tenure_days": 0,
+            "min_xp": 5,
+            "min_lines": None,
+            "min_boss_kc": None,
+            "any_of": False,
+        }
+    ]
+    bare = check_value("ladder", [{"from_rank": "wild", "to_rank": None}], ORDER)
+    assert bare[0]["min_tenure_days"] == 0 and bare[0]["any_of"] is True
+
+
+def test_rung_and_list_refusals_name_every_culprit() -> None:
+    with pytest.raises(ConfigError) as extra:
+        check_value("ladder", [{**rung("wild", "gamer"), "size": 1, "colour": 2}], ORDER)
+    assert str(extra.value) == "ladder rung 1: unknown field(s) colour, size"
+    with pytest.raises(ConfigError) as source:
+        check_value("ladder", [rung("Sergeant", "gamer")], ORDER)
+    assert str(source.value).startswith("ladder rung 1: unknown rank 'Sergeant'")
+    with pytest.raises(ConfigError) as tiers:
+        check_value("audit_tiers", ["captain", "major"], ORDER)
+    assert str(tiers.value).startswith("audit_tiers: unknown tier(s) captain, major: use")
+    with pytest.raises(ConfigError) as not_list:
+        check_value("protected", "zenyte", ORDER)
+    assert str(not_list.value) == "protected must be a list of names"
+    with pytest.raises(ConfigError) as rules:
+        rule_settings({"rules": "x"})
+    assert str(rules.value) == "clan settings: 'rules' must be an object"
+
+
+def test_every_loop_is_named_once() -> None:
+    order = ["a", "b", "c", "d", "e"]
+    two = [rung("a", "b"), rung("b", "a"), rung("d", "e"), rung("e", "d")]
+    assert ladder_loops([PromotionRung(**r) for r in two], order) == [
+        ["e", "d", "e"],
+        ["b", "a", "b"],
+    ]
+    with pytest.raises(ConfigError) as caught:
+        check_ladder(two, order)
+    assert str(caught.value).startswith("ladder loop: e → d → e; b → a → b: ")
+
+
+def test_the_generic_rung_moves_each_rank_one_up_and_the_top_nowhere() -> None:
+    from domain.clan_config import ladder_moves
+
+    order = ["top", "mid", "low"]
+    generic = [PromotionRung(ANY_RANK, None, 0)]
+    assert ladder_moves(generic, order) == {"mid": "top", "low": "mid"}
+    assert ladder_loops(generic, order) == []
+
+
+def test_sixty_rungs_are_a_ladder_sixty_one_are_not() -> None:
+    order = [f"r{i}" for i in range(61)]
+    rungs = [rung(order[i], order[i - 1]) for i in range(1, 61)]
+    assert len(check_ladder(rungs, order)) == 60
+    with pytest.raises(ConfigError, match="at most 60 rungs, got 61"):
+        check_ladder([*rungs, rung(order[0], None)], order)
+
+
+def test_values_shown_for_tiers_empty_ladders_and_broken_history() -> None:
+    assert format_value("audit_tiers", ["officer", "owner"]) == "officer, owner"
+    assert format_value("leadership", None, ORDER) == "default (Zenyte, Dragonstone, Saviour)"
+    assert format_value("ladder", [{"bogus": 1}]) == '[{"bogus": 1}]'
+    assert format_value("ladder", [rung("wild", "gamer", 1), rung("gamer", "artillery", 2)]) == (
+        "Wild → Gamer: 1 days at rank; Gamer → Artillery: 2 days at rank"
+    )
+    stored = with_value(with_value({}, "audit_tiers", []), "ladder", [])
+    shown = {s.key: s for s in show(stored, ORDER)}
+    assert shown["audit_tiers"].value == "none"
+    assert shown["ladder"].value == "no rungs: nobody is promoted"
+    assert shown["ladder"].stored == []
+    assert shown["churn_ratio"].stored is None
+    assert rung_typed(PromotionRung(ANY_RANK, None, 30)) == "* > next 30d any"
+
+
+def test_stored_and_changed_values_share_nothing_with_their_source() -> None:
+    original: dict[str, Any] = {"ranks": {"protected": ["zenyte"]}, "other": {"kept": True}}
+    read = stored_value(original, "protected")
+    read.append("wrath")
+    assert original["ranks"]["protected"] == ["zenyte"]
+    value = ["wrath"]
+    changed = with_value(original, "officer", value)
+    value.append("zenyte")
+    changed["other"]["kept"] = False
+    assert changed["ranks"]["officer"] == ["wrath"]
+    assert original["other"] == {"kept": True}
+    assert with_value({}, "churn_ratio", None) == {"rules": {}}
+
+
+def test_the_proposal_names_each_tiers_own_ranks_and_follows_given_tiers() -> None:
+    values = proposal(ORDER)
+    assert values["leadership"] == ["zenyte", "dragonstone", "saviour"]
+    assert values["officer"] == ["dragon", "therapist", "zamorakian", "doctor", "prodigy"]
+    assert values["protected"] == ["owner", "deputy_owner", "zenyte", "dragonstone", "saviour"]
+    from domain.ranks import RankConfig
+
+    tiers = RankConfig.from_role_order(ORDER, officer=["wrath", "administrator", "wild"])
+    ladder = propose_ladder(ORDER, tiers)
+    named = {r.from_rank for r in ladder} | {r.to_rank for r in ladder}
+    assert not named & {"wrath", "administrator", "wild"}
+    assert ("tztok", "gamer") in {(r.from_rank, r.to_rank) for r in ladder}
