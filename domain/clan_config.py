@@ -103,62 +103,89 @@ class SettingSpec:
 
 _DEFAULTS = RuleSettings()
 
-
-def _scalar(key: str, meaning: str, maximum: float, minimum: float = 0) -> SettingSpec:
-    default = getattr(_DEFAULTS, key)
-    kind: SettingKind = "ratio" if isinstance(default, float) else "int"
-    if kind == "ratio":
-        minimum, maximum = 0.0, 1.0
-    shown = f"{default:g}" if kind == "ratio" else f"{default:,}"
-    return SettingSpec(key, kind, "rules", meaning, shown, minimum, maximum)
-
-
+#: The number settings: ``default`` is :class:`~domain.rules.RuleSettings`' own, as shown
+#: (a test holds the two equal). Plain data, so nothing here runs when a value is read.
 _SPECS: tuple[SettingSpec, ...] = (
-    _scalar(
+    SettingSpec(
         "inactive_window_days",
+        "int",
+        "rules",
         "purge list: days with no chat and no progress that make a member inactive",
+        "60",
+        7,
         365,
-        minimum=7,
     ),
-    _scalar(
+    SettingSpec(
         "inactive_min_tenure_days",
+        "int",
+        "rules",
         "purge list: members fewer days in the clan than this are never listed",
+        "30",
+        0,
         365,
     ),
-    _scalar(
+    SettingSpec(
         "slacking_ratio",
+        "ratio",
+        "rules",
         "officer audit: slacking when chat lines and XP are both under this share of the "
         "clan median",
-        1,
+        "0.5",
+        0.0,
+        1.0,
     ),
-    _scalar(
+    SettingSpec(
         "churn_ratio",
+        "ratio",
+        "rules",
         "churn risk: 7-day chat rate under this share of the 30-day rate",
-        1,
+        "0.3",
+        0.0,
+        1.0,
     ),
-    _scalar(
+    SettingSpec(
         "churn_min_lines_30d",
+        "int",
+        "rules",
         "churn risk: only members with at least this many chat lines in 30 days",
+        "20",
+        0,
         100_000,
     ),
-    _scalar(
+    SettingSpec(
         "silent_grinder_min_xp",
+        "int",
+        "rules",
         "silent grinder: at least this much XP in 7 days without a chat line",
+        "1,000,000",
+        0,
         RUNG_MAX_XP,
     ),
-    _scalar(
+    SettingSpec(
         "chatter_min_lines",
+        "int",
+        "rules",
         "chatter without progress: at least this many chat lines in 7 days, no progress",
+        "50",
+        0,
         100_000,
     ),
-    _scalar(
+    SettingSpec(
         "social_pillar_share",
+        "ratio",
+        "rules",
         "'social pillar' tag: in this top share of the clan by chat lines",
-        1,
+        "0.1",
+        0.0,
+        1.0,
     ),
-    _scalar(
+    SettingSpec(
         "carry_min_raid_kc",
+        "int",
+        "rules",
         "'carry potential' tag: at least this many raid kills gained in the window",
+        "25",
+        0,
         100_000,
     ),
     SettingSpec(

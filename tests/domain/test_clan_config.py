@@ -609,3 +609,44 @@ def test_the_proposal_names_each_tiers_own_ranks_and_follows_given_tiers() -> No
     named = {r.from_rank for r in ladder} | {r.to_rank for r in ladder}
     assert not named & {"wrath", "administrator", "wild"}
     assert ("tztok", "gamer") in {(r.from_rank, r.to_rank) for r in ladder}
+
+
+def test_each_number_settings_default_is_the_rules_own() -> None:
+    defaults = RuleSettings()
+    numbers = [s for s in SETTINGS.values() if s.kind in ("int", "ratio")]
+    assert [s.key for s in numbers] == [
+        "inactive_window_days",
+        "inactive_min_tenure_days",
+        "slacking_ratio",
+        "churn_ratio",
+        "churn_min_lines_30d",
+        "silent_grinder_min_xp",
+        "chatter_min_lines",
+        "social_pillar_share",
+        "carry_min_raid_kc",
+    ]
+    for spec in numbers:
+        value = getattr(defaults, spec.key)
+        assert spec.section == "rules"
+        assert spec.kind == ("ratio" if isinstance(value, float) else "int"), spec.key
+        assert spec.default == (f"{value:g}" if spec.kind == "ratio" else f"{value:,}")
+        assert spec.minimum is not None and spec.maximum is not None
+        assert spec.minimum <= value <= spec.maximum, spec.key
+        if spec.kind == "ratio":
+            assert (spec.minimum, spec.maximum) == (0, 1)
+    assert (SETTINGS["inactive_window_days"].minimum, SETTINGS["inactive_window_days"].maximum) == (
+        7,
+        365,
+    )
+    assert SETTINGS["silent_grinder_min_xp"].maximum == 4_600_000_000
+    assert SETTINGS["churn_min_lines_30d"].bounds == "0 to 100,000"
+
+
+def test_a_ladder_read_or_stored_shares_no_rung_with_its_source() -> None:
+    ladder = [rung("wild", "gamer", 3)]
+    stored = with_value({}, "ladder", ladder)
+    ladder[0]["min_tenure_days"] = 99
+    assert stored["rules"]["ladder"][0]["min_tenure_days"] == 3
+    read = stored_value(stored, "ladder")
+    read[0]["min_tenure_days"] = 77
+    assert stored["rules"]["ladder"][0]["min_tenure_days"] == 3
