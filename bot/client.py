@@ -35,6 +35,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.officer",
     "cogs.reports",
     "cogs.config",
+    "cogs.help",  # last: it lists what the others registered
 )
 
 # A job missed while the bot was down still runs once when it is back within this window;

@@ -28,7 +28,8 @@ def test_demo_prints_the_bots_posts_and_exits_0_quickly(tmp_path: Path) -> None:
         "Synced Nevr Lucky: 303 members",
         "Roster changes",
         "ClanStats status",
-        "Only clan officers can use this command.",
+        "ClanStats commands you can use here",
+        "Officer commands are not listed",
         "Inactive members",
         # the ladder proposed from the clan's own ranks, saved by the admin, promotes members
         "Saved by Admin Ada",

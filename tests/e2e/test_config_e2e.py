@@ -21,6 +21,7 @@ from fakes.wom import DATA_DIR
 from fakes.world import (
     ADMIN_USER_ID,
     GUILD_ID,
+    MEMBER_USER_ID,
     OFFICER_USER_ID,
     RELAY_CHANNEL_ID,
     REPORT_CHANNEL_ID,
@@ -94,7 +95,12 @@ async def test_an_admin_changes_a_threshold_and_nothing_bad_gets_through(
         registered = world.discord.find_command("config", GUILD_ID)
         assert registered is not None
         assert int(registered["default_member_permissions"]) == 1 << 5  # MANAGE_GUILD
-        # …and the bot refuses them anyway (a server can open the command to anyone).
+        with pytest.raises(PermissionError):
+            await world.discord.invoke_slash(
+                GUILD_ID, REPORT_CHANNEL_ID, MEMBER_USER_ID, "config", subcommand="show"
+            )
+        # …and the bot refuses them anyway: the shared world opens the app's commands to the
+        # officer role (Integrations), as a server may, and officers lack Manage Server.
         for sub in ("show", "history"):
             _, refused = await _config(world, OFFICER_USER_ID, sub)
             assert refused.ephemeral
