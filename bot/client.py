@@ -36,6 +36,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.officer",
     "cogs.reports",
     "cogs.setup",
+    "cogs.config",
     "cogs.help",  # last: it lists what the others registered
 )
 

@@ -672,7 +672,11 @@ class SetupView(discord.ui.View):
             tier = ", ".join(_safe(r) for r in proposal.officer_tier) or "none"
             embed.add_field(
                 name="Proposed promotion ladder (from WOM's rank order)",
-                value=f"{chain}\nOfficer tier: {tier}"[:1024],
+                value=(
+                    f"{chain}\nStaff ranks (never auto-promoted): {tier}"[:900]
+                    + "\nAfter the first sync, `/config ladder-propose` saves it and "
+                    "`/config ladder-rung` edits it."
+                ),
                 inline=False,
             )
         else:

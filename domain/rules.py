@@ -96,9 +96,10 @@ class PromotionRung:
 
     ``from_rank`` is a rank or :data:`ANY_RANK`; ``to_rank`` None means the rank directly
     above. ``min_tenure_days`` counts days in the current rank (days in the clan when the
-    rank change is unknown). ``min_xp`` / ``min_lines`` apply to the window the caller passes;
-    None leaves a criterion out. ``any_of``: one met criterion is enough, else all must be met.
-    A rung with neither criterion promotes on tenure alone.
+    rank change is unknown). ``min_xp`` / ``min_lines`` / ``min_boss_kc`` (boss kills gained,
+    every boss) apply to the window the caller passes; None leaves a criterion out.
+    ``any_of``: one met criterion is enough, else all must be met. A rung with no criterion
+    promotes on tenure alone.
     """
 
     from_rank: str
@@ -107,6 +108,7 @@ class PromotionRung:
     min_xp: int | None = None
     min_lines: int | None = None
     any_of: bool = True
+    min_boss_kc: int | None = None
 
     def __post_init__(self) -> None:
         if self.from_rank != ANY_RANK:
@@ -116,11 +118,16 @@ class PromotionRung:
         if self.min_tenure_days < 0:
             raise ValueError("promotion rung: min_tenure_days must be ≥ 0")
 
-    def criteria_met(self, xp: int, lines: int) -> bool:
-        """True when ``xp`` and ``lines`` satisfy the rung (tenure is checked separately)."""
+    def criteria_met(self, xp: int, lines: int, boss_kc: int = 0) -> bool:
+        """True when ``xp``, ``lines`` and ``boss_kc`` satisfy the rung (tenure is checked
+        separately)."""
         checks = [
             value >= threshold
-            for value, threshold in ((xp, self.min_xp), (lines, self.min_lines))
+            for value, threshold in (
+                (xp, self.min_xp),
+                (lines, self.min_lines),
+                (boss_kc, self.min_boss_kc),
+            )
             if threshold is not None
         ]
         if not checks:
@@ -141,6 +148,8 @@ DEFAULT_LADDER: tuple[PromotionRung, ...] = (
 class RuleSettings:
     """Thresholds of every rule; the defaults suit a clan of a few hundred members."""
 
+    #: Purge list: the window (days) with no chat and no progress that makes a member inactive.
+    inactive_window_days: int = 60
     #: Purge list: members younger than this are never listed (a recruit needs time).
     inactive_min_tenure_days: int = 30
     #: Officer audit: ranks audited.
@@ -170,6 +179,8 @@ class RuleSettings:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"rule settings: {name} must be between 0 and 1, got {value}")
+        if self.inactive_window_days < 1:
+            raise ValueError("rule settings: inactive_window_days must be ≥ 1")
         for name in (
             "inactive_min_tenure_days",
             "churn_min_lines_30d",
@@ -490,12 +501,16 @@ def promotions(
                 continue
         days = activity.member.days_in_rank(as_of)
         xp, lines = activity.gains.xp, activity.chat.lines
-        if days is None or days < rung.min_tenure_days or not rung.criteria_met(xp, lines):
+        boss_kc = activity.gains.boss_kills
+        if days is None or days < rung.min_tenure_days or not rung.criteria_met(xp, lines, boss_kc):
             continue
         member_tags_found = tags.get(activity.member_id, ())
+        gained = f"{xp:,} XP and {lines} chat lines"
+        if rung.min_boss_kc is not None:
+            gained = f"{xp:,} XP, {lines} chat lines and {boss_kc:,} boss kills"
         reason = (
             f"{_rank_name(role)} → {_rank_name(target)}: {whole_days(days)} days at rank, "
-            f"{xp:,} XP and {lines} chat lines in the last {activity.window.label}"
+            f"{gained} in the last {activity.window.label}"
         )
         if member_tags_found:
             reason += f" ({', '.join(member_tags_found)})"
@@ -509,6 +524,9 @@ def promotions(
             "min_lines": "n/a" if rung.min_lines is None else rung.min_lines,
             "rule": "any of" if rung.any_of else "all of",
         }
+        if rung.min_boss_kc is not None:  # only ladders that ask for kills show them
+            numbers["boss_kc"] = boss_kc
+            numbers["min_boss_kc"] = rung.min_boss_kc
         finding = _finding(FindingKind.PROMOTION, activity, reason, numbers, member_tags_found)
         rows.append(((-xp, -lines), finding))
     return _ordered(rows)

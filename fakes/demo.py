@@ -27,6 +27,7 @@ from fakes.chat_script import day_posts, history_days
 from fakes.discord import FakeInteraction, SentMessage
 from fakes.wom import DATA_DIR
 from fakes.world import (
+    ADMIN_USER_ID,
     GUILD_ID,
     MEMBER_USER_ID,
     OFFICER_USER_ID,
@@ -267,6 +268,19 @@ async def _run(
             transcript.step(
                 "Officer and an ordinary member ran /help (Discord hides officer commands "
                 "from members)"
+            )
+            # The built-in ladder fits no clan (this one names its 27 ranks freely): the admin
+            # saves the ladder and tiers proposed from the group's WOM rank order.
+            proposed = await slash(
+                ADMIN_USER_ID, "Admin Ada", "config", subcommand="ladder-propose"
+            )
+            preview = (await proposed.wait_responses(2, timeout=30))[-1]
+            save = await world.discord.click_button(preview, "config:save", ADMIN_USER_ID)
+            invokers[save.id] = "Admin Ada"
+            await save.wait_response(timeout=30)
+            transcript.step(
+                "Admin ran /config ladder-propose and saved the promotion ladder proposed "
+                "from the clan's Wise Old Man ranks"
             )
             for sub in ("inactive", "promotions", "unmatched"):
                 asked = await slash(OFFICER_USER_ID, "Officer Olly", "clan", subcommand=sub)

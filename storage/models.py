@@ -214,6 +214,24 @@ class HeldDeparture(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
 
 
+class ConfigChange(Base):
+    """One change of a clan's rule settings (``/config``, ``clanstats config set``): who made
+    it, when, and the stored value before and after (null: the default)."""
+
+    __tablename__ = "config_changes"
+    __table_args__ = (Index("ix_config_changes_clan_changed", "clan_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime]
+    #: The Discord user who confirmed it; null for a change made on the host (the CLI).
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str] = mapped_column(String(100))
+    setting: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[Any | None] = mapped_column(JSON)
+    new_value: Mapped[Any | None] = mapped_column(JSON)
+
+
 class Snapshot(Base):
     """A member's stats as WOM measured them at ``taken_at``; stored only when changed.
 

@@ -12,7 +12,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli import clan, demo, imports, invite, lookup, maintenance, relay, report, run, sync
+from bot.cli import (
+    clan,
+    config,
+    demo,
+    imports,
+    invite,
+    lookup,
+    maintenance,
+    relay,
+    report,
+    run,
+    sync,
+)
 from bot.cli.common import (
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
@@ -35,6 +47,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     imports.register,
     report.register,
     clan.register,
+    config.register,
     lookup.register,
     relay.register,
 )

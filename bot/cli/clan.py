@@ -30,6 +30,7 @@ from bot.usecases.reports import (
     ReportInputError,
     clan_drops,
     findings,
+    inactive_window_label,
     unmatched,
 )
 from bot.usecases.reports.drops import DROPS_LIMIT, drops_json, drops_text
@@ -42,6 +43,7 @@ from bot.usecases.reports.exports import (
 
 if TYPE_CHECKING:
     from bot.usecases.context import App
+    from domain.rules import Finding
 
 T = TypeVar("T")
 
@@ -72,13 +74,20 @@ def _answer(
 
 def cmd_findings(args: argparse.Namespace) -> int:
     """``clanstats clan inactive|audit|alerts|promotions``: one officer list."""
-    window = args.window or FINDINGS_WINDOWS[args.list]
     render = findings_json if args.format == "json" else findings_text
-    return _answer(
-        args,
-        lambda app, clan_id, as_of: findings(app, clan_id, args.list, as_of, window=args.window),
-        lambda found, as_of: render(args.list, window, as_of, found),
-    )
+    shown: list[str] = []
+
+    async def ask(app: App, clan_id: int, as_of: datetime) -> list[Finding]:
+        # The purge list's window is the clan's own (``inactive_window_days``).
+        window = args.window or (
+            await inactive_window_label(app, clan_id)
+            if args.list == "inactive"
+            else FINDINGS_WINDOWS[args.list]
+        )
+        shown.append(window)
+        return await findings(app, clan_id, args.list, as_of, window=window)
+
+    return _answer(args, ask, lambda found, as_of: render(args.list, shown[0], as_of, found))
 
 
 def cmd_unmatched(args: argparse.Namespace) -> int:

@@ -276,12 +276,17 @@ async def choose_clan(
     env_group_id: int | None,
     env_timezone: str,
 ) -> ChosenClan:
-    """The clan of ``--guild``; else the environment's single clan (its guild's wiring,
+    """The clan of ``--guild`` (the environment's own guild names its clan even before the
+    bot's first start stored it); else the environment's single clan (its guild's wiring,
     else its WOM group, as before many clans); else the only clan set up. Raises
     :class:`ClanChoiceError` naming the clans to choose from."""
     async with app.db.read() as session:
         if guild_id is not None:
             wiring = await wiring_for_guild(session, guild_id)
+            if wiring is None and guild_id == env_guild_id and env_group_id is not None:
+                # The environment's own clan, before the bot's first start imported it.
+                clan = await get_clan_by_group(session, env_group_id)
+                return ChosenClan(env_group_id, clan.id if clan else None, None, env_timezone)
             if wiring is None:
                 every = await all_wirings(session)
                 raise ClanChoiceError(

@@ -9,7 +9,6 @@ is the answer an admin reads; nothing is stored before the last step's save.
 
 from __future__ import annotations
 
-import itertools
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +21,10 @@ from bot.adapters.wom import WomApi
 from bot.adapters.wom.errors import WomError, WomNotFound, WomRateLimited, WomUnavailable
 from bot.usecases.clans import save_clan
 from bot.usecases.context import App
+from domain.clan_config import propose_ladder as propose_rules_ladder
+from domain.clan_config import propose_tiers
 from domain.clans import ClanWiring, WiringConflict, parse_report_time, wiring_problems
+from domain.ranks import RankTier
 from domain.relay import RelayConfig, RelayMessageIn
 from domain.relay_survey import SeenAuthor, survey_authors
 
@@ -45,7 +47,6 @@ log = structlog.get_logger(__name__)
 _GROUP_ID_MAX = 2**31 - 1
 #: Ranks every Old School clan has at its top (the game's own): kept off the promotion
 #: ladder, they are its officer tier.
-_FIXED_TOP_RANKS = ("owner", "deputy_owner")
 
 
 class SetupError(Exception):
@@ -150,25 +151,25 @@ def check_report_time(text: str) -> time:
 
 @dataclass(frozen=True, slots=True)
 class LadderProposal:
-    """A promotion ladder (rungs, lowest rank first) and the officer tier kept off it."""
+    """A promotion ladder (rungs, lowest rank first) and the staff ranks kept off it."""
 
     rungs: tuple[tuple[str, str], ...]
     officer_tier: tuple[str, ...]
 
 
 def propose_ladder(role_order: Sequence[str]) -> LadderProposal:
-    """The promotion ladder ``/setup`` proposes from WOM's rank order (highest first).
-
-    This is the one place ``/setup`` asks for a proposal: when the rules' own proposer
-    (``domain.clan_config.propose_tiers`` / ``propose_ladder``, issue 15 point 3) is merged,
-    this body becomes a call to it, and Save can store what it proposes. Until then: the
-    game's fixed top ranks form the officer tier, and every other rank is promoted to the one
-    above it.
-    """
-    tier = tuple(r for r in role_order if r in _FIXED_TOP_RANKS)
-    climbing = [r for r in reversed(role_order) if r not in _FIXED_TOP_RANKS]
-    rungs = tuple(itertools.pairwise(climbing))
-    return LadderProposal(rungs=rungs, officer_tier=tier)
+    """The promotion ladder and staff tiers ``/setup`` shows from WOM's rank order (highest
+    first): the rules' own proposal (:func:`domain.clan_config.propose_ladder` and
+    ``propose_tiers``), which ``/config ladder-propose`` saves once the first sync has stored
+    the ranks, and ``/config ladder-rung`` edits."""
+    tiers = propose_tiers(role_order)
+    rungs = tuple(
+        (rung.from_rank, rung.to_rank)
+        for rung in propose_rules_ladder(tiers.role_order, tiers)
+        if rung.to_rank is not None
+    )
+    staff = tuple(r for r in tiers.role_order if tiers.tier_of(r) is not RankTier.MEMBER)
+    return LadderProposal(rungs=rungs, officer_tier=staff)
 
 
 async def save_setup(app: App, wiring: ClanWiring, *, by: int) -> ClanWiring:

@@ -74,14 +74,18 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        found = await reports.findings(app, clan_id_of(interaction), kind, app.now())
+        clan_id = clan_id_of(interaction)
+        found = await reports.findings(app, clan_id, kind, app.now())
+        window = FINDINGS_WINDOWS[kind]
+        if kind == "inactive":  # the clan's own window (/config inactivity)
+            window = await reports.inactive_window_label(app, clan_id)
         stamp = f"{app.now():%Y%m%d}"
         pager = Pager(
             owner_id=interaction.user.id,
             title=_TITLES[kind],
             lines=[finding_line(f) for f in found],
             empty=_EMPTY[kind],
-            footer=f"window {FINDINGS_WINDOWS[kind]}",
+            footer=f"window {window}",
             files={
                 f"clan-{kind}-{stamp}.csv": lambda: findings_csv(found),
                 f"clan-{kind}-{stamp}.xlsx": lambda: findings_xlsx(found, kind),

@@ -12,6 +12,7 @@ from typing import Any
 
 from fakes.discord.interaction_state import InteractionState
 from fakes.discord.models import JSON, FakeGuild, FakeInteraction, Permission, SentMessage
+from fakes.discord.validation import FLAG_EPHEMERAL
 
 _OPTION_TYPES_BY_PYTHON: tuple[tuple[type, int], ...] = ((bool, 5), (int, 4), (float, 10))
 _RESOLVED_OPTION_TYPES = {6, 7, 8, 9, 11}
@@ -40,6 +41,31 @@ def _check_typed(text_input: Mapping[str, Any], value: str) -> None:
         raise ValueError(f"text input {text_input['custom_id']!r} is required")
     if value and not low <= len(value) <= high:
         raise ValueError(f"text input {text_input['custom_id']!r} takes {low} to {high} characters")
+
+
+def _client_refuses(definition: Mapping[str, Any], value: Any) -> str | None:
+    """Why Discord's client would not send ``value`` for this option, or None.
+
+    The client offers only the option's ``choices`` and keeps a number within ``min_value``
+    / ``max_value`` and a text within ``min_length`` / ``max_length``
+    (``application-commands.mdx``, "Application Command Option Structure"): a bot never
+    receives anything else, so a test that sends it is mistaken.
+    """
+    choices = definition.get("choices")
+    if choices and value not in [c.get("value") for c in choices]:
+        return f"{value!r} is not one of its choices: Discord's client offers only those"
+    kind = int(definition.get("type") or 0)
+    if kind in (4, 10) and isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = definition.get("min_value"), definition.get("max_value")
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"{value!r} is outside {low}..{high}: Discord's client does not send it"
+    if kind == 3 and isinstance(value, str):
+        low, high = definition.get("min_length"), definition.get("max_length")
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            return (
+                f"{len(value)} characters, outside {low}..{high}: Discord's client does not send it"
+            )
+    return None
 
 
 class InteractionDriver(InteractionState):
@@ -138,6 +164,8 @@ class InteractionDriver(InteractionState):
             if name == focused:
                 option["value"] = "" if value is None else str(value)
                 option["focused"] = True
+            elif definition is not None and (refused := _client_refuses(definition, value)):
+                raise ValueError(f"option {name!r}: {refused}")
             elif kind in _RESOLVED_OPTION_TYPES:
                 option["value"] = str(value)
                 self._add_resolved(guild, kind, int(str(value)), resolved)
@@ -346,6 +374,14 @@ class InteractionDriver(InteractionState):
             raise ValueError(f"component {custom_id!r} is type {component.get('type')}")
         if component.get("disabled"):
             raise ValueError(f"component {custom_id!r} is disabled: a user cannot use it")
+        if int(stored.get("flags") or 0) & FLAG_EPHEMERAL:
+            # An ephemeral message is shown to the user whose interaction it answers alone.
+            shown_to = int((stored.get("interaction_metadata") or {}).get("user", {}).get("id", 0))
+            if shown_to != user_id:
+                raise PermissionError(
+                    f"message {stored['id']} is ephemeral, shown only to user {shown_to}: "
+                    f"user {user_id} cannot see it, let alone use {custom_id!r}"
+                )
         # A person cannot click a button in the instant it is rendered; discord.py registers
         # a view only after the HTTP response that created its message has been read.
         shown_at = self._rendered_at.get(int(stored["id"]), 0.0)

@@ -90,6 +90,7 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
         if option.get("type") in (1, 2):
             _validate_options(errors, (*here, "options"), option.get("options"))
             continue
+        _validate_lengths(errors, here, option)
         if option.get("required"):
             if optional_seen:
                 errors.add(
@@ -118,6 +119,36 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
                     errors.add(
                         (*c_path, "value"), MAX_LENGTH, too_long_message(c_value, CHOICE_VALUE_MAX)
                     )
+
+
+#: ``min_length`` of a string option: 0 to 6000; ``max_length``: 1 to 6000
+#: (``application-commands.mdx``, "Application Command Option Structure").
+OPTION_LENGTH_BOUNDS: dict[str, tuple[int, int]] = {
+    "min_length": (0, 6000),
+    "max_length": (1, 6000),
+}
+
+
+def _validate_lengths(errors: FormErrors, here: tuple[str | int, ...], option: Any) -> None:
+    """A string option's ``min_length`` / ``max_length`` within Discord's bounds."""
+    for key, (low, high) in OPTION_LENGTH_BOUNDS.items():
+        value = option.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.add((*here, key), "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
+        elif value < low:
+            errors.add(
+                (*here, key),
+                "NUMBER_TYPE_MIN",
+                f"int value should be greater than or equal to {low}.",
+            )
+        elif value > high:
+            errors.add(
+                (*here, key),
+                "NUMBER_TYPE_MAX",
+                f"int value should be less than or equal to {high}.",
+            )
 
 
 def permission_bits(value: Any) -> int | None:

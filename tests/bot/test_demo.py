@@ -31,6 +31,9 @@ def test_demo_prints_the_bots_posts_and_exits_0_quickly(tmp_path: Path) -> None:
         "ClanStats commands you can use here",
         "Officer commands are not listed",
         "Inactive members",
+        # the ladder proposed from the clan's own ranks, saved by the admin, promotes members
+        "Saved by Admin Ada",
+        "Prospector → Short Green Guy",
         "daily report",
         "[attachment]",
     ):

@@ -19,6 +19,7 @@ from bot.usecases.setup import (
     propose_ladder,
     save_setup,
 )
+from domain.clan_config import propose_ladder as propose_rules_ladder
 from domain.clans import ClanWiring
 from fakes.wom import FakeWom, Fault
 from storage.engine import Database
@@ -65,15 +66,21 @@ def test_report_times_are_hh_mm_on_the_24_hour_clock() -> None:
             check_report_time(bad)
 
 
-def test_the_ladder_climbs_every_rank_but_the_game_s_own_top_two() -> None:
-    order = ("owner", "deputy_owner", "zenyte", "onyx", "dragonstone", "prospector")
+def test_the_ladder_is_the_rules_own_proposal_staff_kept_off_it() -> None:
+    order = (
+        "owner", "deputy_owner", "zenyte", "onyx", "dragonstone", "diamond", "ruby",
+        "emerald", "sapphire", "prospector",
+    )  # fmt: skip
     proposal = propose_ladder(order)
+    # owner, deputy, one leadership rank (10 % of 10) and two officer ranks (15 %) are staff.
+    assert proposal.officer_tier == ("owner", "deputy_owner", "zenyte", "onyx", "dragonstone")
     assert proposal.rungs == (
-        ("prospector", "dragonstone"),
-        ("dragonstone", "onyx"),
-        ("onyx", "zenyte"),
+        ("prospector", "sapphire"),
+        ("sapphire", "emerald"),
+        ("emerald", "ruby"),
+        ("ruby", "diamond"),
     )
-    assert proposal.officer_tier == ("owner", "deputy_owner")
+    assert proposal.rungs == tuple((r.from_rank, r.to_rank) for r in propose_rules_ladder(order))
     assert propose_ladder(()).rungs == ()
     assert propose_ladder(("owner", "recruit")).rungs == ()
 

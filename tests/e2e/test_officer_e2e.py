@@ -232,10 +232,18 @@ async def test_paging_works_for_the_invoker_and_is_refused_to_others(
 ) -> None:
     async with running_bot(world, db_url) as running:
         await _synced(running)
+        # Posted for everyone: another member sees the buttons (an ephemeral answer's buttons
+        # only its invoker can see, let alone press).
         asked = await world.discord.invoke_slash(
-            GUILD_ID, REPORT_CHANNEL_ID, OFFICER_USER_ID, "clan", subcommand="inactive"
+            GUILD_ID,
+            REPORT_CHANNEL_ID,
+            OFFICER_USER_ID,
+            "clan",
+            [{"name": "public", "value": True}],
+            subcommand="inactive",
         )
         first = await _answer(asked)
+        assert not first.ephemeral
         footer = first.embeds[0]["footer"]["text"]
         assert footer.startswith("page 1/") and not footer.startswith("page 1/1 ")
         assert {"pager:prev", "pager:next"} <= set(first.custom_ids())

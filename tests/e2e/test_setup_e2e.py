@@ -134,8 +134,12 @@ async def test_a_server_with_no_configuration_sets_its_clan_up(
         # 4. The summary, with the ladder proposed from WOM's rank order; nothing stored yet.
         assert "4/4 · Summary" in run.title
         ladder = run.field("Proposed promotion ladder (from WOM's rank order)")
-        assert ladder.startswith("prospector → ") and "→ zenyte\n" in ladder
-        assert ladder.endswith("Officer tier: owner, deputy\\_owner")
+        chain, staff, how = ladder.split("\n")
+        assert chain.startswith("prospector → ")
+        assert staff.startswith("Staff ranks (never auto-promoted): owner, deputy\\_owner, ")
+        staff_ranks = staff.split(": ", 1)[1].split(", ")
+        assert not set(chain.split(" → ")) & set(staff_ranks)  # staff is never climbed into
+        assert "`/config ladder-propose` saves it" in how
         assert await _stored(db_url) is None
         await run.click("Save")
         assert run.title == "ClanStats is set up"

@@ -122,6 +122,22 @@ class ClanBot(commands.Bot):
         async def panel(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("Confirm?", view=PanelView())
 
+        @tree.command(name="secret", description="A panel only the invoker sees", guild=GUILD)
+        async def secret(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("Confirm?", view=PanelView(), ephemeral=True)
+
+        @tree.command(name="pick", description="Bounded options", guild=GUILD)
+        @app_commands.choices(
+            colour=[app_commands.Choice(name=c, value=c) for c in ("red", "blue")]
+        )
+        async def pick(
+            interaction: discord.Interaction,
+            days: app_commands.Range[int, 1, 30],
+            note: app_commands.Range[str, 2, 10],
+            colour: str = "red",
+        ) -> None:
+            await interaction.response.send_message(f"{days} {note} {colour}")
+
         @tree.command(name="many", description="Bad autocomplete", guild=GUILD)
         async def many(interaction: discord.Interaction, name: str) -> None:
             await interaction.response.send_message(name)
@@ -454,6 +470,55 @@ async def test_button_click_reaches_the_view_callback(fake: FakeDiscord, bot: Cl
     assert update.message_id == panel.message_id
     assert update.content == f"confirmed by {MEMBER_ID}"
     assert fake.history(BOT_CHANNEL_ID)[-1]["content"] == f"confirmed by {MEMBER_ID}"
+    assert fake.violations == []
+
+
+async def test_an_ephemeral_panel_is_usable_only_by_whom_it_was_shown(
+    fake: FakeDiscord, bot: ClanBot
+) -> None:
+    command = await fake.invoke_slash(GUILD_ID, BOT_CHANNEL_ID, OFFICER_ID, "secret")
+    panel = await command.wait_response()
+    assert panel.ephemeral
+
+    with pytest.raises(PermissionError, match=f"shown only to user {OFFICER_ID}"):
+        await fake.click_button(panel, "panel:confirm", MEMBER_ID)
+    click = await fake.click_button(panel, "panel:confirm", OFFICER_ID)
+    update = await click.wait_response()
+
+    assert update.content == f"confirmed by {OFFICER_ID}"
+    assert fake.violations == []
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        ({"days": 0, "note": "ok"}, "option 'days': 0 is outside 1..30"),
+        ({"days": 31, "note": "ok"}, "option 'days': 31 is outside 1..30"),
+        ({"days": 5, "note": "x"}, "option 'note': 1 characters, outside 2..10"),
+        ({"days": 5, "note": "x" * 11}, "option 'note': 11 characters, outside 2..10"),
+        (
+            {"days": 5, "note": "ok", "colour": "green"},
+            "option 'colour': 'green' is not one of its choices",
+        ),
+    ],
+)
+async def test_the_client_sends_no_value_outside_an_options_bounds_or_choices(
+    fake: FakeDiscord, bot: ClanBot, options: dict[str, Any], refusal: str
+) -> None:
+    given = [{"name": k, "value": v} for k, v in options.items()]
+    with pytest.raises(ValueError, match=refusal):
+        await fake.invoke_slash(GUILD_ID, BOT_CHANNEL_ID, MEMBER_ID, "pick", given)
+
+
+async def test_values_at_an_options_bounds_reach_the_bot(fake: FakeDiscord, bot: ClanBot) -> None:
+    for days, note, colour in ((1, "ab", "red"), (30, "x" * 10, "blue")):
+        given = [
+            {"name": "days", "value": days},
+            {"name": "note", "value": note},
+            {"name": "colour", "value": colour},
+        ]
+        interaction = await fake.invoke_slash(GUILD_ID, BOT_CHANNEL_ID, MEMBER_ID, "pick", given)
+        assert (await interaction.wait_response()).content == f"{days} {note} {colour}"
     assert fake.violations == []
 
 

@@ -594,6 +594,26 @@ COMMAND_CASES: list[tuple[str, Any, tuple[str, str]]] = [
         ("0.default_member_permissions", "NUMBER_TYPE_MIN"),
     ),
     (
+        "min_length -1",
+        [chat_command(options=[option(min_length=-1)])],
+        ("0.options.0.min_length", "NUMBER_TYPE_MIN"),
+    ),
+    (
+        "max_length 0",
+        [chat_command(options=[option(max_length=0)])],
+        ("0.options.0.max_length", "NUMBER_TYPE_MIN"),
+    ),
+    (
+        "max_length 6001",
+        [chat_command(options=[option(max_length=6001)])],
+        ("0.options.0.max_length", "NUMBER_TYPE_MAX"),
+    ),
+    (
+        "min_length not a number",
+        [chat_command(options=[option(min_length="2")])],
+        ("0.options.0.min_length", "NUMBER_TYPE_COERCE"),
+    ),
+    (
         "a bad name inside a subcommand",
         [
             chat_command(

@@ -15,6 +15,7 @@ from bot.usecases.reports.loader import (
     HEATMAP_DAYS,
     TOP_COUNT,
     TREND_DAYS,
+    inactive_window_label,
     load,
     parse_windows,
     rule_settings_from,
@@ -32,7 +33,6 @@ from domain.broadcasts import Notable
 from domain.metrics import metric_label
 from domain.report import DAY, day_periods, period_label, week_heatmap
 from domain.rules import (
-    DEFAULT_INACTIVE_WINDOW,
     Finding,
     RuleSettings,
     UnmatchedFinding,
@@ -130,17 +130,18 @@ async def daily_report(
 
     Pulse (chat lines vs the average of the 7 days before, active chatters, XP gained), top
     chatters / XP / boss kills, notable broadcasts (biggest drops by coin value, pets, 99s),
-    roster changes, the attention section (purge list over 60d, alerts 7d vs 30d, promotions
-    over 30d, unmatched names) and the data of the two charts: the 24 × 7 chat heatmap of the
-    last 28 days and 14 clan days of (local date, chat lines, XP gained), whose XP uses the
-    same counted steps as the pulse, so the two agree. Thresholds come from
+    roster changes, the attention section (purge list over the clan's inactivity window, 60d
+    by default, alerts 7d vs 30d, promotions over 30d, unmatched names) and the data of the
+    two charts: the 24 × 7 chat heatmap of the last 28 days and 14 clan days of (local date,
+    chat lines, XP gained), whose XP uses the same counted steps as the pulse, so the two
+    agree. Thresholds come from
     ``settings`` or the clan's ``settings["rules"]``.
     """
     periods = day_periods(as_of, TREND_DAYS, tz)
     start = periods[-1][0]
     windows = [
         Window("1d", start, as_of),
-        *parse_windows(["7d", "30d", DEFAULT_INACTIVE_WINDOW], as_of),
+        *parse_windows(["7d", "30d", await inactive_window_label(app, clan_id)], as_of),
     ]
     day, week, month, purge = range(4)
     async with app.db.read() as session:

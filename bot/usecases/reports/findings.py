@@ -13,6 +13,7 @@ from bot.usecases.reports.loader import (
     FindingsKind,
     Loaded,
     ReportInputError,
+    inactive_window_label,
     load,
     parse_windows,
     rule_settings_from,
@@ -44,12 +45,15 @@ async def findings(
 ) -> list[Finding]:
     """The findings of one officer rule at ``as_of``, most severe first.
 
-    ``kind``: ``inactive`` (purge list, 60d), ``audit`` (staff against the clan median, 30d),
+    ``kind``: ``inactive`` (purge list over the clan's ``inactive_window_days``, 60d by
+    default), ``audit`` (staff against the clan median, 30d),
     ``alerts`` (7d against 30d) or ``promotions`` (30d); ``window`` replaces the default
     (the short one for alerts). ``settings`` defaults to the clan's ``settings["rules"]``.
     """
     if kind not in FINDINGS_WINDOWS:
         raise ReportInputError(f"unknown findings kind {kind!r}: use {', '.join(FINDINGS_KINDS)}")
+    if window is None and kind == "inactive":
+        window = await inactive_window_label(app, clan_id)
     labels = [window or FINDINGS_WINDOWS[kind]]
     if kind == "alerts":
         labels.append(ALERTS_LONG_WINDOW)

@@ -36,10 +36,10 @@ from domain.activity import (
     window_gains,
     window_progress,
 )
-from domain.ranks import RankConfig, RankTier
+from domain.clan_config import ConfigError, rank_config, rule_settings
+from domain.ranks import RankConfig
 from domain.rules import (
     DEFAULT_INACTIVE_WINDOW,
-    PromotionRung,
     RuleSettings,
 )
 from storage.repositories import reports as repo
@@ -98,54 +98,29 @@ class UnknownPlayerError(ReportError, LookupError):
 # Settings
 
 
-_SCALAR_SETTINGS = (
-    "inactive_min_tenure_days",
-    "slacking_ratio",
-    "churn_ratio",
-    "churn_min_lines_30d",
-    "silent_grinder_min_xp",
-    "chatter_min_lines",
-    "social_pillar_share",
-    "carry_min_raid_kc",
-)
-
-
 def rule_settings_from(clan_settings: Mapping[str, Any]) -> RuleSettings:
-    """Rule thresholds from a clan's ``settings`` JSON, defaults for anything not given.
-
-    Reads ``settings["rules"]``: the scalar fields of :class:`RuleSettings` by name,
-    ``audit_tiers`` / ``slump_tiers`` as lists of tier names (``officer``, ``leadership``…),
-    and ``ladder`` as a list of ``{from_rank, to_rank, min_tenure_days, min_xp, min_lines,
-    any_of}``. Raises :class:`ReportInputError` naming the bad key.
-    """
-    raw = clan_settings.get("rules") or {}
-    if not isinstance(raw, Mapping):
-        raise ReportInputError("clan settings: 'rules' must be an object")
-    changes: dict[str, Any] = {}
+    """Rule thresholds from a clan's ``settings`` JSON, defaults for anything not given
+    (:func:`domain.clan_config.rule_settings`: every setting of ``docs/configuration.md``).
+    Raises :class:`ReportInputError` naming the bad key."""
     try:
-        for name in _SCALAR_SETTINGS:
-            if name in raw:
-                default = getattr(RuleSettings(), name)
-                changes[name] = type(default)(raw[name])
-        for name in ("audit_tiers", "slump_tiers"):
-            if name in raw:
-                changes[name] = frozenset(RankTier(str(t)) for t in raw[name])
-        if "ladder" in raw:
-            changes["ladder"] = tuple(PromotionRung(**dict(rung)) for rung in raw["ladder"])
-        return dataclasses.replace(RuleSettings(), **changes)
-    except (TypeError, ValueError) as exc:
-        raise ReportInputError(f"clan settings 'rules' are invalid: {exc}") from None
+        return rule_settings(clan_settings)
+    except ConfigError as exc:
+        raise ReportInputError(str(exc)) from None
 
 
 def rank_config_from(clan: ClanFacts) -> RankConfig:
     """The clan's rank tiers: WOM's rank order, with tier overrides from ``settings["ranks"]``."""
-    overrides = clan.settings.get("ranks") or {}
-    kwargs: dict[str, Any] = {}
-    if isinstance(overrides, Mapping):
-        for tier in ("owner", "deputy", "leadership", "officer", "protected"):
-            if isinstance(overrides.get(tier), list):
-                kwargs[tier] = [str(r) for r in overrides[tier]]
-    return RankConfig.from_role_order(clan.role_order, **kwargs)
+    return rank_config(clan.settings, clan.role_order)
+
+
+async def inactive_window_label(app: App, clan_id: int) -> str:
+    """The purge list's window for this clan (``inactive_window_days``, ``/config
+    inactivity``), as a window label: ``60d`` by default."""
+    async with app.db.read() as session:
+        facts = await repo.clan_facts(session, clan_id)
+    if facts is None:
+        return DEFAULT_INACTIVE_WINDOW
+    return f"{rule_settings_from(facts.settings).inactive_window_days}d"
 
 
 # ---------------------------------------------------------------------------------------------
