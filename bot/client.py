@@ -34,6 +34,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.sync",
     "cogs.officer",
     "cogs.reports",
+    "cogs.links",
 )
 
 # A job missed while the bot was down still runs once when it is back within this window;

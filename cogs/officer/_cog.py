@@ -10,9 +10,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.usecases import reports
+from bot.usecases.links import linked_members_of
 from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
 from bot.usecases.reports.drops import drops_csv
 from cogs._checks import officer_only
+from cogs.links import link_notice, linked_display_names
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
     daily_report_embeds,
@@ -186,12 +188,20 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        profile = await reports.player_profile(app, await self._clan_id(), name, app.now())
+        clan_id = await self._clan_id()
+        profile = await reports.player_profile(app, clan_id, name, app.now())
+        linked = await linked_display_names(
+            interaction.guild, await linked_members_of(app, clan_id, profile.member_id)
+        )
+        notice = await link_notice(self.bot, interaction)
         await interaction.followup.send(
-            embed=profile_embed(profile, self.bot.settings.tz),
+            notice if notice and not public else discord.utils.MISSING,
+            embed=profile_embed(profile, self.bot.settings.tz, linked=linked),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
+        if notice and public:
+            await interaction.followup.send(notice, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @player.autocomplete("name")
     async def player_names(

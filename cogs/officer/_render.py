@@ -134,11 +134,22 @@ def unmatched_csv(items: Sequence[UnmatchedFinding]) -> bytes:
     )
 
 
-def profile_embed(profile: PlayerProfile, tz: tzinfo) -> discord.Embed:
+def profile_embed(
+    profile: PlayerProfile, tz: tzinfo, *, linked: Sequence[str] = ()
+) -> discord.Embed:
+    """``/player``; ``linked`` are the display names of the Discord members who proved the
+    account theirs (the verified badge)."""
     name = safe(profile.display_name)
-    embed = discord.Embed(title=clip(f"{profile.display_name}", TITLE_MAX), colour=0x2E86C1)
+    title = f"{profile.display_name} ✅" if linked else profile.display_name
+    embed = discord.Embed(title=clip(title, TITLE_MAX), colour=0x2E86C1)
     if profile.matched_old_name:
         embed.description = f"Found by an earlier name; now known as **{name}**."
+    if linked:
+        embed.add_field(
+            name="Verified",
+            value=clip("Linked to " + ", ".join(safe(n) for n in linked), FIELD_VALUE_MAX),
+            inline=False,
+        )
     rank = pretty_rank(profile.role) if profile.role else "no rank"
     status = "left the clan " + when(profile.left_at) if profile.left_at else "in the clan"
     embed.add_field(name="Rank", value=f"{rank} ({profile.tier.value}), {status}")
