@@ -35,6 +35,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.officer",
     "cogs.reports",
     "cogs.links",
+    "cogs.roles",
 )
 
 # A job missed while the bot was down still runs once when it is back within this window;

@@ -158,7 +158,13 @@ class SyncCog(commands.Cog):
         finally:
             self.bot.startup_sync_done.set()
         if result.value is not None:
-            await self.announce(result.value.clan_id)
+            await self.synced(result.value.clan_id)
+
+    async def synced(self, clan_id: int) -> None:
+        """After a sync that stored something: announce, then tell the other cogs
+        (``on_wom_synced``: the rank → role sync runs then)."""
+        await self.announce(clan_id)
+        self.bot.dispatch("wom_synced", clan_id)
 
     async def announce(self, clan_id: int) -> None:
         """Post pending roster changes to the announce channel, once each, and tell officers
@@ -233,7 +239,7 @@ class SyncCog(commands.Cog):
             render_result(result), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result.value is not None:
-            await self.announce(result.value.clan_id)
+            await self.synced(result.value.clan_id)
 
     @sync_group.command(
         name="confirm-departures",
@@ -259,7 +265,7 @@ class SyncCog(commands.Cog):
             text[:1900], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result is not None and result.value is not None:
-            await self.announce(result.value.clan_id)
+            await self.synced(result.value.clan_id)
 
 
 async def setup(bot: ClanStatsBot) -> None:

@@ -358,6 +358,20 @@ async def test_giving_roles_needs_manage_roles_and_obeys_the_hierarchy(
     ]
 
 
+async def test_managed_roles_are_given_by_discord_alone(api: Api, fake: FakeDiscord) -> None:
+    g = guild(fake)
+    g.add_role(BOT_ROLE_ID, "Bot", Permission.MANAGE_ROLES, position=5)
+    g.add_role(LOW_ROLE_ID, "Server Booster", position=1, managed=True)
+    g.members[fake.bot_user_id].role_ids.append(BOT_ROLE_ID)
+    for method in ("PUT", "DELETE"):
+        path = f"/guilds/{GUILD_ID}/members/{MEMBER_ID}/roles/{LOW_ROLE_ID}"
+        assert (await api.call(method, path))[:2] == (403, missing_permissions())
+    assert LOW_ROLE_ID not in g.members[MEMBER_ID].role_ids
+    assert [v.split(": ", 1)[1] for v in fake.violations] == [
+        "Missing Permissions (50013): role 'Server Booster' is managed by an integration"
+    ] * 2
+
+
 async def test_channel_permissions_follow_discords_overwrite_order(fake: FakeDiscord) -> None:
     g = guild(fake)
     channel = g.channels[BOT_CHANNEL_ID]
