@@ -15,6 +15,7 @@ from bot.usecases import reports
 from bot.usecases.links import (
     LinkError,
     allow_accounts,
+    linked_users_of,
     start_link,
     take_link_notices,
     unlink,
@@ -58,6 +59,18 @@ async def linked_display_names(guild: discord.Guild | None, user_ids: list[int])
                 member = None
         shown.append(member.display_name if member is not None else "a member who left the server")
     return shown
+
+
+async def discord_names_of(
+    bot: ClanStatsBot, guild: discord.Guild | None, clan_id: int, member_ids: list[int]
+) -> dict[int, str]:
+    """Clan member id → the server display names of the Discord members who proved the
+    account theirs (mention-free), for the few members a report names."""
+    linked = await linked_users_of(bot.app, clan_id, sorted(set(member_ids)))
+    return {
+        member_id: ", ".join(await linked_display_names(guild, users))
+        for member_id, users in linked.items()
+    }
 
 
 class LinksCog(commands.Cog):
@@ -175,7 +188,13 @@ class LinksCog(commands.Cog):
         )
 
 
-__all__ = ["LinkError", "LinksCog", "link_notice", "linked_display_names"]
+__all__ = [
+    "LinkError",
+    "LinksCog",
+    "discord_names_of",
+    "link_notice",
+    "linked_display_names",
+]
 
 
 async def setup(bot: ClanStatsBot) -> None:

@@ -233,6 +233,20 @@ async def linked_members_of(app: App, clan_id: int, member_id: int) -> list[int]
     return [a.discord_user_id for a in found]
 
 
+async def linked_users_of(
+    app: App, clan_id: int, member_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    """The Discord members linked to each of ``member_ids`` (accounts without one left out)."""
+    if not member_ids:
+        return {}
+    async with app.db.read() as session:
+        found = await repo.linked_accounts(session, clan_id, member_ids=member_ids)
+    out: dict[int, list[int]] = {}
+    for account in found:
+        out.setdefault(account.member_id, []).append(account.discord_user_id)
+    return out
+
+
 async def all_links(app: App, clan_id: int) -> list[LinkedAccount]:
     """Every link in force (role sync, the report's display names)."""
     async with app.db.read() as session:
@@ -297,6 +311,7 @@ __all__ = [
     "allow_accounts",
     "claim_links",
     "linked_members_of",
+    "linked_users_of",
     "start_link",
     "take_link_notices",
     "unlink",

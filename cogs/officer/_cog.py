@@ -14,7 +14,7 @@ from bot.usecases.links import linked_members_of
 from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
 from bot.usecases.reports.drops import drops_csv
 from cogs._checks import officer_only
-from cogs.links import link_notice, linked_display_names
+from cogs.links import discord_names_of, link_notice, linked_display_names
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
     daily_report_embeds,
@@ -23,6 +23,7 @@ from cogs.officer._render import (
     findings_csv,
     findings_xlsx,
     leaderboard_embed,
+    named_member_ids,
     profile_embed,
     unmatched_csv,
     unmatched_line,
@@ -171,9 +172,13 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app, tz = self.bot.app, self.bot.settings.tz
-        built = await reports.daily_report(app, await self._clan_id(), app.now(), tz)
+        clan_id = await self._clan_id()
+        built = await reports.daily_report(app, clan_id, app.now(), tz)
+        names = await discord_names_of(
+            self.bot, interaction.guild, clan_id, named_member_ids(built)
+        )
         await interaction.followup.send(
-            embeds=daily_report_embeds(built, tz, chart=None),
+            embeds=daily_report_embeds(built, tz, chart=None, discord_names=names),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )

@@ -125,6 +125,14 @@ async def test_link_flow_refusals_whois_player_and_unlink(world: ClanWorld, db_u
         verified = {f["name"]: f["value"] for f in shown.embeds[0]["fields"]}["Verified"]
         assert verified == "Linked to Member Mo"
 
+        # The report names the linked member by their Discord display name beside the RSN.
+        report = await world.discord.invoke_slash(
+            GUILD_ID, REPORT_CHANNEL_ID, OFFICER_USER_ID, "clan", subcommand="report"
+        )
+        pulse = (await _answer(report)).embeds[0]
+        tops = {f["name"]: f["value"] for f in pulse["fields"]}["Top chatters"]
+        assert tops.splitlines()[0].startswith("1. **DocOfMed** ✅ Member Mo "), tops
+
         # One member per account: the officer cannot claim it; nor link a second himself.
         taken = await world.discord.invoke_slash(
             GUILD_ID,
