@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import discord
+import structlog
 from discord import app_commands
 from discord.ext import commands
 
@@ -16,9 +17,11 @@ from bot.usecases.links import (
     LinkError,
     allow_accounts,
     linked_users_of,
+    mark_links_notified,
     start_link,
     take_link_notices,
     unlink,
+    unnotified_links,
     whois,
 )
 from cogs._checks import NotAnOfficer, is_officer
@@ -27,6 +30,8 @@ from domain.ranks import pretty_rank
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
+
+log = structlog.get_logger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -76,6 +81,29 @@ async def discord_names_of(
 class LinksCog(commands.Cog):
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_links_made(self, clan_id: int) -> None:
+        """Tell each newly linked member by DM; one who does not accept DMs is told at their
+        next command instead (the link stays un-notified until then)."""
+        told: list[int] = []
+        for account in await unnotified_links(self.bot.app, clan_id):
+            try:
+                user = self.bot.get_user(account.discord_user_id) or await self.bot.fetch_user(
+                    account.discord_user_id
+                )
+                await user.send(
+                    f"✅ Your link is proven: you are now linked to "
+                    f"**{safe(account.display_name)}** in the clan.",
+                    allowed_mentions=NO_MENTIONS,
+                )
+            except discord.HTTPException as exc:
+                log.info("link.dm_refused", user_id=account.discord_user_id, status=exc.status)
+                continue
+            told.append(account.link_id)
+        if told:
+            await mark_links_notified(self.bot.app, told)
+            log.info("link.dm_sent", links=len(told))
 
     async def _reply(self, interaction: discord.Interaction[ClanStatsBot], text: str) -> None:
         await interaction.followup.send(text[:1900], ephemeral=True, allowed_mentions=NO_MENTIONS)

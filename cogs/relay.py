@@ -213,6 +213,8 @@ class RelayCog(commands.Cog):
                 )
                 del self._buffer[: len(batch)]
                 log.debug("relay.flushed", received=result.received, new=result.new)
+                if result.links:
+                    self.bot.dispatch("links_made", self.clan_id)
 
     async def _relay_config(self) -> RelayConfig:
         # The clan's name (TrackScape broadcasts are authored by it) arrives with the first
@@ -328,6 +330,8 @@ class RelayCog(commands.Cog):
                     )
                 except discord.Forbidden as exc:
                     self.bot.channel_access.refused("relay", channel_id, exc)
+            # A `!link` line typed while the bot was away: its member is told now.
+            self.bot.dispatch("links_made", self.clan_id)
             if not self._backfill_again:
                 return
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.config import ConfigError, env_name
 from bot.usecases.context import App
 from bot.usecases.dedupe import DEDUPE_KINDS, mark_duplicates
-from bot.usecases.links import LinkLine, claim_links
+from bot.usecases.links import LINKING_SOURCES, LinkLine, claim_links
 from domain.holders import attribute
 from domain.relay import (
     CustomFormat,
@@ -424,18 +424,23 @@ async def _store(
     )
 
     # A `!link CODE` line is stored like any other line; the links it proves are made in
-    # this same transaction, only from rows new here (never twice for one message).
-    link_lines = [
-        LinkLine(
-            row.message_id,
-            row.kind,
-            row.text,
-            credited[(row.message_id, row.part)],
-            row.posted_at,
-        )
-        for _, row in new_rows
-        if "link" in row.text.lower()
-    ]
+    # this same transaction, only from rows new here (never twice for one message), and
+    # never from an import (history is no proof: nothing to look for there).
+    link_lines = (
+        [
+            LinkLine(
+                row.message_id,
+                row.kind,
+                row.text,
+                credited[(row.message_id, row.part)],
+                row.posted_at,
+            )
+            for _, row in new_rows
+            if "link" in row.text.lower()
+        ]
+        if source in LINKING_SOURCES
+        else []
+    )
     if link_lines:
         result.links += await claim_links(session, clan_id, link_lines, source=source, now=now)
 

@@ -293,6 +293,18 @@ async def allow_accounts(
     )
 
 
+async def unnotified_links(app: App, clan_id: int) -> list[LinkedAccount]:
+    """Links made that their Discord member was not told of yet (to DM them)."""
+    async with app.db.read() as session:
+        found = await repo.linked_accounts(session, clan_id)
+    return [a for a in found if a.notified_at is None]
+
+
+async def mark_links_notified(app: App, link_ids: Sequence[int]) -> None:
+    async with app.db.write() as session:
+        await repo.mark_notified(session, link_ids, app.now())
+
+
 async def take_link_notices(app: App, clan_id: int, discord_user_id: int) -> list[LinkedAccount]:
     """Links made for this member that they were not told of yet; marked told."""
     async with app.db.write() as session:
@@ -312,8 +324,10 @@ __all__ = [
     "claim_links",
     "linked_members_of",
     "linked_users_of",
+    "mark_links_notified",
     "start_link",
     "take_link_notices",
     "unlink",
+    "unnotified_links",
     "whois",
 ]

@@ -75,6 +75,8 @@ async def _post_chat(world: ClanWorld, name: str, text: str, at: datetime, **kw:
 
 
 async def test_link_flow_refusals_whois_player_and_unlink(world: ClanWorld, db_url: str) -> None:
+    # Member Mo does not accept DMs from the server's members: told at the next command.
+    world.discord.dms_closed.add(MEMBER_USER_ID)
     async with running_bot(world, db_url) as running:
         await _synced(running)
         unknown = await world.discord.invoke_slash(
@@ -199,3 +201,12 @@ async def test_a_code_typed_while_the_bot_was_down_is_proven_by_the_backfill(
             return [u for u, _m in await _links(db_url)] == [OFFICER_USER_ID]
 
         await eventually(linked, "the backfill proves the link")
+        # The officer accepts DMs: told at once, by DM.
+        told = await world.discord.wait_for_sent(
+            lambda m: m.channel_id in world.discord.dm_channels, timeout=20
+        )
+        assert world.discord.dm_channels[told.channel_id or 0] == OFFICER_USER_ID
+        assert told.content == (
+            "✅ Your link is proven: you are now linked to **Jbwell** in the clan."
+        )
+        assert told.allowed_mentions == {"parse": []}
