@@ -21,12 +21,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.discord_roles import ROLE_REQUESTS_PER_S
-from fakes.discord import Permission
-from fakes.world import GUILD_ID, OFFICER_USER_ID, REPORT_CHANNEL_ID, clan_world
-from storage.models import Member, RsnLink
-from tests.e2e.harness import running_bot
-from tests.e2e.test_officer_e2e import _synced
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.discord_roles import ROLE_REQUESTS_PER_S  # noqa: E402
+from fakes.discord import Permission  # noqa: E402
+from fakes.world import GUILD_ID, OFFICER_USER_ID, REPORT_CHANNEL_ID, clan_world  # noqa: E402
+from storage.models import Member, RsnLink  # noqa: E402
+from tests.e2e.harness import running_bot  # noqa: E402
+from tests.e2e.test_officer_e2e import _synced  # noqa: E402
 
 ROLE_ID = 1_100_000_000_000_000_061
 BOT_ROLE_ID = 1_100_000_000_000_000_060
