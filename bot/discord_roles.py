@@ -14,12 +14,15 @@ import asyncio
 from collections.abc import Sequence
 
 import discord
+import structlog
 
 from domain.roles import Action, BotStanding, GuildRole
 
 #: Role-sync requests per second (a member lookup or a role change each): a fifth of
 #: Discord's global limit, so relay, reports and commands keep theirs.
 ROLE_REQUESTS_PER_S = 10.0
+
+log = structlog.get_logger(__name__)
 
 
 class Pacer:
@@ -72,6 +75,10 @@ class DiscordRoleGateway:
         try:
             member = await self.guild.fetch_member(user_id)
         except discord.NotFound:
+            return None
+        except discord.HTTPException as exc:
+            # Any other refusal or outage: this member waits for the next sync.
+            log.warning("roles.member_lookup_failed", user_id=user_id, status=exc.status)
             return None
         self._members[user_id] = member
         return frozenset(r.id for r in member.roles if not r.is_default())

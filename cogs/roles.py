@@ -86,7 +86,7 @@ def render_plan(guild: discord.Guild | None, plan: RolePlan, names: Mapping[int,
         lines.append(f"⛔ {_role_name(guild, role_id)} cannot be applied: {_safe(reason)}")
     head = (
         f"**{len(plan.changes)}** change(s) pending for {plan.members_checked} linked "
-        f"member(s); {len(plan.not_in_server)} not in the server."
+        f"member(s); {len(plan.not_in_server)} not found in the server."
     )
     tail = (
         "\nChanges apply after every sync."

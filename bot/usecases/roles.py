@@ -96,7 +96,7 @@ class RoleSyncReport:
         return (
             f"{self.applied} role change(s) applied, {self.failed} failed, {self.skipped} "
             f"skipped (roles the bot may not touch); {self.members_checked} linked member(s) "
-            f"checked, {self.not_in_server} not in the server."
+            f"checked, {self.not_in_server} not found in the server."
         )
 
 
