@@ -36,6 +36,7 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.reports",
     "cogs.links",
     "cogs.roles",
+    "cogs.help",  # last: it lists what the others registered
 )
 
 # A job missed while the bot was down still runs once when it is back within this window;

@@ -12,8 +12,9 @@ from discord.ext import commands
 from bot.channel_access import Purpose
 from bot.core.config_check import live_config_problems
 from bot.usecases.status import StatusReport, build_status
-from cogs._checks import officer_only
+from cogs._checks import OFFICER_DEFAULT_PERMISSIONS, officer_only
 from domain.relay_stats import FormatTally
+from domain.timestamps import discord_timestamp, discord_when
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -31,12 +32,11 @@ def render_status(report: StatusReport) -> discord.Embed:
     embed.add_field(name="Schema", value=schema)
     embed.add_field(name="Members", value=f"{c.members - c.members_left} ({c.members_left} left)")
     embed.add_field(name="Snapshots", value=f"{c.snapshots:,}")
-    newest = discord.utils.format_dt(c.newest_message_at, "R") if c.newest_message_at else "never"
+    newest = discord_when(c.newest_message_at, "R")
     embed.add_field(name="Relay messages", value=f"{c.relay_messages:,} (newest {newest})")
     if report.jobs:
         lines = [
-            f"`{j.job}` {j.outcome} {discord.utils.format_dt(j.started_at, 'R')}"
-            for j in report.jobs
+            f"`{j.job}` {j.outcome} {discord_timestamp(j.started_at, 'R')}" for j in report.jobs
         ]
         embed.add_field(name="Recent jobs", value="\n".join(lines)[:1024], inline=False)
     for name, text in list(report.progress.items())[:5]:
@@ -82,14 +82,17 @@ def _add_relay_formats(embed: discord.Embed, formats: FormatTally, report: Statu
     not-understood ones (a new relay format, or a new broadcast, shows up here first)."""
     if not formats:
         return
-    since = discord.utils.format_dt(report.formats_since, "d") if report.formats_since else ""
+    # The date goes in the value, where Discord renders timestamp markup (not in a name).
+    since = (
+        f"since {discord_timestamp(report.formats_since, 'd')}\n" if report.formats_since else ""
+    )
     lines = [
         f"`{_code(fmt)}` {count.messages:,} read · {count.not_understood:,} not understood"
         for fmt, count in formats.ordered()
     ]
     embed.add_field(
-        name=f"Relay formats (since {since})" if since else "Relay formats",
-        value=_whole_lines(lines, 1024),
+        name="Relay formats",
+        value=since + _whole_lines(lines, 1024 - len(since)),
         inline=False,
     )
     shown = [(fmt, c) for fmt, c in formats.ordered() if c.examples][:_FORMATS_WITH_EXAMPLES]
@@ -174,6 +177,7 @@ class AdminCog(commands.Cog):
         name="status", description="What ClanStats has stored and how its jobs went"
     )
     @app_commands.guild_only()
+    @app_commands.default_permissions(OFFICER_DEFAULT_PERMISSIONS)
     @officer_only()
     async def status(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         report = await build_status(self.bot.app, self.bot.progress)

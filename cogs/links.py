@@ -24,7 +24,7 @@ from bot.usecases.links import (
     unnotified_links,
     whois,
 )
-from cogs._checks import NotAnOfficer, is_officer
+from cogs._checks import OFFICER_DEFAULT_PERMISSIONS, NotAnOfficer, is_officer, officer_only
 from domain.links import Allowance
 from domain.ranks import pretty_rank
 
@@ -186,6 +186,8 @@ class LinksCog(commands.Cog):
         description="Officers: let a member link several accounts, or share one",
     )
     @app_commands.guild_only()
+    @app_commands.default_permissions(OFFICER_DEFAULT_PERMISSIONS)
+    @officer_only()
     @app_commands.describe(
         member="The Discord member",
         accounts="How many accounts they may link (default 1)",
@@ -200,8 +202,6 @@ class LinksCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         values = await clan_values(self.bot, interaction.guild_id)
-        if not is_officer(interaction.user, list(values.officer_role_ids)):
-            raise NotAnOfficer("Only clan officers can change what a member may link.")
         await allow_accounts(
             self.bot.app,
             values.clan_id,

@@ -26,7 +26,7 @@ from bot.usecases.roles import (
     sync_roles,
     unmap_role,
 )
-from cogs._checks import NotAnOfficer, is_officer
+from cogs._checks import OFFICER_DEFAULT_PERMISSIONS, officer_only
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -98,7 +98,10 @@ def render_plan(guild: discord.Guild | None, plan: RolePlan, names: Mapping[int,
 
 class RolesCog(commands.Cog):
     roles = app_commands.Group(
-        name="roles", description="In-game ranks → Discord roles (officers)", guild_only=True
+        name="roles",
+        description="In-game ranks → Discord roles (officers)",
+        guild_only=True,
+        default_permissions=OFFICER_DEFAULT_PERMISSIONS,
     )
 
     def __init__(self, bot: ClanStatsBot) -> None:
@@ -112,10 +115,9 @@ class RolesCog(commands.Cog):
         return DiscordRoleGateway(guild, Pacer(self.pace_per_s))
 
     async def _officer(self, interaction: discord.Interaction[ClanStatsBot]) -> ClanValues:
-        values = await clan_values(self.bot, interaction.guild_id)
-        if not is_officer(interaction.user, list(values.officer_role_ids)):
-            raise NotAnOfficer("Only clan officers can use this command.")
-        return values
+        """The clan's values; the officer check itself is :func:`officer_only` on each
+        command (checked at run time, and the group hidden from members by Discord)."""
+        return await clan_values(self.bot, interaction.guild_id)
 
     async def _reply(self, interaction: discord.Interaction[ClanStatsBot], text: str) -> None:
         await interaction.followup.send(text[:1900], ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -171,6 +173,7 @@ class RolesCog(commands.Cog):
         rank="An in-game rank, a tier (owner, deputy, leadership, officer, member) or `former`",
         role="The Discord role",
     )
+    @officer_only()
     async def map_(
         self, interaction: discord.Interaction[ClanStatsBot], rank: str, role: discord.Role
     ) -> None:
@@ -192,6 +195,7 @@ class RolesCog(commands.Cog):
 
     @roles.command(name="unmap", description="Remove a rank's role mapping")
     @app_commands.describe(rank="The rank, tier or `former`", role="Only this role (default: all)")
+    @officer_only()
     async def unmap(
         self,
         interaction: discord.Interaction[ClanStatsBot],
@@ -210,6 +214,7 @@ class RolesCog(commands.Cog):
         )
 
     @roles.command(name="show", description="The rank → role mappings and whether they work")
+    @officer_only()
     async def show(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         values = await self._officer(interaction)
@@ -226,6 +231,7 @@ class RolesCog(commands.Cog):
         await self._reply(interaction, _safe("\n".join(lines)))
 
     @roles.command(name="preview", description="The role changes a sync would make now")
+    @officer_only()
     async def preview(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         values = await self._officer(interaction)
@@ -239,6 +245,7 @@ class RolesCog(commands.Cog):
     @roles.command(
         name="apply", description="Apply the role changes now; from then on after every sync"
     )
+    @officer_only()
     async def apply(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         values = await self._officer(interaction)

@@ -30,7 +30,8 @@ from bot.usecases.jobs import (
     until_sync_due,
 )
 from bot.usecases.sync import SyncOptions, SyncReport, confirm_departures, run_sync
-from cogs._checks import officer_only
+from cogs._checks import OFFICER_DEFAULT_PERMISSIONS, officer_only
+from domain.timestamps import discord_timestamp
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SYNC_JOB_ID = "wom-sync"
-MAX_LINES = 40  # one embed, well inside the 4,096-character description
+MAX_LINES = 40  # one embed, inside the 4,096-character description
+_DESCRIPTION_MAX = 4096
 
 _VERBS = {
     "joined": "joined",
@@ -50,7 +52,8 @@ _VERBS = {
 
 
 def render_changes(lines: list[RosterChangeLine]) -> discord.Embed:
-    """One embed for all roster changes of a sync, however many there are."""
+    """One embed for all roster changes of a sync, however many there are; each says when
+    it happened, in the reader's own time zone."""
     shown: list[str] = []
     for line in lines[:MAX_LINES]:
         name = discord.utils.escape_markdown(line.display_name)
@@ -63,11 +66,22 @@ def render_changes(lines: list[RosterChangeLine]) -> discord.Embed:
             text = f"👋 **{name}** left the clan"
         else:
             text = f"🎉 **{name}** {_VERBS.get(line.kind, line.kind)} the clan"
-        shown.append(discord.utils.escape_mentions(text))
-    if len(lines) > MAX_LINES:
-        shown.append(f"… and {len(lines) - MAX_LINES} more")
+        stamp = discord_timestamp(line.occurred_at, "R")
+        shown.append(f"{discord.utils.escape_mentions(text)} {stamp}")
+    # Whole lines only: a cut inside a line could leave half a timestamp as raw text.
+    kept: list[str] = []
+    used = 0
+    for index, text in enumerate(shown):
+        left_out = len(lines) - index - 1
+        note = len(f"\n… and {left_out} more") if left_out else 0
+        if used + len(text) + note > _DESCRIPTION_MAX:
+            break
+        kept.append(text)
+        used += len(text) + 1
+    if len(lines) > len(kept):
+        kept.append(f"… and {len(lines) - len(kept)} more")
     embed = discord.Embed(
-        title="Roster changes", description="\n".join(shown)[:4096], colour=discord.Colour.teal()
+        title="Roster changes", description="\n".join(kept), colour=discord.Colour.teal()
     )
     embed.set_footer(text=f"{len(lines)} change(s) from Wise Old Man")
     return embed
@@ -104,7 +118,10 @@ def render_result(result: JobResult[SyncReport]) -> str:
 
 class SyncCog(commands.Cog):
     sync_group = app_commands.Group(
-        name="sync", description="Wise Old Man sync (officers)", guild_only=True
+        name="sync",
+        description="Wise Old Man sync (officers)",
+        guild_only=True,
+        default_permissions=OFFICER_DEFAULT_PERMISSIONS,
     )
 
     def __init__(self, bot: ClanStatsBot) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from typing import Any, Protocol, TextIO
 
 from sqlalchemy import func, select
 
+from domain.timestamps import MARKUP
 from fakes.chat_script import day_posts, history_days
 from fakes.discord import FakeInteraction, SentMessage
 from fakes.wom import DATA_DIR
@@ -142,16 +142,17 @@ class Transcript:
             print(_indent(str(item.get("value")), "  │     "), file=self.out)
         if embed.get("image"):
             print(f"  │ [image] {embed['image'].get('url')}", file=self.out)
-        if (embed.get("footer") or {}).get("text"):
-            print(f"  └ {embed['footer']['text']}", file=self.out)
-
-
-_DISCORD_TIME = re.compile(r"<t:(\d+)(?::[tTdDfFR])?>")
+        footer = [(embed.get("footer") or {}).get("text") or ""]
+        if embed.get("timestamp"):  # Discord shows it after the footer, in the reader's zone
+            moment = datetime.fromisoformat(str(embed["timestamp"]))
+            footer.append(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        if any(footer):
+            print(f"  └ {' · '.join(part for part in footer if part)}", file=self.out)
 
 
 def _indent(text: str, prefix: str = "  ") -> str:
     # Discord renders <t:UNIX:R> in the reader's time zone; a terminal shows it in UTC.
-    text = _DISCORD_TIME.sub(
+    text = MARKUP.sub(
         lambda m: datetime.fromtimestamp(int(m[1]), UTC).strftime("%Y-%m-%d %H:%M UTC"), text
     )
     return "\n".join(prefix + line for line in text.splitlines())
@@ -260,8 +261,13 @@ async def _run(
             await sync.wait_responses(2, timeout=60)
             transcript.step("Officer ran /sync now")
             await slash(OFFICER_USER_ID, "Officer Olly", "status")
-            await slash(MEMBER_USER_ID, "Member Mo", "status")
-            transcript.step("Officer and an ordinary member ran /status")
+            transcript.step("Officer ran /status")
+            await slash(OFFICER_USER_ID, "Officer Olly", "help")
+            await slash(MEMBER_USER_ID, "Member Mo", "help")
+            transcript.step(
+                "Officer and an ordinary member ran /help (Discord hides officer commands "
+                "from members)"
+            )
             for sub in ("inactive", "promotions", "unmatched"):
                 asked = await slash(OFFICER_USER_ID, "Officer Olly", "clan", subcommand=sub)
                 await asked.wait_responses(2, timeout=30)

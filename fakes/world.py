@@ -76,6 +76,11 @@ def build_guild(discord: FakeDiscord) -> FakeGuild:
     guild.add_member(ADMIN_USER_ID, "Admin Ada", [admin_role])
     guild.add_member(TRACKSCAPE_BOT_ID, "TrackScape", bot=True)
     discord.add_webhook_user(RELAY_WEBHOOK_ID, "Osrs clanchat", RELAY_CHANNEL_ID)
+    # What the README asks of an admin: open the bot's commands to the officer role in
+    # Server Settings → Integrations (officer commands need Manage Server by default).
+    discord.set_command_permissions(
+        GUILD_ID, [{"id": OFFICER_ROLE_ID, "type": 1, "permission": True}]
+    )
     return guild
 
 

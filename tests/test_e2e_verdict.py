@@ -14,7 +14,7 @@ from pathlib import Path
 from fakes.discord import SentMessage
 from fakes.world import clan_world
 from tests.conftest import E2E_BUDGET_S, e2e_database, e2e_over_budget
-from tests.e2e.checks import verdict_problems
+from tests.e2e.checks import time_text_problems, verdict_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,6 +106,34 @@ async def test_a_message_that_could_ping_fails_the_verdict() -> None:
         world.discord.sent_messages.append(loud)
         (problem,) = verdict_problems(world)
     assert "1 message(s) could ping" in problem and "@everyone hi" in problem
+
+
+async def test_a_time_discord_would_show_wrongly_fails_the_verdict() -> None:
+    quiet = {"parse": []}
+    async with clan_world() as world:
+        good = SentMessage(
+            "message", 1, 2, "", [{"description": "since <t:1766520000:d>"}], [], [], 0, quiet
+        )
+        world.discord.sent_messages.append(good)
+        assert verdict_problems(world) == []
+        for content, embeds in (
+            ("last post 2025-12-23 20:00", []),
+            ("", [{"footer": {"text": "<t:1766520000:f>"}}]),
+            ("", [{"fields": [{"name": "x", "value": "last <t:17665"}]}]),
+        ):
+            world.discord.sent_messages[:] = [
+                good,
+                SentMessage("message", 3, 2, content, embeds, [], [], 0, quiet),
+            ]
+            (problem,) = verdict_problems(world)
+            assert problem.startswith(("content:", "embeds[0]")), problem
+    assert "not timestamp markup" in time_problems("at 20:00 UTC")
+    assert "raw text" in time_problems("", [{"title": "since <t:1:d>"}])
+    assert "cut short" in time_problems("<t:1:R> and <t:2")
+
+
+def time_problems(content: str, embeds: list[dict[str, object]] | None = None) -> str:
+    return "\n".join(time_text_problems(content, embeds or []))
 
 
 def test_each_database_has_its_own_e2e_budget() -> None:

@@ -13,7 +13,7 @@ from bot.usecases import reports
 from bot.usecases.links import linked_members_of
 from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
 from bot.usecases.reports.drops import drops_csv
-from cogs._checks import officer_only
+from cogs._checks import OFFICER_DEFAULT_PERMISSIONS, officer_only
 from cogs.links import discord_names_of, link_notice, linked_display_names
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
@@ -28,6 +28,7 @@ from cogs.officer._render import (
     unmatched_csv,
     unmatched_line,
 )
+from domain.timestamps import discord_span
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -51,7 +52,10 @@ PublicOption = app_commands.describe(public="Post the answer for everyone (defau
 
 class OfficerCog(commands.Cog):
     clan = app_commands.Group(
-        name="clan", description="Officer answers about the clan", guild_only=True
+        name="clan",
+        description="Officer answers about the clan",
+        guild_only=True,
+        default_permissions=OFFICER_DEFAULT_PERMISSIONS,
     )
 
     def __init__(self, bot: ClanStatsBot) -> None:
@@ -156,7 +160,7 @@ class OfficerCog(commands.Cog):
             title=f"Drops, pets, collection log and 99s: {window.label}",
             lines=drops_lines(found),
             empty="No drop with a value, pet, collection-log item or 99 in this period.",
-            footer=f"{window.start:%d %b %H:%M} – {window.end:%d %b %H:%M} UTC",
+            header=discord_span(window.start, window.end),
             files={f"clan-drops-{window.label}-{app.now():%Y%m%d}.csv": lambda: drops_csv(found)},
         )
         pager.interaction = interaction

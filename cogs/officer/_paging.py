@@ -32,6 +32,7 @@ class Pager(discord.ui.View):
         empty: str,
         files: dict[str, Callable[[], bytes]],
         footer: str = "",
+        header: str = "",
         timeout: float | None = None,
     ) -> None:
         super().__init__(timeout=PAGER_TIMEOUT_S if timeout is None else timeout)
@@ -40,6 +41,7 @@ class Pager(discord.ui.View):
         self.lines = list(lines)
         self.empty = empty
         self.footer = footer
+        self.header = header
         self.files = files
         self.page = 0
         self.pages = max(1, -(-len(self.lines) // LINES_PER_PAGE))
@@ -49,7 +51,14 @@ class Pager(discord.ui.View):
         self._sync_buttons()
 
     def embed(self) -> discord.Embed:
-        return page_embed(self.title, self.lines, self.page, empty=self.empty, footer=self.footer)
+        return page_embed(
+            self.title,
+            self.lines,
+            self.page,
+            empty=self.empty,
+            footer=self.footer,
+            header=self.header,
+        )
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page <= 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
@@ -11,6 +12,7 @@ from bot.adapters.tables import Cell, csv_bytes, xlsx_bytes
 from bot.usecases.reports import ClanDrops, DailyReport, Leaderboard, PlayerProfile
 from domain.ranks import pretty_rank
 from domain.rules import Finding, UnmatchedFinding
+from domain.timestamps import TimestampStyle, discord_span, discord_when
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -36,8 +38,15 @@ def safe(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
+_CUT_MARKUP = re.compile(r"<t:[^>]*$")
+
+
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` within ``limit`` characters, marked "…" when cut. A cut never leaves half a
+    timestamp, which Discord would print as raw text: the broken markup goes whole."""
+    if len(text) <= limit:
+        return text
+    return _CUT_MARKUP.sub("", text[: limit - 1]) + "…"
 
 
 def human(value: float) -> str:
@@ -51,8 +60,9 @@ def human(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def when(value: datetime | None, style: str = "R") -> str:
-    return discord.utils.format_dt(value, style) if value else "never"  # type: ignore[arg-type]
+def when(value: datetime | None, style: TimestampStyle = "R") -> str:
+    """A moment as Discord timestamp markup: each reader sees it in their own time zone."""
+    return discord_when(value, style)
 
 
 def finding_line(finding: Finding) -> str:
@@ -81,12 +91,21 @@ def drops_lines(drops: ClanDrops) -> list[str]:
 
 
 def page_embed(
-    title: str, lines: Sequence[str], page: int, *, empty: str, footer: str = ""
+    title: str,
+    lines: Sequence[str],
+    page: int,
+    *,
+    empty: str,
+    footer: str = "",
+    header: str = "",
 ) -> discord.Embed:
-    """One page of a long list; ``page`` counts from 0."""
+    """One page of a long list; ``page`` counts from 0. ``header`` heads every page's
+    description (where timestamp markup renders, unlike the footer)."""
     pages = max(1, -(-len(lines) // LINES_PER_PAGE))
     chunk = lines[page * LINES_PER_PAGE : (page + 1) * LINES_PER_PAGE]
     body = "\n".join(chunk) if chunk else empty
+    if header:
+        body = f"{header}\n{body}"
     embed = discord.Embed(
         title=clip(title, TITLE_MAX),
         description=clip(body, DESCRIPTION_MAX),
@@ -193,14 +212,14 @@ def leaderboard_embed(board: Leaderboard) -> discord.Embed:
         f"{medals.get(e.place, f'`{e.place:>2}`')} **{safe(e.display_name)}**: {human(e.value)}"
         for e in board.entries
     ]
+    span = discord_span(board.window.start, board.window.end)
+    body = "\n".join(lines) or "Nobody gained anything in this period."
     embed = discord.Embed(
         title=clip(f"{board.metric_label}: top gains, {board.window.label}", TITLE_MAX),
-        description=clip(
-            "\n".join(lines) or "Nobody gained anything in this period.", DESCRIPTION_MAX
-        ),
+        # the span first, whole: a cut could only shorten the list below it
+        description=clip(f"{span}\n{body}", DESCRIPTION_MAX),
         colour=discord.Colour.gold(),
     )
-    embed.set_footer(text=f"{board.window.start:%d %b %H:%M} – {board.window.end:%d %b %H:%M} UTC")
     return embed
 
 
@@ -244,12 +263,15 @@ def daily_report_embeds(
 
     ``discord_names`` (clan member id → linked Discord display names) puts the proven
     Discord name beside the RSN in the top lists, never as a mention."""
+    # The title names the clan's day (its time zone decides where days begin); every moment
+    # is markup, shown in each reader's own time zone.
     local_day = report.as_of.astimezone(tz)
     p = report.pulse
     trend = "▲" if p.chat_lines >= p.chat_lines_avg_7d else "▼"
     main = discord.Embed(
         title=clip(f"{report.clan_name}: daily report, {local_day:%a %d %b %Y}", TITLE_MAX),
         description=(
+            f"{discord_span(report.start, report.as_of)}\n"
             f"**{p.chat_lines:,}** chat lines {trend} (7-day average {p.chat_lines_avg_7d:,.0f})"
             + (f", {p.guest_lines:,} from guests and departed members" if p.guest_lines else "")
             + f" · **{p.active_chatters:,}** of {p.members:,} members chatted · "
@@ -314,8 +336,8 @@ def daily_report_embeds(
     )
     if chart:
         attention.set_image(url=f"attachment://{chart}")
-    span = f"{report.start:%d %b %H:%M} – {report.as_of:%d %b %H:%M} UTC"
-    attention.set_footer(text=f"{span} · times in {report.timezone}")
+    attention.set_footer(text=f"days and chart hours in {report.timezone}, the clan's time zone")
+    attention.timestamp = report.as_of
     return fit_embeds([main, attention])
 
 

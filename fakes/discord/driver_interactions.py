@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fakes.discord.interaction_state import InteractionState
-from fakes.discord.models import JSON, FakeGuild, FakeInteraction, SentMessage
+from fakes.discord.models import JSON, FakeGuild, FakeInteraction, Permission, SentMessage
 
 _OPTION_TYPES_BY_PYTHON: tuple[tuple[type, int], ...] = ((bool, 5), (int, 4), (float, 10))
 _RESOLVED_OPTION_TYPES = {6, 7, 8, 9, 11}
@@ -41,6 +41,64 @@ class InteractionDriver(InteractionState):
                 if command["name"] == name and int(command.get("type", 1)) == type:
                     return command
         return None
+
+    def set_command_permissions(
+        self, guild_id: int, permissions: Sequence[Mapping[str, Any]], command: str | None = None
+    ) -> None:
+        """What a server admin sets in *Server Settings → Integrations* for the app: overrides
+        for one command (by name), or for all of the app's commands (``command=None``).
+
+        Each entry is Discord's application command permission (``application-commands.mdx``,
+        "Application Command Permissions Structure"): ``{"id", "type", "permission"}``, type 1
+        a role (the guild's id is @everyone), 2 a user, 3 a channel (the guild's id - 1 is
+        every channel); ``permission`` true allows, false denies. At most 100.
+        """
+        if guild_id not in self.guilds:
+            raise LookupError(f"no guild {guild_id}")
+        entries = [dict(entry) for entry in permissions]
+        if len(entries) > 100:
+            raise ValueError("at most 100 command permission overrides")
+        for entry in entries:
+            if entry.get("type") not in (1, 2, 3) or not isinstance(entry.get("permission"), bool):
+                raise ValueError(f"not a command permission: {entry}")
+            entry["id"] = str(entry["id"])
+        self.command_permissions[(guild_id, command)] = entries
+
+    def command_usable_by(self, guild_id: int, channel_id: int, user_id: int, name: str) -> bool:
+        """Whether Discord lets ``user_id`` use ``/name`` in ``channel_id`` (else the client
+        does not even offer it).
+
+        Members with Administrator (and the owner) may use every command. Otherwise the
+        command's own overrides decide, then the app-wide ones: a denied channel, then the
+        member's own entry, then their roles' (one allowing role is enough), then @everyone.
+        With no override that applies, ``default_member_permissions`` decides: null lets
+        everyone in, a bit set needs all of its bits ("0": admins only). This follows
+        ``application-commands.mdx`` ("Permissions", "Using Default Permissions") and the
+        order Discord's client applies (command overrides before app-wide ones).
+        """
+        guild = self.guilds[guild_id]
+        command = self.find_command(name, guild_id)
+        if command is None:
+            return False
+        held = guild.permissions_of(user_id)
+        if held & Permission.ADMINISTRATOR:
+            return True
+        member = self._member(guild, user_id)
+        for scope in (name, None):
+            decided = _override_decision(
+                self.command_permissions.get((guild_id, scope), []),
+                guild_id=guild_id,
+                channel_id=channel_id,
+                user_id=user_id,
+                role_ids=set(member.role_ids),
+            )
+            if decided is not None:
+                return decided
+        required = command.get("default_member_permissions")
+        if required is None:
+            return True
+        bits = int(required)
+        return bits != 0 and held & bits == bits
 
     def _resolve_options(
         self,
@@ -156,16 +214,20 @@ class InteractionDriver(InteractionState):
         group: str | None = None,
         locale: str = "en-US",
         require_registered: bool = True,
+        check_permissions: bool = True,
     ) -> FakeInteraction:
         """A member runs ``/name [group] [subcommand] options…`` (INTERACTION_CREATE type 2).
 
         ``options`` are ``{"name": ..., "value": ...}``; their types come from the registered
         command (users, roles and channels are resolved from the world). The member's
-        permissions are computed from @everyone and their roles.
+        permissions are computed from @everyone and their roles. A member Discord would not
+        let use the command (:meth:`command_usable_by`) cannot run it: ``PermissionError``
+        (``check_permissions=False`` skips that, for a test of the bot's own check).
         """
         guild, channel = self._guild_for_channel(channel_id)
         if guild.id != guild_id:
             raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
+        self._require_usable(guild_id, channel_id, user_id, name, check_permissions)
         data = self._command_data(
             guild,
             name,
@@ -196,11 +258,13 @@ class InteractionDriver(InteractionState):
         group: str | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - public API takes a timeout
         require_registered: bool = True,
+        check_permissions: bool = True,
     ) -> list[JSON]:
         """A member types into option ``focused``; return the choices the bot answered with."""
         guild, channel = self._guild_for_channel(channel_id)
         if guild.id != guild_id:
             raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
+        self._require_usable(guild_id, channel_id, user_id, name, check_permissions)
         data = self._command_data(
             guild,
             name,
@@ -217,6 +281,18 @@ class InteractionDriver(InteractionState):
         if interaction.choices is None:
             raise AssertionError(f"autocomplete answer rejected: {interaction.rejections}")
         return interaction.choices
+
+    def _require_usable(
+        self, guild_id: int, channel_id: int, user_id: int, name: str, check: bool
+    ) -> None:
+        if not check or self.find_command(name, guild_id) is None:
+            return  # an unregistered command is _command_data's to refuse (or allow)
+        if not self.command_usable_by(guild_id, channel_id, user_id, name):
+            raise PermissionError(
+                f"Discord does not offer /{name} to user {user_id} in guild {guild_id}: its "
+                "default_member_permissions and the server's overrides keep it from them "
+                "(set_command_permissions opens it; check_permissions=False skips this)"
+            )
 
     # ------------------------------------------------------------------ components and modals
 
@@ -329,3 +405,28 @@ class InteractionDriver(InteractionState):
             data=data,
             message=source,
         )
+
+
+def _override_decision(
+    entries: Sequence[Mapping[str, Any]],
+    *,
+    guild_id: int,
+    channel_id: int,
+    user_id: int,
+    role_ids: set[int],
+) -> bool | None:
+    """What one level of overrides (a command's, or the app's) says; None: nothing applies."""
+    for entry in entries:
+        channel = int(entry["type"]) == 3 and int(entry["id"]) in (channel_id, guild_id - 1)
+        if channel and not entry["permission"]:
+            return False
+    for entry in entries:
+        if int(entry["type"]) == 2 and int(entry["id"]) == user_id:
+            return bool(entry["permission"])
+    roles = [e for e in entries if int(e["type"]) == 1 and int(e["id"]) in role_ids]
+    if roles:
+        return any(bool(e["permission"]) for e in roles)
+    for entry in entries:
+        if int(entry["type"]) == 1 and int(entry["id"]) == guild_id:
+            return bool(entry["permission"])
+    return None

@@ -69,6 +69,9 @@ class DiscordState(LoopbackServer):
         self.unknown_requests: list[str] = []
         self.requests: list[RecordedRequest] = []
         self.registered_commands: dict[int | None, list[JSON]] = {}
+        # A server's integration settings (Server Settings → Integrations → the app): per
+        # (guild, command name), or (guild, None) for the app's top level, the overrides.
+        self.command_permissions: dict[tuple[int, str | None], list[JSON]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.gateway_connects: list[dict[str, str]] = []
         self.identify_count = 0

@@ -113,6 +113,37 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
                     )
 
 
+def permission_bits(value: Any) -> int | None:
+    """``default_member_permissions`` as Discord reads it: a permission bit set, a string of
+    decimal digits (``application-commands.mdx``: "?string", "a bitwise OR-ed set of
+    permissions, serialized as a string"; ``"0"`` means admins only) or a JSON integer, as
+    discord.py 2.7.1 sends it (``app_commands/commands.py``, ``Command.to_dict``:
+    ``default_permissions.value``). ``None`` when the value is none of these (null is
+    handled by the caller)."""
+    if isinstance(value, bool):  # a JSON true/false is not a number
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _validate_default_member_permissions(errors: FormErrors, index: int, command: Any) -> None:
+    """Null (or absent): every member may use the command. Otherwise a permission bit set;
+    anything else (a permission's name, hex, a negative number, a list, true) is refused."""
+    if "default_member_permissions" not in command:
+        return
+    value = command["default_member_permissions"]
+    if value is None or permission_bits(value) is not None:
+        return
+    path = (index, "default_member_permissions")
+    if isinstance(value, int) and not isinstance(value, bool):
+        errors.add(path, "NUMBER_TYPE_MIN", "Int value should be greater than or equal to 0.")
+    else:
+        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
+
+
 def validate_commands(errors: FormErrors, commands: Any) -> None:
     """Check a bulk-overwrite body the way Discord does for the common mistakes."""
     if not isinstance(commands, list):
@@ -138,6 +169,7 @@ def validate_commands(errors: FormErrors, commands: Any) -> None:
                 f"Application command names must be unique ({name})",
             )
         seen.add((kind, name))
+        _validate_default_member_permissions(errors, index, command)
         description = command.get("description")
         if kind != 1:
             if description:

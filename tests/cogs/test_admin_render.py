@@ -41,8 +41,9 @@ def test_status_lists_every_format_with_its_counts_and_examples() -> None:
     )
     embed = render_status(_report(formats)).to_dict()
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    (name,) = [n for n in fields if n.startswith("Relay formats (since ")]
-    assert fields[name].splitlines() == [
+    since, *counts = fields["Relay formats"].splitlines()
+    assert since == "since <t:1766259000:d>"  # in each reader's own time zone
+    assert counts == [
         "`clanchat_net` 1,234 read · 2 not understood",
         "`dink` 10 read · 0 not understood",
         "`(nothing read)` 3 read · 3 not understood",
@@ -63,6 +64,7 @@ def test_many_formats_and_long_examples_stay_inside_discords_limits() -> None:
     assert name is not None
     # a backtick in a clan's custom format name cannot break out of its code span
     first = next(f.value for f in embed.fields if f.name == name) or ""
-    *shown, more = first.splitlines()
+    since, *shown, more = first.splitlines()
+    assert since.startswith("since <t:")
     assert all(line.count("`") == 2 for line in shown) and more.startswith("… and ")
     assert len(shown) + int(more.split()[2]) == 40  # whole lines, and how many were left out

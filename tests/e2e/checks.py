@@ -8,9 +8,48 @@ means to break a rule says which with ``@pytest.mark.expect_violations("pattern"
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from domain.timestamps import MARKUP
 from fakes.world import ClanWorld
+
+# A date with a time of day written out as text: every reader outside that zone misreads it.
+_RAW_DATETIME = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"  # 2025-12-23 20:00, 2025-12-23T20:00
+    r"|\b\d{1,2} [A-Z][a-z]{2}(?: \d{4})?,? \d{1,2}:\d{2}\b"  # 23 Dec 20:00
+    r"|\b\d{1,2}:\d{2}(?::\d{2})? ?UTC\b"  # 20:00 UTC
+)
+
+
+def time_text_problems(content: str | None, embeds: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Moments in a message Discord would show wrongly: markup where Discord prints it raw
+    (titles, field names, footers, author names), markup cut short, or a date and time
+    written as text instead of markup (``domain.timestamps``)."""
+    rendered: list[tuple[str, str]] = [("content", content or "")]
+    raw: list[tuple[str, str]] = []
+    for i, embed in enumerate(embeds):
+        rendered.append((f"embeds[{i}].description", str(embed.get("description") or "")))
+        raw.append((f"embeds[{i}].title", str(embed.get("title") or "")))
+        raw.append((f"embeds[{i}].footer", str((embed.get("footer") or {}).get("text") or "")))
+        raw.append((f"embeds[{i}].author", str((embed.get("author") or {}).get("name") or "")))
+        for j, field in enumerate(embed.get("fields") or []):
+            rendered.append((f"embeds[{i}].fields[{j}].value", str(field.get("value") or "")))
+            raw.append((f"embeds[{i}].fields[{j}].name", str(field.get("name") or "")))
+    problems: list[str] = []
+    for where, text in raw:
+        if "<t:" in text:
+            problems.append(f"{where}: timestamp markup Discord shows as raw text: {text[:80]!r}")
+    for where, text in rendered + raw:
+        whole = sum(1 for _ in MARKUP.finditer(text))
+        if text.count("<t:") > whole:
+            problems.append(f"{where}: timestamp markup cut short: {text[-80:]!r}")
+        found = _RAW_DATETIME.search(text)
+        if found:
+            problems.append(
+                f"{where}: a date and time as text ({found.group(0)!r}), not timestamp markup"
+            )
+    return problems
 
 
 def verdict_problems(world: ClanWorld, expected: Sequence[str] = ()) -> list[str]:
@@ -47,6 +86,8 @@ def verdict_problems(world: ClanWorld, expected: Sequence[str] = ()) -> list[str
     ]
     if loud:
         problems.append(f"{len(loud)} message(s) could ping: {[m.content[:60] for m in loud]}")
+    for message in world.discord.sent_messages:
+        problems += time_text_problems(message.content, message.embeds)
     return problems
 
 

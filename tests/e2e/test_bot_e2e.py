@@ -50,6 +50,11 @@ async def test_a_member_without_the_officer_role_is_refused_with_a_trace_id(
     world: ClanWorld, db_url: str
 ) -> None:
     async with running_bot(world, db_url) as running:
+        # Discord hides /status from members; a server that opens it to everyone still
+        # gets the bot's own refusal.
+        world.discord.set_command_permissions(
+            GUILD_ID, [{"id": GUILD_ID, "type": 1, "permission": True}], command="status"
+        )
         interaction = await world.discord.invoke_slash(
             GUILD_ID, RELAY_CHANNEL_ID, MEMBER_USER_ID, "status"
         )

@@ -45,6 +45,10 @@ async def test_held_departures_are_told_to_officers_once_and_applied_when_confir
     async with running_bot(world, db_url) as running:
         await asyncio.wait_for(running.bot.startup_sync_done.wait(), 30)
         world.wom.keep_only_members(200)
+        # Discord hides /sync from members; opened to everyone, the bot still refuses them.
+        world.discord.set_command_permissions(
+            GUILD_ID, [{"id": GUILD_ID, "type": 1, "permission": True}], command="sync"
+        )
         held = await slash(OFFICER_USER_ID, "now")
         await world.discord.wait_for(lambda: bool(embeds(NOTICE)), timeout=10)
         again = await slash(OFFICER_USER_ID, "now")  # still missing: no second notice

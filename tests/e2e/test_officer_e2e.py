@@ -121,6 +121,10 @@ async def test_officer_commands_answer_officers_and_refuse_members(
         for _post, kwargs in day_posts(DAY_START):
             await world.discord.post_message(RELAY_CHANNEL_ID, **kwargs)
         await wait_relay_rows(db_url, 20)  # 18 posts; the TrackScape post carries 3 embeds
+        # Discord hides /clan from members; opened to everyone, the bot still refuses them.
+        world.discord.set_command_permissions(
+            GUILD_ID, [{"id": GUILD_ID, "type": 1, "permission": True}], command="clan"
+        )
         for sub in OFFICER_SUBCOMMANDS:
             refused = await world.discord.invoke_slash(
                 GUILD_ID, REPORT_CHANNEL_ID, MEMBER_USER_ID, "clan", subcommand=sub
@@ -183,7 +187,11 @@ async def test_officer_commands_answer_officers_and_refuse_members(
     # from the 9 members above and Victor Locke; one WOM sync, so no XP gained yet.
     pulse, attention = answers["report"].embeds
     assert pulse["title"] == "Nevr Lucky: daily report, Tue 23 Dec 2025"
-    assert pulse["description"].startswith("**11** chat lines")
+    # the day's span as timestamps each reader sees in their own time zone: the clan's day
+    # (Europe/London) up to the report's moment
+    span, numbers = pulse["description"].split("\n", 1)
+    assert span == "<t:1766433600:f> – <t:1766520000:f>"  # 2025-12-22 20:00 – 12-23 20:00 UTC
+    assert numbers.startswith("**11** chat lines")
     assert "**9** of 303 members chatted · **0** XP gained" in pulse["description"]
     fields = {f["name"]: f["value"] for f in pulse["fields"]}
     assert fields["Top chatters"].splitlines()[0] == "1. **vanvolter ii** 2 lines"

@@ -21,6 +21,7 @@ from tests.fakes.toy_world import (
     BOT_CHANNEL_ID,
     GUILD_ID,
     MEMBER_ID,
+    OFFICER_ID,
     OFFICER_ROLE_ID,
     RELAY_CHANNEL_ID,
     build_world,
@@ -437,6 +438,132 @@ async def test_commands_for_another_application_or_a_foreign_guild(
         "PUT", f"/applications/{app}/commands", [{"name": "Bad Name", "description": "d"}]
     )
     assert (status, body["code"]) == (400, 50035)
+
+
+async def test_default_member_permissions_are_checked_and_answered_as_a_string(
+    api: Api, fake: FakeDiscord
+) -> None:
+    path = f"/applications/{fake.application_id}/guilds/{GUILD_ID}/commands"
+    status, body, _ = await api.call(
+        "PUT",
+        path,
+        [
+            {"name": "status", "description": "d", "default_member_permissions": 32},
+            {"name": "setup", "description": "d", "default_member_permissions": "0"},
+            {"name": "help", "description": "d", "default_member_permissions": None},
+            {"name": "player", "description": "d"},
+        ],
+    )
+    assert status == 200
+    assert [(c["name"], c["default_member_permissions"]) for c in body] == [
+        ("status", "32"),
+        ("setup", "0"),
+        ("help", None),
+        ("player", None),
+    ]
+    before = list(fake.registered_commands[GUILD_ID])
+    status, body, _ = await api.call(
+        "PUT",
+        path,
+        [{"name": "status", "description": "d", "default_member_permissions": "manage_guild"}],
+    )
+    assert (status, body["code"]) == (400, 50035)
+    assert body["errors"]["0"]["default_member_permissions"]["_errors"][0] == {
+        "code": "NUMBER_TYPE_COERCE",
+        "message": 'Value "manage_guild" is not int.',
+    }
+    assert fake.registered_commands[GUILD_ID] == before  # a refused body changes nothing
+    assert any("default_member_permissions" in v for v in fake.violations)
+    fake.violations.clear()
+
+
+async def test_discord_offers_a_command_only_to_members_its_permissions_let_in(
+    api: Api, fake: FakeDiscord
+) -> None:
+    guild = fake.guilds[GUILD_ID]
+    manager_role, admin_role = 1_100_000_000_000_000_060, 1_100_000_000_000_000_061
+    manager, admin = 1_100_000_000_000_000_062, 1_100_000_000_000_000_063
+    guild.add_role(manager_role, "Manager", permissions=Permission.MANAGE_GUILD)
+    guild.add_role(admin_role, "Admin", permissions=Permission.ADMINISTRATOR)
+    guild.add_member(manager, "Manager Mia", [manager_role])
+    guild.add_member(admin, "Admin Abe", [admin_role])
+    status, _, _ = await api.call(
+        "PUT",
+        f"/applications/{fake.application_id}/guilds/{GUILD_ID}/commands",
+        [
+            {"name": "status", "description": "d", "default_member_permissions": "32"},
+            {"name": "setup", "description": "d", "default_member_permissions": "0"},
+            {"name": "help", "description": "d", "default_member_permissions": None},
+        ],
+    )
+    assert status == 200
+
+    def usable(user: int, channel: int = BOT_CHANNEL_ID) -> set[str]:
+        return {
+            name
+            for name in ("status", "setup", "help")
+            if fake.command_usable_by(GUILD_ID, channel, user, name)
+        }
+
+    # No override: default_member_permissions decides ("0": admins only, null: everyone).
+    assert usable(MEMBER_ID) == usable(OFFICER_ID) == {"help"}
+    assert usable(manager) == {"status", "help"}
+    assert usable(admin) == {"status", "setup", "help"}
+    assert not fake.command_usable_by(GUILD_ID, BOT_CHANNEL_ID, admin, "unregistered")
+
+    # The server opens the app to its officer role: overrides replace the default.
+    fake.set_command_permissions(GUILD_ID, [{"id": OFFICER_ROLE_ID, "type": 1, "permission": True}])
+    assert usable(OFFICER_ID) == {"status", "setup", "help"}
+    assert usable(MEMBER_ID) == {"help"}
+
+    # A command's own overrides come before the app's: one member in, everyone else out,
+    # and the command shut in one channel even for that member (never for an admin).
+    fake.set_command_permissions(
+        GUILD_ID,
+        [
+            {"id": MEMBER_ID, "type": 2, "permission": True},
+            {"id": GUILD_ID, "type": 1, "permission": False},
+            {"id": BOT_CHANNEL_ID, "type": 3, "permission": False},
+        ],
+        command="status",
+    )
+    assert usable(MEMBER_ID, RELAY_CHANNEL_ID) == {"status", "help"}
+    assert usable(MEMBER_ID, BOT_CHANNEL_ID) == {"help"}
+    assert usable(OFFICER_ID, RELAY_CHANNEL_ID) == {"setup", "help"}  # @everyone denied
+    assert usable(manager, RELAY_CHANNEL_ID) == {"help"}
+    assert usable(admin, BOT_CHANNEL_ID) == {"status", "setup", "help"}
+    # a role that allows wins over one that denies; "all channels" is the guild's id - 1
+    fake.set_command_permissions(
+        GUILD_ID,
+        [
+            {"id": OFFICER_ROLE_ID, "type": 1, "permission": False},
+            {"id": manager_role, "type": 1, "permission": True},
+        ],
+        command="setup",
+    )
+    guild.members[OFFICER_ID].role_ids.append(manager_role)
+    assert "setup" in usable(OFFICER_ID)
+    fake.set_command_permissions(
+        GUILD_ID, [{"id": GUILD_ID - 1, "type": 3, "permission": False}], command="help"
+    )
+    assert "help" not in usable(MEMBER_ID, RELAY_CHANNEL_ID)
+
+    # A member Discord does not offer a command to cannot run it.
+    await RawGateway.open(fake, api.http)
+    with pytest.raises(PermissionError, match="does not offer /setup"):
+        await fake.invoke_slash(GUILD_ID, BOT_CHANNEL_ID, MEMBER_ID, "setup")
+    skipped = await fake.invoke_slash(
+        GUILD_ID, BOT_CHANNEL_ID, MEMBER_ID, "setup", check_permissions=False
+    )
+    assert skipped.id in fake.interactions
+
+    for bad in ([{"id": 1, "type": 4, "permission": True}], [{"id": 1, "type": 1}]):
+        with pytest.raises(ValueError, match="not a command permission"):
+            fake.set_command_permissions(GUILD_ID, bad)
+    with pytest.raises(ValueError, match="at most 100"):
+        fake.set_command_permissions(GUILD_ID, [{"id": 1, "type": 2, "permission": True}] * 101)
+    with pytest.raises(LookupError):
+        fake.set_command_permissions(UNKNOWN, [])
 
 
 # --------------------------------------------------------------------------- rate limits

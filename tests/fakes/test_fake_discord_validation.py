@@ -94,6 +94,12 @@ def test_the_starting_bodies_are_accepted() -> None:
                 ],
             },
             {"type": 2, "name": "Look up", "description": ""},
+            # a permission bit set: a string (Discord's documented shape), an integer (what
+            # discord.py sends), "0" (admins only) or null (everyone)
+            {"name": "status", "description": "d", "default_member_permissions": "32"},
+            {"name": "sync", "description": "d", "default_member_permissions": 32},
+            {"name": "setup", "description": "d", "default_member_permissions": "0"},
+            {"name": "help", "description": "d", "default_member_permissions": None},
         ],
     )
     assert _found(commands) == set()
@@ -572,6 +578,20 @@ COMMAND_CASES: list[tuple[str, Any, tuple[str, str]]] = [
         "a choice value 101",
         [chat_command(options=[option(choices=[{"name": "n", "value": "v" * 101}])])],
         ("0.options.0.choices.0.value", "BASE_TYPE_MAX_LENGTH"),
+    ),
+    *(
+        (
+            f"default_member_permissions {value!r}",
+            [chat_command(default_member_permissions=value)],
+            ("0.default_member_permissions", "NUMBER_TYPE_COERCE"),
+        )
+        # a permission's name, hex, a sign, blanks, non-ASCII digits, other JSON types
+        for value in ("manage_guild", "0x20", "-32", "+32", "", " 32", "３２", True, 32.0, [32], {})
+    ),
+    (
+        "default_member_permissions -32",
+        [chat_command(default_member_permissions=-32)],
+        ("0.default_member_permissions", "NUMBER_TYPE_MIN"),
     ),
     (
         "a bad name inside a subcommand",

@@ -9,7 +9,7 @@ from aiohttp import web
 from fakes.discord.models import JSON
 from fakes.discord.plumbing import HttpPlumbing, Route, error, json_response
 from fakes.discord.validation import FormErrors
-from fakes.discord.validation_commands import validate_commands
+from fakes.discord.validation_commands import permission_bits, validate_commands
 
 
 class CommandRoutes(HttpPlumbing):
@@ -76,7 +76,8 @@ class CommandRoutes(HttpPlumbing):
                 "type": kind,
                 "name": command["name"],
                 "description": command.get("description", ""),
-                "default_member_permissions": command.get("default_member_permissions"),
+                # Discord answers with the bit set as a string, or null.
+                "default_member_permissions": _bits_text(command.get("default_member_permissions")),
                 "dm_permission": command.get("dm_permission", scope is None),
                 "nsfw": bool(command.get("nsfw", False)),
                 "contexts": command.get("contexts"),
@@ -91,3 +92,8 @@ class CommandRoutes(HttpPlumbing):
             stored.append(item)
         self.registered_commands[scope] = stored
         return json_response(stored)
+
+
+def _bits_text(value: object) -> str | None:
+    bits = None if value is None else permission_bits(value)
+    return None if bits is None else str(bits)
