@@ -117,3 +117,21 @@ def test_link_refuses_before_handing_out_a_code() -> None:
     assert claim_refusal(USER, MEMBER, [ActiveLink(USER, OTHER_MEMBER)]) is (
         Outcome.MEMBER_HAS_LINK
     )
+
+
+def test_other_members_links_do_not_block_and_each_holder_is_asked() -> None:
+    share, plain = Allowance(shared_accounts=True), Allowance()
+    # Someone else's link to another account is none of this claim's business.
+    elsewhere = [ActiveLink(OTHER_USER, OTHER_MEMBER)]
+    assert decide(CODE, line(), elsewhere) is Outcome.LINKED
+    # Sharing asks each current holder of the account, by who they are.
+    holders = [ActiveLink(OTHER_USER, MEMBER), ActiveLink(12, MEMBER)]
+
+    def only_other_user_shares(user: int) -> Allowance:
+        return share if user == OTHER_USER else plain
+
+    assert decide(CODE, line(), holders, share, only_other_user_shares) is (Outcome.ACCOUNT_TAKEN)
+    assert decide(CODE, line(), holders[:1], share, only_other_user_shares) is Outcome.LINKED
+    # /link hands out a code on the same terms.
+    assert claim_refusal(USER, MEMBER, holders[:1], share, only_other_user_shares) is None
+    assert claim_refusal(USER, MEMBER, holders[:1], share) is Outcome.ACCOUNT_TAKEN

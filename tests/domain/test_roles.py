@@ -41,10 +41,14 @@ def test_mapping_keys(typed: str, key: str) -> None:
 
 
 def test_bad_mapping_keys_are_refused() -> None:
-    with pytest.raises(ValueError, match="not a rank tier"):
+    with pytest.raises(ValueError) as tier:
         mapping_key("tier:boss")
-    with pytest.raises(ValueError, match="name a rank"):
+    assert str(tier.value) == (
+        "'tier:boss' is not a rank tier (owner, deputy, leadership, officer, member)"
+    )
+    with pytest.raises(ValueError) as empty:
         mapping_key("  ")
+    assert str(empty.value) == "name a rank, a rank tier or `former`"
     assert describe_key("tier:officer") == "tier officer"
     assert describe_key(FORMER) == "former members"
     assert describe_key("short_green_guy") == "rank Short Green Guy"
@@ -54,13 +58,17 @@ def test_roles_the_bot_may_never_touch() -> None:
     ok = GuildRole(1, "Captain", position=9)
     assert role_refusal(ok, BOT) is None
     assert role_refusal(None, BOT) == "the role no longer exists"
-    assert "is not below the bot's highest role" in str(
-        role_refusal(GuildRole(2, "Council", position=10), BOT)
+    assert role_refusal(GuildRole(2, "Council", position=10), BOT) == (
+        "@Council is not below the bot's highest role: move the bot's role above it in "
+        "Server Settings → Roles"
     )
-    assert "managed by an integration" in str(
-        role_refusal(GuildRole(3, "Booster", position=1, managed=True), BOT)
+    assert role_refusal(GuildRole(3, "Booster", position=1, managed=True), BOT) == (
+        "@Booster is managed by an integration (a bot's or the booster role): Discord gives "
+        "it, no bot can"
     )
-    assert "@everyone" in str(role_refusal(GuildRole(4, "@everyone", 0, is_default=True), BOT))
+    assert role_refusal(GuildRole(4, "@everyone", 0, is_default=True), BOT) == (
+        "@everyone is every member's role: it cannot be given or taken"
+    )
     no_manage = BotStanding(top_position=10, manage_roles=False)
     assert role_refusal(ok, no_manage) == "the bot lacks the Manage Roles permission"
     owner = BotStanding(top_position=0, manage_roles=False, is_owner=True)
@@ -87,6 +95,9 @@ def test_wanted_roles_from_rank_tier_and_former() -> None:
     alt = LinkedAccount(USER, "Alt", "recruit", in_clan=True)
     assert set(wanted_roles([gone, alt], MAPPINGS, RANKS)) == {102}
     assert wanted_roles([], MAPPINGS, RANKS) == {}
+    # No former-member role mapped: someone who left gets nothing.
+    without_former = {k: v for k, v in MAPPINGS.items() if k != FORMER}
+    assert wanted_roles([gone], without_former, RANKS) == {}
     assert wanted_roles([LinkedAccount(USER, "X", None, True)], MAPPINGS, RANKS) == {}
 
 
