@@ -37,6 +37,8 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "cogs.reports",
     "cogs.setup",
     "cogs.config",
+    "cogs.links",
+    "cogs.roles",
     "cogs.help",  # last: it lists what the others registered
 )
 

@@ -253,6 +253,8 @@ class RelayCog(commands.Cog):
                 result = await ingest(self.bot.app, clan_id, batch, source="live", config=config)
                 del self._buffer[:count]
                 log.debug("relay.flushed", received=result.received, new=result.new)
+                if result.links:
+                    self.bot.dispatch("links_made", clan_id)
 
     def _base_config(self, clan_id: int) -> RelayConfig | None:
         wiring = self.bot.clans.for_clan(clan_id)
@@ -381,6 +383,8 @@ class RelayCog(commands.Cog):
                 return
             for channel_id in sorted(wiring.relay_channel_ids):
                 await self._backfill_one(wiring, wiring.clan_id, channel_id, base)
+            # A `!link` line typed while the bot was away: its member is told now.
+            self.bot.dispatch("links_made", wiring.clan_id)
             if guild_id not in self._backfill_again:
                 return
 

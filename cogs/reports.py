@@ -30,7 +30,8 @@ from bot.usecases.jobs import (
     slot_done,
     slot_failed,
 )
-from cogs.officer._render import daily_report_embeds
+from cogs.links import discord_names_of
+from cogs.officer._render import daily_report_embeds, named_member_ids
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -191,9 +192,13 @@ class ReportsCog(commands.Cog):
                 title=f"{report.clan_name}: clan activity",
                 timezone=report.timezone,
             )
+            guild = channel.guild if isinstance(channel, discord.abc.GuildChannel) else None
+            names = await discord_names_of(self.bot, guild, clan_id, named_member_ids(report))
             try:
                 await channel.send(
-                    embeds=daily_report_embeds(report, wiring.tz, chart=CHART_NAME),
+                    embeds=daily_report_embeds(
+                        report, wiring.tz, chart=CHART_NAME, discord_names=names
+                    ),
                     file=discord.File(io.BytesIO(png), filename=CHART_NAME),
                     allowed_mentions=discord.AllowedMentions.none(),
                 )

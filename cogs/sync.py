@@ -217,7 +217,13 @@ class SyncCog(commands.Cog):
         finally:
             self.bot.sync_ready(wiring.clan_id).set()
         if result.value is not None:
-            await self.announce(wiring, result.value.clan_id)
+            await self.synced(wiring, result.value.clan_id)
+
+    async def synced(self, wiring: ClanWiring, clan_id: int) -> None:
+        """After a sync that stored something: announce, then tell the other cogs
+        (``on_wom_synced``: the rank → role sync runs then)."""
+        await self.announce(wiring, clan_id)
+        self.bot.dispatch("wom_synced", clan_id)
 
     async def announce(self, wiring: ClanWiring, clan_id: int) -> None:
         """Post pending roster changes to the clan's announce channel, once each, and tell
@@ -296,7 +302,7 @@ class SyncCog(commands.Cog):
             render_result(result), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result.value is not None:
-            await self.announce(wiring, result.value.clan_id)
+            await self.synced(wiring, result.value.clan_id)
 
     @sync_group.command(
         name="confirm-departures",
@@ -322,7 +328,7 @@ class SyncCog(commands.Cog):
             text[:1900], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         if result is not None and result.value is not None:
-            await self.announce(wiring, result.value.clan_id)
+            await self.synced(wiring, result.value.clan_id)
 
 
 async def setup(bot: ClanStatsBot) -> None:

@@ -482,3 +482,116 @@ class JobRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     trace_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class RsnLink(Base):
+    """A proven link between a Discord member and a clan member's account (issue 16).
+
+    Made only when a one-time code (:class:`LinkCode`) came back through the relay, typed
+    in clan chat by the claimed account. It follows the member row, so a WOM rename keeps
+    it. Active while ``unlinked_at`` is null; an unlinked row is kept as history.
+    ``notified_at`` is set once the Discord member was told the link was made.
+    """
+
+    __tablename__ = "rsn_links"
+    __table_args__ = (
+        Index("ix_rsn_links_clan_user", "clan_id", "discord_user_id"),
+        Index("ix_rsn_links_clan_member", "clan_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime]
+    #: The relayed Discord message that carried the code.
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    notified_at: Mapped[datetime | None]
+    unlinked_at: Mapped[datetime | None]
+    unlinked_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LinkCode(Base):
+    """A one-time code handed out by ``/link``: bound to one Discord member and one clan
+    member, valid until ``expires_at``, used once. Only a SHA-256 of the code is stored."""
+
+    __tablename__ = "link_codes"
+    __table_args__ = (
+        UniqueConstraint("clan_id", "code_hash"),
+        Index("ix_link_codes_clan_user", "clan_id", "discord_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    #: Set when the code made its link, or was replaced by a newer ``/link`` of the member.
+    used_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class LinkAllowance(Base):
+    """An officer's exception to "one account per Discord member, one member per account":
+    how many accounts this Discord member may link, and whether their accounts may also be
+    linked by another member."""
+
+    __tablename__ = "link_allowances"
+    __table_args__ = (UniqueConstraint("clan_id", "discord_user_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    max_accounts: Mapped[int] = mapped_column(Integer, default=1)
+    shared_accounts: Mapped[bool] = mapped_column(Boolean, default=False)
+    granted_by: Mapped[int] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime]
+
+
+class RoleMapping(Base):
+    """An officer's mapping of an in-game rank (``rank_key``: a role key) or rank tier
+    (``tier:<tier>``), or of former members (``former``), to a Discord role."""
+
+    __tablename__ = "role_mappings"
+    __table_args__ = (UniqueConstraint("clan_id", "rank_key", "discord_role_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    rank_key: Mapped[str] = mapped_column(String(80))
+    discord_role_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    created_by: Mapped[int] = mapped_column(BigInteger)
+
+
+class RoleSyncState(Base):
+    """Per clan: whether an officer confirmed the first apply (after ``/roles preview``);
+    from then on every sync applies the changes on its own."""
+
+    __tablename__ = "role_sync_state"
+
+    clan_id: Mapped[int] = mapped_column(
+        ForeignKey("clans.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RoleChange(Base):
+    """One role given or taken (or refused, or failed) by the rank → role sync: the record
+    behind the batched announcement (``announced_at``)."""
+
+    __tablename__ = "role_changes"
+    __table_args__ = (Index("ix_role_changes_clan_announced", "clan_id", "announced_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id", ondelete="CASCADE"))
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    discord_role_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(8))  # add | remove
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | failed
+    reason: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    announced_at: Mapped[datetime | None]

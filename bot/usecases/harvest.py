@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.config import ConfigError, env_name
 from bot.usecases.context import App
 from bot.usecases.dedupe import DEDUPE_KINDS, mark_duplicates
+from bot.usecases.links import LINKING_SOURCES, LinkLine, claim_links
 from domain.holders import attribute
 from domain.relay import (
     CustomFormat,
@@ -72,6 +73,7 @@ class IngestResult:
     discord: int = 0
     unmatched: int = 0
     unread: int = 0
+    links: int = 0
     formats: dict[str, int] = field(default_factory=dict)
     read: FormatTally = field(default_factory=FormatTally)
 
@@ -88,6 +90,7 @@ class IngestResult:
             "discord",
             "unmatched",
             "unread",
+            "links",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for fmt, count in other.formats.items():
@@ -419,6 +422,27 @@ async def _store(
     await relay_formats.add_format_counts(
         session, clan_id, tally((row for _, row in new_rows), new_unread), now
     )
+
+    # A `!link CODE` line is stored like any other line; the links it proves are made in
+    # this same transaction, only from rows new here (never twice for one message), and
+    # never from an import (history is no proof: nothing to look for there).
+    link_lines = (
+        [
+            LinkLine(
+                row.message_id,
+                row.kind,
+                row.text,
+                credited[(row.message_id, row.part)],
+                row.posted_at,
+            )
+            for _, row in new_rows
+            if "link" in row.text.lower()
+        ]
+        if source in LINKING_SOURCES
+        else []
+    )
+    if link_lines:
+        result.links += await claim_links(session, clan_id, link_lines, source=source, now=now)
 
     duplicate_of: dict[int, int | None] = {}
     if window is not None:

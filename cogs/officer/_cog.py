@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.usecases import reports
+from bot.usecases.links import linked_members_of
 from bot.usecases.reports import FINDINGS_WINDOWS, FindingsKind
 from bot.usecases.reports.drops import drops_csv
 from cogs._checks import (
@@ -19,6 +20,7 @@ from cogs._checks import (
     clan_only,
     officer_only,
 )
+from cogs.links import discord_names_of, link_notice, linked_display_names
 from cogs.officer._paging import NO_MENTIONS, Pager
 from cogs.officer._render import (
     daily_report_embeds,
@@ -27,6 +29,7 @@ from cogs.officer._render import (
     findings_csv,
     findings_xlsx,
     leaderboard_embed,
+    named_member_ids,
     profile_embed,
     unmatched_csv,
     unmatched_line,
@@ -185,9 +188,13 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app, tz = self.bot.app, clan_of(interaction).tz
-        built = await reports.daily_report(app, clan_id_of(interaction), app.now(), tz)
+        clan_id = clan_id_of(interaction)
+        built = await reports.daily_report(app, clan_id, app.now(), tz)
+        names = await discord_names_of(
+            self.bot, interaction.guild, clan_id, named_member_ids(built)
+        )
         await interaction.followup.send(
-            embeds=daily_report_embeds(built, tz, chart=None),
+            embeds=daily_report_embeds(built, tz, chart=None, discord_names=names),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
@@ -203,12 +210,20 @@ class OfficerCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
         app = self.bot.app
-        profile = await reports.player_profile(app, clan_id_of(interaction), name, app.now())
+        clan_id = clan_id_of(interaction)
+        profile = await reports.player_profile(app, clan_id, name, app.now())
+        linked = await linked_display_names(
+            interaction.guild, await linked_members_of(app, clan_id, profile.member_id)
+        )
+        notice = await link_notice(self.bot, interaction)
         await interaction.followup.send(
-            embed=profile_embed(profile, clan_of(interaction).tz),
+            notice if notice and not public else discord.utils.MISSING,
+            embed=profile_embed(profile, clan_of(interaction).tz, linked=linked),
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
+        if notice and public:
+            await interaction.followup.send(notice, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @player.autocomplete("name")
     async def player_names(

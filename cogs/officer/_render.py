@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
 import discord
@@ -153,11 +153,22 @@ def unmatched_csv(items: Sequence[UnmatchedFinding]) -> bytes:
     )
 
 
-def profile_embed(profile: PlayerProfile, tz: tzinfo) -> discord.Embed:
+def profile_embed(
+    profile: PlayerProfile, tz: tzinfo, *, linked: Sequence[str] = ()
+) -> discord.Embed:
+    """``/player``; ``linked`` are the display names of the Discord members who proved the
+    account theirs (the verified badge)."""
     name = safe(profile.display_name)
-    embed = discord.Embed(title=clip(f"{profile.display_name}", TITLE_MAX), colour=0x2E86C1)
+    title = f"{profile.display_name} ✅" if linked else profile.display_name
+    embed = discord.Embed(title=clip(title, TITLE_MAX), colour=0x2E86C1)
     if profile.matched_old_name:
         embed.description = f"Found by an earlier name; now known as **{name}**."
+    if linked:
+        embed.add_field(
+            name="Verified",
+            value=clip("Linked to " + ", ".join(safe(n) for n in linked), FIELD_VALUE_MAX),
+            inline=False,
+        )
     rank = pretty_rank(profile.role) if profile.role else "no rank"
     status = "left the clan " + when(profile.left_at) if profile.left_at else "in the clan"
     embed.add_field(name="Rank", value=f"{rank} ({profile.tier.value}), {status}")
@@ -212,22 +223,46 @@ def leaderboard_embed(board: Leaderboard) -> discord.Embed:
     return embed
 
 
-def _ranked(items: Sequence[object], fmt: str, limit: int = 5) -> str:
+def _ranked(
+    items: Sequence[object],
+    fmt: str,
+    limit: int = 5,
+    discord_names: Mapping[int, str] | None = None,
+) -> str:
+    """A top list: the RSN, and (✅) the linked Discord member's display name when proven."""
     lines = []
     for i, item in enumerate(items[:limit], 1):
         value = getattr(item, "value", 0)
         detail = getattr(item, "detail", "")
         name = safe(str(getattr(item, "display_name", "?")))
+        linked = (discord_names or {}).get(getattr(item, "member_id", -1))
+        who = f"**{name}** ✅ {safe(linked)}" if linked else f"**{name}**"
         lines.append(
-            f"{i}. **{name}** {fmt.format(human(value))}{f' ({safe(detail)})' if detail else ''}"
+            f"{i}. {who} {fmt.format(human(value))}{f' ({safe(detail)})' if detail else ''}"
         )
     return "\n".join(lines) or "—"
 
 
+def named_member_ids(report: DailyReport) -> list[int]:
+    """The members the report's top lists name (whose linked Discord names it can show)."""
+    return [
+        r.member_id
+        for ranked in (report.top_chatters, report.top_xp, report.top_bosses)
+        for r in ranked[:5]
+    ]
+
+
 def daily_report_embeds(
-    report: DailyReport, tz: tzinfo, *, chart: str | None
+    report: DailyReport,
+    tz: tzinfo,
+    *,
+    chart: str | None,
+    discord_names: Mapping[int, str] | None = None,
 ) -> list[discord.Embed]:
-    """The daily post: pulse, tops, notable broadcasts, roster, attention; ≤ 6,000 chars."""
+    """The daily post: pulse, tops, notable broadcasts, roster, attention; ≤ 6,000 chars.
+
+    ``discord_names`` (clan member id → linked Discord display names) puts the proven
+    Discord name beside the RSN in the top lists, never as a mention."""
     # The title names the clan's day (its time zone decides where days begin); every moment
     # is markup, shown in each reader's own time zone.
     local_day = report.as_of.astimezone(tz)
@@ -244,9 +279,14 @@ def daily_report_embeds(
         ),
         colour=discord.Colour.blurple(),
     )
-    main.add_field(name="Top chatters", value=_ranked(report.top_chatters, "{} lines"))
-    main.add_field(name="Top XP", value=_ranked(report.top_xp, "{} XP"))
-    main.add_field(name="Top boss kills", value=_ranked(report.top_bosses, "{} kills"))
+    names = discord_names or {}
+    main.add_field(
+        name="Top chatters", value=clip(_ranked(report.top_chatters, "{} lines", 5, names), 1024)
+    )
+    main.add_field(name="Top XP", value=clip(_ranked(report.top_xp, "{} XP", 5, names), 1024))
+    main.add_field(
+        name="Top boss kills", value=clip(_ranked(report.top_bosses, "{} kills", 5, names), 1024)
+    )
     notable: list[str] = []
     for line, coins in report.notable.drops[:3]:
         notable.append(f"💰 {safe(line.text)} ({human(coins)} gp)")

@@ -53,6 +53,7 @@ class FakeDiscord(
             *self._identity_routes(),
             *self._guild_routes(),
             *self._channel_routes(),
+            *self._dm_routes(),
             *self._interaction_routes(),
             *self._command_routes(),
         ]

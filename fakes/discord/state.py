@@ -62,6 +62,10 @@ class DiscordState(LoopbackServer):
         # Guilds the bot was removed from (remove_bot_from_guild), kept to be added back.
         self.left_guilds: dict[int, FakeGuild] = {}
         self.webhooks: dict[int, FakeWebhook] = {}
+        # Direct messages: DM channel id → the user it reaches; users whose privacy
+        # settings refuse DMs from the server's members (Discord answers 50007).
+        self.dm_channels: dict[int, int] = {}
+        self.dms_closed: set[int] = set()
         self.sent_messages: list[SentMessage] = []
         self.violations: list[str] = []
         self.unknown_requests: list[str] = []

@@ -99,11 +99,13 @@ def test_the_real_bot_guards_every_officer_command_both_ways() -> None:
     every hidden one is checked (Discord's hiding can be undone in a server's settings)."""
     from cogs.admin import AdminCog
     from cogs.help import HelpCog
+    from cogs.links import LinksCog
     from cogs.officer._cog import OfficerCog
+    from cogs.roles import RolesCog
     from cogs.sync import SyncCog
 
     found: list[Any] = []
-    for cog in (AdminCog, SyncCog, OfficerCog, HelpCog):
+    for cog in (AdminCog, SyncCog, OfficerCog, HelpCog, LinksCog, RolesCog):
         found += list(cog.__cog_app_commands__)
     leaves: list[Any] = []
     stack = list(found)

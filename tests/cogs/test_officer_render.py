@@ -100,6 +100,18 @@ def test_every_page_of_a_long_list_fits() -> None:
     assert isinstance(page_embed("t", lines, 0, empty="-"), discord.Embed)
 
 
+def test_linked_members_are_named_by_discord_display_name_beside_the_rsn() -> None:
+    report = _huge_report()
+    names = {i: f"@everyone <@{123456789012345678 + i}> **Disc{i}**" for i in range(1000)}
+    embeds = daily_report_embeds(report, UTC, chart=None, discord_names=names)
+    assert sum(len(e) for e in embeds) <= 6000
+    tops = {f.name: f.value for f in embeds[0].fields}
+    first = str(tops["Top chatters"]).splitlines()[0]
+    assert "✅" in first and "@\u200beveryone" in first and "<@123456789012345678>" not in first
+    plain = daily_report_embeds(report, UTC, chart=None)
+    assert "✅" not in str({f.name: f.value for f in plain[0].fields}["Top chatters"])
+
+
 # -- times: Discord timestamp markup, read in each reader's own time zone --------------------
 
 

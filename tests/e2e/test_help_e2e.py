@@ -17,7 +17,7 @@ from fakes.world import (
 from tests.e2e.harness import running_bot
 
 MANAGE_GUILD = str(1 << 5)  # permissions.mdx, "Bitwise Permission Flags"
-MEMBER_COMMANDS = ["/help", "/leaderboard", "/player"]
+MEMBER_COMMANDS = ["/help", "/leaderboard", "/link", "/player", "/unlink", "/whois"]
 OFFICER_COMMANDS = [
     "/clan alerts",
     "/clan audit",
@@ -26,6 +26,12 @@ OFFICER_COMMANDS = [
     "/clan promotions",
     "/clan report",
     "/clan unmatched",
+    "/link-allow",
+    "/roles apply",
+    "/roles map",
+    "/roles preview",
+    "/roles show",
+    "/roles unmap",
     "/status",
     "/sync confirm-departures",
     "/sync now",
@@ -58,7 +64,7 @@ async def test_help_lists_what_each_member_may_use_and_discord_hides_officer_com
             "status": MANAGE_GUILD,
         }
         # every command a member may use is open to all; every other one is hidden
-        member_roots = {"help", "player", "leaderboard"}
+        member_roots = {"help", "player", "leaderboard", "link", "unlink", "whois"}
         assert all((dmp is None) == (name in member_roots) for name, dmp in registered.items())
         for name in ("clan", "sync", "status"):
             assert not world.discord.command_usable_by(

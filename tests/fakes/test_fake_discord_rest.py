@@ -359,6 +359,51 @@ async def test_giving_roles_needs_manage_roles_and_obeys_the_hierarchy(
     ]
 
 
+async def test_managed_roles_are_given_by_discord_alone(api: Api, fake: FakeDiscord) -> None:
+    g = guild(fake)
+    g.add_role(BOT_ROLE_ID, "Bot", Permission.MANAGE_ROLES, position=5)
+    g.add_role(LOW_ROLE_ID, "Server Booster", position=1, managed=True)
+    g.members[fake.bot_user_id].role_ids.append(BOT_ROLE_ID)
+    for method in ("PUT", "DELETE"):
+        path = f"/guilds/{GUILD_ID}/members/{MEMBER_ID}/roles/{LOW_ROLE_ID}"
+        assert (await api.call(method, path))[:2] == (403, missing_permissions())
+    assert LOW_ROLE_ID not in g.members[MEMBER_ID].role_ids
+    assert [v.split(": ", 1)[1] for v in fake.violations] == [
+        "Missing Permissions (50013): role 'Server Booster' is managed by an integration"
+    ] * 2
+
+
+async def test_direct_messages_reach_only_users_who_accept_them(
+    api: Api, fake: FakeDiscord
+) -> None:
+    status, channel, _ = await api.call("POST", "/users/@me/channels", {"recipient_id": MEMBER_ID})
+    assert status == 200 and channel["type"] == 1
+    assert channel["recipients"][0]["id"] == str(MEMBER_ID)
+    again = (await api.call("POST", "/users/@me/channels", {"recipient_id": str(MEMBER_ID)}))[1]
+    assert again["id"] == channel["id"]  # one DM channel per user
+    path = f"/channels/{channel['id']}/messages"
+    body = {"content": "hello", "allowed_mentions": {"parse": []}}
+    status, message, _ = await api.call("POST", path, body)
+    assert status == 200 and message["content"] == "hello"
+    assert fake.sent_messages[-1].channel_id == int(channel["id"])
+    # Empty or malformed messages are refused as in any channel.
+    assert (await api.call("POST", path, {"content": ""}))[:2] == (
+        400,
+        {"message": "Cannot send an empty message", "code": 50006},
+    )
+    # A user whose privacy settings refuse DMs: 50007, the user's choice (no violation).
+    fake.dms_closed.add(MEMBER_ID)
+    before = len(fake.violations)
+    assert (await api.call("POST", path, body))[:2] == (
+        403,
+        {"message": "Cannot send messages to this user", "code": 50007},
+    )
+    assert len(fake.violations) == before
+    unknown = await api.call("POST", "/users/@me/channels", {"recipient_id": "42"})
+    assert unknown[:2] == (400, {"message": "Invalid Recipient(s)", "code": 50033})
+    assert fake.violations[-1].endswith("Invalid Recipient(s): '42'")
+
+
 async def test_channel_permissions_follow_discords_overwrite_order(fake: FakeDiscord) -> None:
     g = guild(fake)
     channel = g.channels[BOT_CHANNEL_ID]

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from fakes.discord.messages import MessageStore, utc_now
+from fakes.discord.messages import utc_now
 from fakes.discord.models import Overwrite, Permission
 from fakes.discord.plumbing import Route, error, json_response
+from fakes.discord.rest.dms import DirectMessageRoutes
 from fakes.discord.validation import FLAG_EPHEMERAL, FormErrors
 
 
-class ChannelRoutes(MessageStore):
+class ChannelRoutes(DirectMessageRoutes):
     """Mixin: the channel and message handlers."""
 
     def _channel_routes(self) -> list[Route]:
@@ -133,6 +134,9 @@ class ChannelRoutes(MessageStore):
         return json_response(message)
 
     async def _post_channel_message(self, request: web.Request) -> web.StreamResponse:
+        dm_channel = int(request.match_info["channel_id"])
+        if dm_channel in self.dm_channels:
+            return await self._post_dm(request, dm_channel)
         channel = self._find_channel(int(request.match_info["channel_id"]))
         if channel is None:
             refused = self._left_guild_refusal(request)

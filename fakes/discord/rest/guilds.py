@@ -4,7 +4,10 @@ member a role or taking it away.
 Giving or taking a role needs Manage Roles, and obeys the role hierarchy: a bot can only
 grant roles below its own highest role (discord/discord-api-docs at c98d64bc,
 ``developers/topics/permissions.mdx``, "Permission Hierarchy"); otherwise Discord answers
-403 ``50013 Missing Permissions``.
+403 ``50013 Missing Permissions``. A managed role (a bot's own role, the booster role, an
+integration's: the role object's ``managed``, ``permissions.mdx`` "Role Object") is given and
+taken by Discord alone, never by a bot: discord.py's ``Role.is_assignable`` (v2.7.1,
+``discord/role.py``) says so too; the fake answers 403 ``50013`` as for the hierarchy.
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ class GuildRoutes(Gateway):
             return error(404, 10011, "Unknown Role")
         if not guild.permissions_of(self.bot_user_id) & Permission.MANAGE_ROLES:
             return self._forbidden(request, 50013, "giving or taking roles needs Manage Roles")
+        if role.managed:
+            return self._forbidden(
+                request, 50013, f"role {role.name!r} is managed by an integration"
+            )
         top = guild.top_role_position(self.bot_user_id)
         if self.bot_user_id != guild.owner_id and role.position >= top:
             return self._forbidden(
