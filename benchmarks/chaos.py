@@ -443,7 +443,7 @@ async def kill_import(ctx: Ctx) -> Row:
     """``clanstats import`` of a DCE export, SIGKILLed at a random point, then run again."""
     work = ctx.folder("kill-import")
     export = work / "export.json"
-    messages = 20_000 if ctx.quick else 60_000
+    messages = 10_000 if ctx.quick else 30_000
     write_export(
         export, relay_traffic(messages, players=player_names(300, seed=ctx.seed), seed=ctx.seed)
     )
@@ -609,7 +609,7 @@ async def kill_backfill(ctx: Ctx) -> Row:
     """``clanstats run`` reading a channel's history (backfill), SIGKILLed at a random point,
     started again until its backfill finished: the store must hold exactly the source."""
     work = ctx.folder("kill-backfill")
-    source_size = 2_000 if ctx.quick else 5_000
+    source_size = 1_500 if ctx.quick else 3_000
     async with clan_world(wom_rate_window_s=1.0) as world:
         start = datetime.now(UTC) - timedelta(days=3)
         world.discord.seed_history(
@@ -740,8 +740,10 @@ async def kill_report(ctx: Ctx) -> Row:
             tally.landed += await kill_at(proc, delay)
             at_kill = [o for s, o in await job_rows(url, REPORT_JOB) if s == today]
             states[at_kill[0] if at_kill else "unclaimed"] += 1
+            offset = log.stat().st_size
             proc = await spawn(["run"], env_for(path), log)
             took = await wait_for(lambda url=url: reported(url), 60)  # type: ignore[misc]
+            await until_logged(log, "bot.ready", proc, 60, offset)  # stopped once running
             await asyncio.sleep(1.5)  # a second post would come now
             code = await stop(proc)
             tally.runs += 1
@@ -755,6 +757,7 @@ async def kill_report(ctx: Ctx) -> Row:
                 tally.notes.append("report posted twice")
             if code != 0:
                 tally.failed_reruns += 1
+                tally.notes.append(f"SIGTERM exit {code}")
             say(
                 f"kill-report run {run + 1}/{ctx.runs}: killed after {delay:.2f} s; "
                 f"{posts} messages posted, job_runs {runs}"
@@ -1171,7 +1174,9 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("tests/faults/test_shutdown_deadline.py", "tests/e2e/test_shutdown_e2e.py"),
     ),
 )
-FIGURE_LINE = re.compile(r"^(takeover after|shutdown with|SIGTERM with)[^\n]*\d", re.MULTILINE)
+FIGURE_LINE = re.compile(
+    r"^(takeover after|shutdown with|SIGTERM with|hostile import)[^\n]*", re.MULTILINE
+)
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)\b")
 
 

@@ -75,8 +75,10 @@ class ReportsCog(commands.Cog):
         self.bot.add_job(self.scheduled_report, trigger, id=REPORT_JOB_ID)
         due = last_report_time(app.now(), settings)
         slot = self.slot(due)
-        if takeover and self.bot.leader_since is not None:
-            # A post of this day still marked running was the previous leader's: it died.
+        if self.bot.leader_since is not None:
+            # A post of this day still marked running from before this process led was a
+            # dead process's: the previous leader's (takeover), or this bot's own before a
+            # SIGKILL or crash (startup). Leading means no other instance runs it now.
             await release_abandoned(app, REPORT_JOB, slot, started_before=self.bot.leader_since)
         if await slot_done(app, REPORT_JOB, slot):
             return

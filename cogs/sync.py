@@ -125,8 +125,10 @@ class SyncCog(commands.Cog):
         """Schedule the sync (this process leads); run a due one at once, never twice."""
         app = self.bot.app
         minutes = self.options.interval_minutes
-        if takeover and self.bot.leader_since is not None:
-            # A run of this slot still marked running was the previous leader's: it died.
+        if self.bot.leader_since is not None:
+            # A run of this slot still marked running from before this process led was a
+            # dead process's (the previous leader's, or this bot's own before a SIGKILL):
+            # without this, a restart inside the slot would skip the sync until the next.
             await release_abandoned(
                 app,
                 SYNC_JOB,
