@@ -1179,8 +1179,10 @@ CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("tests/faults/test_shutdown_deadline.py", "tests/e2e/test_shutdown_e2e.py"),
     ),
 )
+
+#: Figures the tests print (with -s, a line may start after pytest's progress dots).
 FIGURE_LINE = re.compile(
-    r"^(takeover after|shutdown with|SIGTERM with|hostile import)[^\n]*", re.MULTILINE
+    r"^\.*((?:takeover after|shutdown with|SIGTERM with|hostile import)[^\n]*)", re.MULTILINE
 )
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)\b")
 
@@ -1208,10 +1210,14 @@ def case_figures(name: str, output: str, took: float, code: int | None) -> Row:
         if tallies.get(kind):
             figures += f", {tallies[kind]} {kind}"
     figures += f" in {took:.0f} s"
-    found = [m.group(0).strip() for m in FIGURE_LINE.finditer(output)]
+    found = [m.group(1).strip() for m in FIGURE_LINE.finditer(output)]
     if found:
         figures += "; " + "; ".join(found)
     clean = not any(tallies.get(k) for k in ("failed", "error", "errors"))
+    if not clean:  # say what failed: a name and the first error line
+        failed = re.findall(r"^(?:FAILED|ERROR) \S+::(\S+)", output, re.MULTILINE)
+        first = re.search(r"^E +(\S.*)$", output, re.MULTILINE)
+        figures += f"; failed: {', '.join(failed)}" + (f" ({first.group(1)[:90]})" if first else "")
     ok = (code == 0 if code is not None else clean) and passed > 0
     return Row(name, passed, figures, ok, "all its tests pass")
 
