@@ -71,6 +71,11 @@ def relay_message_in(message: discord.Message) -> RelayMessageIn:
     )
 
 
+#: A backfill that met a database outage starts again after this long, doubling up to the max.
+BACKFILL_RETRY_FIRST_S = 1.0
+BACKFILL_RETRY_MAX_S = 30.0
+
+
 class RelayCog(commands.Cog):
     def __init__(self, bot: ClanStatsBot) -> None:
         self.bot = bot
@@ -302,6 +307,7 @@ class RelayCog(commands.Cog):
         )
 
     async def _backfill_all(self) -> None:
+        delay = BACKFILL_RETRY_FIRST_S
         while True:
             self._backfill_again = False
             for channel_id in sorted(self.channel_ids):
@@ -328,6 +334,23 @@ class RelayCog(commands.Cog):
                     )
                 except discord.Forbidden as exc:
                     self.bot.channel_access.refused("relay", channel_id, exc)
+                except Exception as exc:
+                    reason = database_unavailable(exc)
+                    if reason is None:
+                        raise
+                    # The database is down, or another writer held the SQLite lock past the
+                    # busy timeout: an outage, not the end of the backfill. The cursor kept
+                    # what was stored; the run starts again after a pause.
+                    log.warning(
+                        "backfill.database_unavailable",
+                        channel_id=channel_id,
+                        reason=reason,
+                        retry_s=delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, BACKFILL_RETRY_MAX_S)
+                    self._backfill_again = True
+                    break
             if not self._backfill_again:
                 return
 
