@@ -140,6 +140,11 @@ class TracingTree(app_commands.CommandTree["ClanStatsBot"]):
             # A bad window, an unknown player, a clan not synced yet: the user can act on it.
             message = str(original)
             log.info("interaction.user_error", error=message)
+        elif (reason := database_unavailable(original)) is not None:
+            # An outage or an overload (every pooled connection busy), not a bug: one line,
+            # no traceback, and the user knows a retry may work.
+            log.warning("interaction.database_unavailable", reason=reason)
+            message = "The database is busy or unreachable right now: try again in a minute."
         else:
             log.error("interaction.failed", error=repr(original), exc_info=original)
             message = "Something went wrong while answering that."

@@ -72,6 +72,11 @@ def relay_message_in(message: discord.Message) -> RelayMessageIn:
     )
 
 
+#: A backfill that met a database outage starts again after this long, doubling up to the max.
+BACKFILL_RETRY_FIRST_S = 1.0
+BACKFILL_RETRY_MAX_S = 30.0
+
+
 class RelayCog(commands.Cog):
     """Every clan's relay channels: a message is stored for the clan whose relay channel it
     was posted in (a channel belongs to one clan), and only when that channel is in the
@@ -373,6 +378,7 @@ class RelayCog(commands.Cog):
             )
 
     async def _backfill_clan(self, guild_id: int) -> None:
+        delay = BACKFILL_RETRY_FIRST_S
         while True:
             self._backfill_again.discard(guild_id)
             wiring = self.bot.clans.for_guild(guild_id)
@@ -382,7 +388,26 @@ class RelayCog(commands.Cog):
             if base is None:
                 return
             for channel_id in sorted(wiring.relay_channel_ids):
-                await self._backfill_one(wiring, wiring.clan_id, channel_id, base)
+                try:
+                    await self._backfill_one(wiring, wiring.clan_id, channel_id, base)
+                except Exception as exc:
+                    reason = database_unavailable(exc)
+                    if reason is None:
+                        raise
+                    # The database is down, or another writer held the SQLite lock past the
+                    # busy timeout: an outage, not the end of the backfill. The cursor kept
+                    # what was stored; the run starts again after a pause.
+                    log.warning(
+                        "backfill.database_unavailable",
+                        channel_id=channel_id,
+                        clan=wiring.label,
+                        reason=reason,
+                        retry_s=delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, BACKFILL_RETRY_MAX_S)
+                    self._backfill_again.add(guild_id)
+                    break
             # A `!link` line typed while the bot was away: its member is told now.
             self.bot.dispatch("links_made", wiring.clan_id)
             if guild_id not in self._backfill_again:

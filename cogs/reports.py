@@ -110,8 +110,10 @@ class ReportsCog(commands.Cog):
         due = last_report_time(app.now(), wiring)
         slot = self.slot(wiring, due)
         job = report_job(wiring)
-        if takeover and self.bot.leader_since is not None:
-            # A post of this day still marked running was the previous leader's: it died.
+        if self.bot.leader_since is not None:
+            # A post of this day still marked running from before this process led was a
+            # dead process's: the previous leader's (takeover), or this bot's own before a
+            # SIGKILL or crash (startup). Leading means no other instance runs it now.
             await release_abandoned(app, job, slot, started_before=self.bot.leader_since)
         if await slot_done(app, job, slot):
             return

@@ -172,8 +172,10 @@ class SyncCog(commands.Cog):
         assert wiring.clan_id is not None
         ready = self.bot.sync_ready(wiring.clan_id)
         minutes = options.interval_minutes
-        if takeover and self.bot.leader_since is not None:
-            # A run of this slot still marked running was the previous leader's: it died.
+        if self.bot.leader_since is not None:
+            # A run of this slot still marked running from before this process led was a
+            # dead process's (the previous leader's, or this bot's own before a SIGKILL):
+            # without this, a restart inside the slot would skip the sync until the next.
             await release_abandoned(
                 app,
                 options.job,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy import exc as sa_exc
 
 if TYPE_CHECKING:
     from bot.client import ClanStatsBot
@@ -30,6 +31,13 @@ class BrokenCog(commands.Cog):
             proxy=None,
             proxy_auth=None,
             params=discord.webhook.async_.interaction_response_params(4, {"content": "second"}),
+        )
+
+    @app_commands.command(name="busydb", description="Finds no free database connection")
+    async def busydb(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
+        # What an overloaded bot's command meets when every pooled connection stays busy.
+        raise sa_exc.TimeoutError(
+            "QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"
         )
 
 
