@@ -6,7 +6,8 @@ year and a year of daily snapshots (365,000 rows, each with all ~110 metrics WOM
 bosses unranked as on the real hiscores), in the schema ``storage.migrate.upgrade`` creates,
 written with ``sqlite3`` directly in big ``executemany`` chunks (indexes dropped during the
 load and rebuilt after). Then times each use case, median of 5 runs after one warm-up, and
-prints a table against the targets: daily report < 500 ms, each officer query < 100 ms.
+prints a table against the targets: daily report < 500 ms, each officer query < 100 ms (and
+against what issue 11 aims for: < 200 ms and < 50 ms; only the targets set the exit code).
 
     python -m benchmarks.report_benchmark [--members 1000] [--lines 2000000] [--days 365]
 """
@@ -84,6 +85,9 @@ BOSS_RANK_MIN = 5
 GENERATOR_VERSION = 7
 TARGET_REPORT_MS = 500.0
 TARGET_QUERY_MS = 100.0
+#: What issue 11 aims for beyond the targets (printed; only the targets decide the exit code).
+AIM_REPORT_MS = 200.0
+AIM_QUERY_MS = 50.0
 CHUNK = 200_000
 
 
@@ -599,21 +603,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"garbage collector: tuned as `clanstats` runs it, thresholds {GC_THRESHOLDS}")
     results = asyncio.run(run(path, args.runs))
     width = max(len(name) for name, *_ in results)
-    print(f"{'query':<{width}}  {'median ms':>9}  {'target':>7}  ok   result")
+    print(f"{'query':<{width}}  {'median ms':>9}  {'target':>7}  ok   {'aim':>4}  aim? result")
     missed = 0
     targeted = 0
+    aimed = 0
     for name, median_ms, target, described in results:
         if target is None:
-            print(f"{name:<{width}}  {median_ms:>9.1f}  {'-':>7}  -    {described}")
+            print(f"{name:<{width}}  {median_ms:>9.1f}  {'-':>7}  -    {'-':>4}  -    {described}")
             continue
         targeted += 1
         ok = median_ms < target
         missed += not ok
+        aim = AIM_REPORT_MS if target == TARGET_REPORT_MS else AIM_QUERY_MS
+        aimed += median_ms < aim
         print(
             f"{name:<{width}}  {median_ms:>9.1f}  {target:>7.0f}  {'yes' if ok else 'NO ':<3}  "
-            f"{described}"
+            f"{aim:>4.0f}  {'yes' if median_ms < aim else 'no ':<3}  {described}"
         )
-    print(f"\n{targeted - missed} of {targeted} within target")
+    print(f"\n{targeted - missed} of {targeted} within target, {aimed} of {targeted} within aim")
     if targeted < len(results):
         print("* no target: the CLI export (`clanstats export members`), not an officer command")
     return 0 if not missed else 1

@@ -9,8 +9,9 @@ falls on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta, tzinfo
+import bisect
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 DAY = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
@@ -54,3 +55,41 @@ def week_heatmap(hour_counts: Mapping[datetime, int], tz: tzinfo) -> tuple[tuple
         local = hour_start.astimezone(tz)
         grid[local.weekday()][local.hour] += count
     return tuple(tuple(row) for row in grid)
+
+
+def counts_per_period(
+    hour_counts: Mapping[datetime, int],
+    hours_from: datetime,
+    hours_to: datetime,
+    periods: Sequence[tuple[datetime, datetime]],
+) -> list[int] | None:
+    """Each period's count, added up from counts per UTC hour of ``[hours_from, hours_to)``
+    (keyed by the hour's start; the first and last hour may be cut by the range).
+
+    Exact when the periods, oldest first and not overlapping, lie in the range and each of
+    their bounds is a whole UTC hour or a bound of the range: then every hour's count falls
+    in one period or in none. Otherwise (a half-hour time zone, a period outside the range)
+    the hours cannot say: None.
+    """
+    previous_end = hours_from
+    for start, end in periods:
+        if start < previous_end or end > hours_to or start > end:
+            return None
+        previous_end = end
+        if not (_whole_hour(start) or start == hours_from):
+            return None
+        if not (_whole_hour(end) or end == hours_to):
+            return None
+    starts = [start for start, _ in periods]
+    out = [0] * len(periods)
+    for hour, count in hour_counts.items():
+        moment = max(hour, hours_from)  # the first hour starts where the range does
+        i = bisect.bisect_right(starts, moment) - 1
+        if i >= 0 and moment < periods[i][1]:
+            out[i] += count
+    return out
+
+
+def _whole_hour(moment: datetime) -> bool:
+    utc = moment.astimezone(UTC)
+    return utc.minute == 0 and utc.second == 0 and utc.microsecond == 0

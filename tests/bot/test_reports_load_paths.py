@@ -16,6 +16,14 @@ from sqlalchemy import insert
 from bot.app import App, open_app
 from bot.core.config import Settings
 from bot.usecases.reports import findings, member_rows
+from bot.usecases.reports.findings import _run_rule
+from bot.usecases.reports.loader import (
+    ALERTS_LONG_WINDOW,
+    FINDINGS_WINDOWS,
+    load,
+    parse_windows,
+)
+from domain.rules import RuleSettings
 from storage.models import Member, RelayMessage
 from storage.repositories import reports as repo
 from storage.repositories.reports import snapshots
@@ -144,6 +152,94 @@ async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None
     # Bob's Vorkath: 2 kills a day, 7 daily steps in the week
     assert vorkath[2].gained == {"vorkath": 14.0}
     assert 1 not in vorkath  # Alice's Vorkath never moved
+
+
+async def test_chat_lines_in_spans_count_each_span_alone_however_many(app: App) -> None:
+    """A span's count is the member's lines inside it (what the per-member window count
+    says for the same stretch), whatever the number of spans in one call (250: over the
+    200 a statement takes on PostgreSQL), in the order given."""
+    stretches = [
+        (AS_OF - 30 * DAY, AS_OF),
+        (AS_OF - 7 * DAY, AS_OF),
+        (AS_OF - timedelta(hours=5), AS_OF - timedelta(hours=4, minutes=30)),  # cut inside
+        (AS_OF, AS_OF + DAY),  # nothing after as_of
+    ]
+    spans = [(mid, start, end) for mid in range(1, 8) for start, end in stretches]
+    async with app.db.read() as session:
+        per_member = await repo.chat_lines_per_member(session, 1, stretches)
+        one_call = await repo.chat_lines_in_spans(session, 1, spans)
+        many = await repo.chat_lines_in_spans(session, 1, (spans * 9)[:250])
+        assert await repo.chat_lines_in_spans(session, 1, []) == []
+    expected = [per_member[mid][i] for mid in range(1, 8) for i in range(len(stretches))]
+    assert one_call == expected
+    assert many == (expected * 9)[:250]
+    assert sum(expected) > 0  # the clan did chat in these stretches
+
+
+async def test_officer_findings_equal_the_full_load_they_no_longer_make(app: App) -> None:
+    """Alerts, audit and promotions read only what their rule shows (the long alerts
+    window's chat, the last seen of audited staff and of slumping leaders): their findings
+    equal those of a load of everything."""
+    # Gus, a deputy owner, last chatted 20 days ago: a slump in the alerts, AWOL in the audit.
+    async with app.db.write() as session:
+        await session.execute(
+            insert(Member),
+            [
+                {
+                    "id": 8,
+                    "clan_id": 1,
+                    "wom_player_id": 108,
+                    "rsn_key": "gus",
+                    "display_name": "Gus",
+                    "role": "deputy_owner",
+                    "joined_at": AS_OF - 300 * DAY,
+                    "left_at": None,
+                    "last_changed_at": None,
+                    "created_at": AS_OF,
+                    "updated_at": AS_OF,
+                }
+            ],
+        )
+        await session.execute(
+            insert(RelayMessage),
+            [
+                {
+                    "id": 9100,
+                    "clan_id": 1,
+                    "message_id": 9100,
+                    "part": 0,
+                    "channel_id": 9,
+                    "author_id": 8,
+                    "posted_at": AS_OF - 20 * DAY,
+                    "kind": "chat",
+                    "member_id": 8,
+                    "rsn_key": "gus",
+                    "display_name": "Gus",
+                    "text": "brb",
+                    "source": "import",
+                    "ingested_at": AS_OF,
+                }
+            ],
+        )
+    for kind in ("alerts", "audit", "promotions"):
+        for window in (None, "3d", "60d"):
+            labels = [window or FINDINGS_WINDOWS[kind]]
+            if kind == "alerts":
+                labels.append(ALERTS_LONG_WINDOW)
+            parsed = parse_windows(labels, AS_OF)
+            if len(parsed) < len(labels):
+                parsed.append(parsed[0])
+            async with app.db.read() as session:
+                full = await load(session, 1, parsed, AS_OF, broadcasts=["all"] * len(parsed))
+            everything = _run_rule(kind, full, RuleSettings(), AS_OF)
+            found = await findings(app, 1, kind, AS_OF, RuleSettings(), window=window)
+            assert found == everything, (kind, window)
+            gus = [f for f in found if f.display_name == "Gus"]
+            if kind != "promotions" and window != "60d":
+                assert gus[0].numbers["days_since_seen"] == 20, (kind, window)
+    async with app.db.read() as session:
+        with pytest.raises(ValueError, match="presence-only"):
+            await load(session, 1, parse_windows(["7d"], AS_OF), AS_OF, counted=0, last_seen=False)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,13 @@ from domain.metrics import (
     metric_label,
     resolve_metric,
 )
-from domain.report import clan_day_start, day_periods, period_label, week_heatmap
+from domain.report import (
+    clan_day_start,
+    counts_per_period,
+    day_periods,
+    period_label,
+    week_heatmap,
+)
 
 KNOWN = ["overall", "attack", "chambers_of_xeric", "theatre_of_blood", "tombs_of_amascut"]
 KNOWN += ["the_corrupted_gauntlet", "nex", "zulrah", "vorkath", "doom_of_mokhaiotl"]
@@ -153,6 +159,73 @@ def test_week_heatmap_buckets_utc_hours_into_local_weekday_and_hour() -> None:
     assert grid[1][0] == 5  # Tuesday 00:00 local
     assert grid[0][11] == 2  # Monday 11:00 local
     assert sum(map(sum, grid)) == 7
+
+
+def _hour_counts(start: datetime, end: datetime, lines: list[datetime]) -> dict[datetime, int]:
+    """Lines of ``[start, end)`` per UTC hour start, as the chat query gives them."""
+    out: dict[datetime, int] = {}
+    for at in lines:
+        if start <= at < end:
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            out[hour] = out.get(hour, 0) + 1
+    return out
+
+
+def test_counts_per_period_add_up_the_hours_of_each_clan_day() -> None:
+    # The range starts mid-hour (as_of 20:30 minus 3 days): its first hour is cut.
+    as_of = datetime(2025, 12, 24, 5, 30, tzinfo=UTC)
+    start = as_of - timedelta(days=3)
+    tz = ZoneInfo("America/New_York")  # clan days from 00:30 to 00:30 local (05:30 UTC)
+    periods = day_periods(as_of, 2, tz)
+    lines = [
+        start,  # the range's first instant: before both days
+        periods[0][0] - timedelta(microseconds=1),  # just before the first day
+        periods[0][0],  # its first instant
+        periods[0][1] - timedelta(microseconds=1),  # the first day's last instant
+        periods[1][0],
+        periods[1][0] + timedelta(hours=7, minutes=59),
+        as_of - timedelta(microseconds=1),
+    ]
+    hours = _hour_counts(start, as_of, lines)
+    # 05:30 is no whole hour: the days cannot be cut from whole hours, except the last
+    # bound, which is the range's own.
+    assert counts_per_period(hours, start, as_of, periods) is None
+    aligned = datetime(2025, 12, 24, 5, tzinfo=UTC)
+    periods = day_periods(aligned, 2, tz)  # 00:00 local: whole UTC hours
+    lines = [t - timedelta(minutes=30) for t in lines]
+    hours = _hour_counts(aligned - timedelta(days=3), aligned, lines)
+    assert counts_per_period(hours, aligned - timedelta(days=3), aligned, periods) == [2, 3]
+    # The last period may end mid-hour at the range's end.
+    late = aligned + timedelta(minutes=20)
+    periods = [(aligned - timedelta(days=1), late)]
+    day_before = aligned - timedelta(days=1)
+    hours = _hour_counts(aligned - timedelta(days=2), late, [aligned, late, day_before])
+    assert counts_per_period(hours, aligned - timedelta(days=2), late, periods) == [2]
+
+
+def test_counts_per_period_refuse_what_the_hours_cannot_say() -> None:
+    end = datetime(2025, 12, 24, 5, tzinfo=UTC)
+    start = end - timedelta(days=2)
+    hours = {start: 1, end - timedelta(hours=1): 4}
+    day = timedelta(days=1)
+    assert counts_per_period(hours, start, end, [(start, start + day), (start + day, end)]) == [
+        1,
+        4,
+    ]
+    assert counts_per_period(hours, start, end, [(start - day, start)]) is None  # before
+    assert counts_per_period(hours, start, end, [(end - day, end + day)]) is None  # after
+    assert counts_per_period(hours, start, end, [(end, start)]) is None  # backwards
+    overlapping = [(start, start + day), (start + day / 2, end)]
+    assert counts_per_period(hours, start, end, overlapping) is None
+    half_hour = [(start + timedelta(minutes=30), end)]  # Asia/Kolkata's days
+    assert counts_per_period(hours, start, end, half_hour) is None
+    assert counts_per_period(hours, start, end, [(start, end - timedelta(minutes=30))]) is None
+    # A range starting mid-hour: its first (cut) hour belongs to a period starting with it.
+    cut = start + timedelta(minutes=10)
+    hours = {start: 3, end - timedelta(hours=1): 4}
+    assert counts_per_period(hours, cut, end, [(cut, end - day), (end - day, end)]) == [3, 4]
+    assert counts_per_period({}, cut, end, [(cut, end)]) == [0]
+    assert counts_per_period(hours, cut, end, []) == []
 
 
 # ---------------------------------------------------------------------------------------------

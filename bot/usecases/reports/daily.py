@@ -31,7 +31,7 @@ from domain.activity import (
 )
 from domain.broadcasts import Notable
 from domain.metrics import metric_label
-from domain.report import DAY, day_periods, period_label, week_heatmap
+from domain.report import DAY, counts_per_period, day_periods, period_label, week_heatmap
 from domain.rules import (
     Finding,
     RuleSettings,
@@ -157,9 +157,14 @@ async def daily_report(
             broadcasts=("none", "quiet", "none", "quiet"),
         )
         everyone = data.everyone
-        trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
+        heatmap_from = as_of - HEATMAP_DAYS * DAY
+        hours = await repo.chat_lines_per_hour(session, clan_id, heatmap_from, as_of)
+        # The trend's days are whole hours of the heatmap's (unless the zone is a half-hour
+        # one): added up from them, not counted again.
+        trend_lines = counts_per_period(hours, heatmap_from, as_of, periods)
+        if trend_lines is None:
+            trend_lines = await repo.chat_lines_in_windows(session, clan_id, periods)
         trend_xp = await xp_per_day(session, clan_id, periods, everyone)
-        hours = await repo.chat_lines_per_hour(session, clan_id, as_of - HEATMAP_DAYS * DAY, as_of)
         # The same reading as /clan drops (bot/usecases/reports/drops.py): the same values.
         notable = await notable_between(session, clan_id, start, as_of, limit=TOP_COUNT)
         roster = await repo.roster_events(session, clan_id, start, as_of)

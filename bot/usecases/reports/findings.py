@@ -8,6 +8,7 @@ from bot.usecases.context import App
 from bot.usecases.reports.loader import (
     ALERTS_LONG_WINDOW,
     FINDINGS_BROADCASTS,
+    FINDINGS_GAINS,
     FINDINGS_KINDS,
     FINDINGS_WINDOWS,
     FindingsKind,
@@ -18,6 +19,7 @@ from bot.usecases.reports.loader import (
     parse_windows,
     rule_settings_from,
 )
+from domain.activity import MemberInfo
 from domain.rules import (
     Finding,
     RuleSettings,
@@ -69,9 +71,31 @@ async def findings(
             memo=app.memo,
             counted=0 if kind == "inactive" else None,
             broadcasts=FINDINGS_BROADCASTS[kind],
+            gains=FINDINGS_GAINS.get(kind),
+            last_seen=kind == "inactive",
         )
-    rules = settings if settings is not None else rule_settings_from(data.clan.settings)
+        rules = settings if settings is not None else rule_settings_from(data.clan.settings)
+        await data.read_last_seen(session, _shown_last_seen(kind, data, rules, as_of))
     return _run_rule(kind, data, rules, as_of)
+
+
+def _shown_last_seen(
+    kind: FindingsKind, data: Loaded, rules: RuleSettings, as_of: datetime
+) -> list[MemberInfo]:
+    """The members whose last chat line and latest progress the rule shows (``days since
+    seen``): every audited staff member; the alerts' leadership members with no chat and no
+    progress in the short window (a slump); nobody in the promotions. The purge list reads
+    them for everyone when it loads (its window is presence-only)."""
+    ranks = data.ranks()
+    if kind == "audit":
+        tiers = rules.audit_tiers
+        return [a.member for a in data.activities(0) if ranks.tier_of(a.role) in tiers]
+    if kind == "alerts":
+        tiers = rules.slump_tiers
+        return [
+            a.member for a in data.activities(0) if ranks.tier_of(a.role) in tiers and not a.active
+        ]
+    return []
 
 
 def _run_rule(

@@ -30,6 +30,7 @@ from domain.activity import (
     Gains,
     MemberActivity,
     MemberInfo,
+    Step,
     Window,
     last_progress_at,
     parse_window,
@@ -71,6 +72,9 @@ FINDINGS_BROADCASTS: Mapping[FindingsKind, tuple[BroadcastNeed, ...]] = {
     "alerts": ("quiet", "none"),
     "promotions": ("none",),
 }
+#: Which counted windows' gains each rule reads (all when not listed): the long alerts
+#: window only compares chat rates.
+FINDINGS_GAINS: Mapping[FindingsKind, tuple[bool, ...]] = {"alerts": (True, False)}
 DEFAULT_EXPORT_WINDOWS: tuple[str, ...] = ("7d", "30d")
 PROFILE_WINDOWS: tuple[str, ...] = ("7d", "30d")
 TREND_DAYS = 14
@@ -224,6 +228,23 @@ class Loaded:
             for a in acts
         ]
 
+    async def read_last_seen(self, session: AsyncSession, members: Sequence[MemberInfo]) -> None:
+        """Read the last chat line and latest progress of ``members`` (a load made with
+        ``last_seen=False`` has none) and rebuild their activities with them."""
+        if not members:
+            return
+        ids = [m.member_id for m in members]
+        for end in self.last_chat:
+            self.last_chat[end].update(await _last_chat(session, self.clan.id, end, members))
+            self.latest_progress[end].update(
+                await repo.latest_progress(session, self.clan.id, end, ids)
+            )
+        wanted = set(ids)
+        for index, built in self._activities.items():
+            self._activities[index] = [
+                self.activity(index, a.member) if a.member_id in wanted else a for a in built
+            ]
+
     def ranks(self) -> RankConfig:
         return rank_config_from(self.clan)
 
@@ -335,21 +356,31 @@ async def gains_in(
     ids = list(by_id)
     names = tuple(metrics or ())
     totals = await repo.step_totals(session, clan_id, [(w.start, w.end) for w in windows], ids)
-    gains: list[dict[int, Gains]] = []
-    stepped: list[dict[int, bool]] = []
-    for window, per in zip(windows, totals, strict=True):
-        found_named = await repo.metric_totals(
-            session, clan_id, window.start, window.end, names, ids
-        )
-        named = {mid: t.gained for mid, t in found_named.items()}
-        one_by_one = [
+    by_window = [
+        [
             mid
             for mid, t in per.items()
             if not by_id[mid].timeline.covers(t.first_previous_at or window.start, t.last_taken_at)
         ]
-        steps = await repo.steps_of(
-            session, one_by_one, window.start, window.end, per_metric=bool(names)
+        for window, per in zip(windows, totals, strict=True)
+    ]
+    # Windows ending together (1d, 7d, 30d ending now) nest: the members read step by step
+    # in any of them are read once over the longest (each window then counts only its own
+    # steps), one query instead of one per window.
+    read: dict[datetime, dict[int, list[Step]]] = {}
+    for end in {w.end for w in windows}:
+        nested = [i for i, w in enumerate(windows) if w.end == end]
+        wanted = sorted({mid for i in nested for mid in by_window[i]})
+        start = min(windows[i].start for i in nested)
+        read[end] = await repo.steps_of(session, wanted, start, end, per_metric=bool(names))
+    gains: list[dict[int, Gains]] = []
+    stepped: list[dict[int, bool]] = []
+    for window, per, one_by_one in zip(windows, totals, by_window, strict=True):
+        found_named = await repo.metric_totals(
+            session, clan_id, window.start, window.end, names, ids
         )
+        named = {mid: t.gained for mid, t in found_named.items()}
+        steps = {mid: read[window.end][mid] for mid in one_by_one if mid in read[window.end]}
         mine: dict[int, Gains] = {}
         moved: dict[int, bool] = {}
         for mid, t in per.items():
@@ -428,6 +459,8 @@ async def load(
     metrics: MetricsSpec = None,
     counted: int | None = None,
     broadcasts: Sequence[BroadcastNeed] | None = None,
+    gains: Sequence[bool] | None = None,
+    last_seen: bool = True,
     include_departed: bool = False,
 ) -> Loaded:
     """Load members as of ``as_of`` and their chat, broadcasts and gains for ``windows``.
@@ -437,8 +470,13 @@ async def load(
     and no gains, only whether a counted step shows progress (the purge rule only asks "did
     they chat or progress at all?"). ``metrics`` says which per-metric gains to read.
     ``broadcasts`` says per
-    window what to read (:data:`BroadcastNeed`; ``all`` by default). ``include_departed``
-    keeps the given ``member_ids`` even when not members as of ``as_of`` (a profile).
+    window what to read (:data:`BroadcastNeed`; ``all`` by default). ``gains`` says per
+    counted window whether to read its gains (all by default; a window without them only
+    counts chat lines, e.g. the long window of the alerts). ``last_seen=False`` reads no
+    member's last chat line and latest progress (:meth:`Loaded.read_last_seen` reads them for
+    the members a rule shows them for); presence-only windows need them for everyone.
+    ``include_departed`` keeps the given ``member_ids`` even when not members as of
+    ``as_of`` (a profile).
     """
     clan = await clan_facts(session, clan_id)
     if member_ids is None:
@@ -452,27 +490,40 @@ async def load(
         )
     needs = list(broadcasts) if broadcasts is not None else ["all"] * len(windows)
     n_counted = len(windows) if counted is None else counted
+    if not last_seen and n_counted < len(windows):
+        raise ValueError("presence-only windows need every member's last chat and progress")
+    with_gains = list(gains) if gains is not None else [True] * n_counted
     lines = await member_lines(session, clan_id, windows[:n_counted], members)
     ends = sorted({w.end for w in windows} | {as_of})
-    last_chat = {end: await _last_chat(session, clan_id, end, members) for end in ends}
+    last_chat: dict[datetime, dict[int, datetime]] = {
+        end: await _last_chat(session, clan_id, end, members) if last_seen else {} for end in ends
+    }
     for window in windows[n_counted:]:
         last = last_chat[window.end]
         lines.append({mid: 1 for mid, at in last.items() if window.contains(at)})
-    by_window: list[dict[int, dict[str, int]]] = []
+    broadcast_counts: list[dict[int, dict[str, int]]] = []
     for window, need in zip(windows, needs, strict=True):
-        by_window.append(
+        broadcast_counts.append(
             await _broadcasts(session, clan_id, window, members) if need == "all" else {}
         )
     ids = [m.member_id for m in members]
-    latest = {end: await repo.latest_progress(session, clan_id, end, ids) for end in ends}
-    gains: list[dict[int, Gains]] = []
+    latest: dict[datetime, dict[int, tuple[datetime, datetime | None]]] = {
+        end: await repo.latest_progress(session, clan_id, end, ids) if last_seen else {}
+        for end in ends
+    }
+    read = [w for w, wanted in zip(windows[:n_counted], with_gains, strict=True) if wanted]
+    found_gains, found_stepped = (
+        await gains_in(session, clan_id, read, members, metrics=metrics) if read else ([], [])
+    )
+    by_window = iter(zip(found_gains, found_stepped, strict=True))
+    all_gains: list[dict[int, Gains]] = []
     stepped: list[dict[int, bool]] = []
-    if n_counted:
-        gains, stepped = await gains_in(
-            session, clan_id, windows[:n_counted], members, metrics=metrics
-        )
+    for wanted in with_gains:
+        mine, moved = next(by_window) if wanted else ({}, {})
+        all_gains.append(mine)
+        stepped.append(moved)
     for window in windows[n_counted:]:
-        gains.append({})
+        all_gains.append({})
         stepped.append(await _stepped(session, window, members, latest[window.end]))
     data = Loaded(
         clan,
@@ -481,8 +532,8 @@ async def load(
         everyone,
         list(windows),
         lines,
-        by_window,
-        gains,
+        broadcast_counts,
+        all_gains,
         stepped,
         last_chat,
         latest,

@@ -333,6 +333,10 @@ async def chat_lines_in_spans(
     """Counted chat lines credited to each span's member inside the span, in order (for
     members whose windows only partly fall in their membership periods): one statement of
     index range counts for up to 200 spans."""
+    if not spans:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        return await _chat_lines_in_spans_sqlite(session, clan_id, spans)
     out: list[int] = []
     for first in range(0, len(spans), _SPANS_PER_STATEMENT):
         chunk = spans[first : first + _SPANS_PER_STATEMENT]
@@ -350,6 +354,31 @@ async def chat_lines_in_spans(
         ]
         row = (await session.execute(select(*counts))).one()
         out.extend(int(v or 0) for v in row)
+    return out
+
+
+async def _chat_lines_in_spans_sqlite(
+    session: AsyncSession, clan_id: int, spans: Sequence[Span]
+) -> list[int]:
+    """:func:`chat_lines_in_spans` on SQLite: the spans go in as one JSON parameter
+    (``json_each``), so the statement is the same whatever their number. Building and
+    compiling one scalar subquery per span cost more than counting their lines."""
+    rows = json.dumps([[mid, _sqlite_text(start), _sqlite_text(end)] for mid, start, end in spans])
+    each = func.json_each(rows).table_valued("key", "value").alias("spans")
+    count = (
+        select(func.count())
+        .where(
+            RelayMessage.clan_id == clan_id,
+            RelayMessage.member_id == func.json_extract(each.c.value, "$[0]"),
+            counted(CHAT),
+            RelayMessage.posted_at >= func.json_extract(each.c.value, "$[1]"),
+            RelayMessage.posted_at < func.json_extract(each.c.value, "$[2]"),
+        )
+        .scalar_subquery()
+    )
+    out = [0] * len(spans)
+    for index, n in (await session.execute(select(each.c.key, count))).all():
+        out[int(index)] = int(n or 0)
     return out
 
 

@@ -43,11 +43,17 @@ class ClanFacts:
 
 
 async def clan_facts(session: AsyncSession, clan_id: int) -> ClanFacts | None:
-    """The clan's name, rank order and settings, or None when it does not exist."""
-    clan = await session.get(Clan, clan_id)
-    if clan is None:
+    """The clan's name, rank order and settings, or None when it does not exist (four
+    columns, not an ORM object: every report asks this once)."""
+    row = (
+        await session.execute(
+            select(Clan.id, Clan.name, Clan.role_order, Clan.settings).where(Clan.id == clan_id)
+        )
+    ).first()
+    if row is None:
         return None
-    return ClanFacts(clan.id, clan.name, tuple(clan.role_order or ()), dict(clan.settings or {}))
+    found_id, name, role_order, settings = row
+    return ClanFacts(found_id, name, tuple(role_order or ()), dict(settings or {}))
 
 
 async def member_infos(

@@ -144,17 +144,21 @@ async def _totals_sqlite(
 
     query = select(Member.id, *(seek(bound) for bound in bounds)).where(*wanted)
     at: _Totals = {}
+    # Thousands of these per report: one split and plain unpacking, no generator.
     for member_id, *found in (await session.execute(query)).all():
         for index, text in enumerate(found):
             if text is not None:
-                taken, previous, *values = text.split("|")[:-1]
+                taken, previous, xp, ehp, ehb, kills, clues, raids, steps, _ = text.split("|")
                 totals = (
-                    int(values[0]),
-                    float(values[1]),
-                    float(values[2]),
-                    *(int(v) for v in values[3:]),
+                    int(xp),
+                    float(ehp),
+                    float(ehb),
+                    int(kills),
+                    int(clues),
+                    int(raids),
+                    int(steps),
                 )
-                at[(int(member_id), index)] = (_timestamp(taken), not previous, totals)
+                at[(member_id, index)] = (from_text(taken), not previous, totals)
     return at
 
 
@@ -185,25 +189,29 @@ async def step_totals(
     members = {member_id for member_id, _ in at}
     out: list[dict[int, StepTotals]] = [{} for _ in windows]
     for w, (start, end) in enumerate(windows):
+        found, at_start, at_end = out[w], position[start], position[end]
         for member_id in members:
-            last = at.get((member_id, position[end]))
+            last = at.get((member_id, at_end))
             if last is None:
                 continue  # no snapshot before the end
-            before = at.get((member_id, position[start]))
+            before = at.get((member_id, at_start))
             if before is not None and before[0] == last[0]:
                 continue  # no snapshot inside the window
             if before is None and last[1]:
                 continue  # only their first snapshot, which is no step
-            base = before[2] if before is not None else (0, 0.0, 0.0, 0, 0, 0, 0)
-            d = [b - a for a, b in zip(base, last[2], strict=True)]
-            out[w][member_id] = StepTotals(
-                int(d[0]),
-                float(d[1]),
-                float(d[2]),
-                int(d[3]),
-                int(d[4]),
-                int(d[5]),
-                d[6] > 0,
+            xp, ehp, ehb, kills, clues, raids, steps = last[2]
+            if before is not None:  # else from nothing: their first snapshot is in the window
+                xp0, ehp0, ehb0, kills0, clues0, raids0, steps0 = before[2]
+                xp, ehp, ehb, kills = xp - xp0, ehp - ehp0, ehb - ehb0, kills - kills0
+                clues, raids, steps = clues - clues0, raids - raids0, steps - steps0
+            found[member_id] = StepTotals(
+                int(xp),
+                float(ehp),
+                float(ehb),
+                int(kills),
+                int(clues),
+                int(raids),
+                steps > 0,
                 before[0] if before is not None else None,
                 last[0],
             )
