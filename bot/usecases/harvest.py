@@ -209,10 +209,6 @@ class ParsedBatch:
     read: FormatTally = field(default_factory=FormatTally)
 
 
-def _cut(value: str | None, limit: int) -> str | None:
-    return value[:limit] if value is not None and len(value) > limit else value
-
-
 def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> ParsedBatch:
     """Parse relay-channel messages into rows to store (pure: no I/O, no clock)."""
     batch = ParsedBatch()
@@ -244,6 +240,10 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
             seen.add(key)
             text_ = event.text
             broadcast_type = event.broadcast_type
+            # The columns' lengths, cut inline (three calls per row add up on an import).
+            name = event.player_name
+            rank = event.rank_title
+            account = event.account_type
             rows.append(
                 ParsedRow(
                     message_id,
@@ -254,9 +254,9 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
                     event.kind,
                     broadcast_type.value if broadcast_type is not None else None,
                     event.player_key,
-                    _cut(event.player_name, 64),
-                    _cut(event.rank_title, 64),
-                    _cut(event.account_type, 32),
+                    name if name is None or len(name) <= 64 else name[:64],
+                    rank if rank is None or len(rank) <= 64 else rank[:64],
+                    account if account is None or len(account) <= 32 else account[:32],
                     # PostgreSQL text cannot hold NUL.
                     text_.replace("\x00", "") if "\x00" in text_ else text_,
                     event.format,
