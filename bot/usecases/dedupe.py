@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.relay_duplicates import DUPLICATE_WINDOW, LineRow, SortKey, assign_duplicates
+from domain.relay_duplicates import DUPLICATE_WINDOW, LineRow, assign_duplicates
 from storage.repositories import relay as repo
 
 
@@ -57,7 +57,9 @@ async def mark_duplicates(
     """
     # (posted_at, message_id, part, row id, duplicate_of): tuples sort in the rule's order.
     groups: dict[GroupKey, list[_Line]] = {}
-    starts: dict[GroupKey, SortKey] = {}
+    # The earliest new line of each group (new lines differ in (message id, part), so whole
+    # lines compare as their sort keys do; the key is cut out only where it is used).
+    starts: dict[GroupKey, _Line] = {}
     for row_id, row in new_rows:
         kind = row.kind
         if kind not in DEDUPE_KINDS:
@@ -67,11 +69,11 @@ async def mark_duplicates(
         lines = groups.get(group)
         if lines is None:
             groups[group] = [line]
-            starts[group] = line[:3]
+            starts[group] = line
             continue
         lines.append(line)
-        if line[:3] < starts[group]:
-            starts[group] = line[:3]
+        if line < starts[group]:
+            starts[group] = line
     for old in stored:
         lines = groups.get((old.kind, old.rsn_key, old.text))
         if lines is not None:
@@ -90,7 +92,8 @@ async def mark_duplicates(
             line[3]: LineRow(line[3], line[1], line[2], line[0], line[4]) for line in lines
         }
         await _extend_forward(session, clan_id, group, rule_rows, window[1])
-        changes.update(assign_duplicates(rule_rows.values(), starts[group]))
+        start = starts[group]
+        changes.update(assign_duplicates(rule_rows.values(), (start[0], start[1], start[2])))
     await repo.set_duplicate_of(session, changes)
     return changes
 

@@ -31,7 +31,7 @@ from bot.core.config import ConfigError, env_name
 from bot.usecases.context import App
 from bot.usecases.dedupe import DEDUPE_KINDS, mark_duplicates
 from bot.usecases.links import LINKING_SOURCES, LinkLine, claim_links
-from domain.holders import attribute
+from domain.holders import Holding, attribute
 from domain.relay import (
     CustomFormat,
     EmbedIn,
@@ -212,10 +212,6 @@ class ParsedBatch:
     read: FormatTally = field(default_factory=FormatTally)
 
 
-def _cut(value: str | None, limit: int) -> str | None:
-    return value[:limit] if value is not None and len(value) > limit else value
-
-
 def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> ParsedBatch:
     """Parse relay-channel messages into rows to store (pure: no I/O, no clock)."""
     batch = ParsedBatch()
@@ -247,6 +243,10 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
             seen.add(key)
             text_ = event.text
             broadcast_type = event.broadcast_type
+            # The columns' lengths, cut inline (three calls per row add up on an import).
+            name = event.player_name
+            rank = event.rank_title
+            account = event.account_type
             rows.append(
                 ParsedRow(
                     message_id,
@@ -257,9 +257,9 @@ def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> Pars
                     event.kind,
                     broadcast_type.value if broadcast_type is not None else None,
                     event.player_key,
-                    _cut(event.player_name, 64),
-                    _cut(event.rank_title, 64),
-                    _cut(event.account_type, 32),
+                    name if name is None or len(name) <= 64 else name[:64],
+                    rank if rank is None or len(rank) <= 64 else rank[:64],
+                    account if account is None or len(account) <= 32 else account[:32],
                     # PostgreSQL text cannot hold NUL.
                     text_.replace("\x00", "") if "\x00" in text_ else text_,
                     event.format,
@@ -367,7 +367,7 @@ async def _store(
 
     # Who held each name when each line was posted (docs/metrics.md, "Names").
     held = await names.holders_of(session, clan_id, {r.rsn_key for r in rows if r.rsn_key})
-    members = [attribute(held, row.rsn_key, row.posted_at) for row in rows]
+    members = _credit(held, rows)
 
     # Rows stored before this batch around its time span: read before inserting, so the
     # batch's own rows are not read back.
@@ -399,43 +399,29 @@ async def _store(
     inserted = await repo.insert_relay_rows(
         session, clan_id=clan_id, source=source, ingested_at=now, rows=values
     )
-    new_ids: dict[tuple[int, int], int] = {
-        (message_id, part): row_id for row_id, message_id, part in inserted
-    }
-    result.duplicates_of_known += len(rows) - len(new_ids)
-    result.new += len(new_ids)
-    if not new_ids:
+    # The new rows, in batch order, with their ids, and who each was credited to.
+    new_rows, new_members = _new_rows(rows, members, inserted)
+    result.duplicates_of_known += len(rows) - len(new_rows)
+    result.new += len(new_rows)
+    if not new_rows:
         await relay_formats.add_format_counts(session, clan_id, tally((), new_unread), now)
         return
-    # The new rows, in batch order, with their ids (and who they were credited to).
-    credited = {(row.message_id, row.part): m for row, m in zip(rows, members, strict=True)}
-    new_rows: list[tuple[int, ParsedRow]] = []
-    if len(new_ids) == len(rows):
-        new_rows = [(new_ids[(row.message_id, row.part)], row) for row in rows]
-    else:
-        for row in rows:
-            row_id = new_ids.get((row.message_id, row.part))
-            if row_id is not None:
-                new_rows.append((row_id, row))
 
     # What the new rows add to the per-format counts (/status): each stored message once.
-    await relay_formats.add_format_counts(
-        session, clan_id, tally((row for _, row in new_rows), new_unread), now
-    )
+    # When everything in the batch was new that is the batch's own reading (a fresh import).
+    if len(new_rows) == len(rows) and len(new_unread) == len(parsed.unread):
+        counted = parsed.read
+    else:
+        counted = tally((row for _, row in new_rows), new_unread)
+    await relay_formats.add_format_counts(session, clan_id, counted, now)
 
     # A `!link CODE` line is stored like any other line; the links it proves are made in
     # this same transaction, only from rows new here (never twice for one message), and
     # never from an import (history is no proof: nothing to look for there).
     link_lines = (
         [
-            LinkLine(
-                row.message_id,
-                row.kind,
-                row.text,
-                credited[(row.message_id, row.part)],
-                row.posted_at,
-            )
-            for _, row in new_rows
+            LinkLine(row.message_id, row.kind, row.text, member, row.posted_at)
+            for (_, row), member in zip(new_rows, new_members, strict=True)
             if "link" in row.text.lower()
         ]
         if source in LINKING_SOURCES
@@ -454,13 +440,13 @@ async def _store(
     unmatched: dict[str, list[Any]] = {}
     kinds: Counter[str] = Counter()
     fmts: Counter[str] = Counter()
-    for row_id, row in new_rows:
+    for (row_id, row), member_id in zip(new_rows, new_members, strict=True):
         kinds[row.kind] += 1
         fmts[row.format] += 1
         key = row.rsn_key
         if key is None or row.kind not in DEDUPE_KINDS:
             continue
-        if credited[(row.message_id, row.part)] is not None:
+        if member_id is not None:
             continue
         if duplicate_of and duplicate_of.get(row_id) is not None:
             continue  # a repeat relay is not another sighting
@@ -500,6 +486,48 @@ async def _store(
     result.discord += kinds["discord"]
     for fmt, count in fmts.items():
         result.formats[fmt] = result.formats.get(fmt, 0) + count
+
+
+def _credit(held: Mapping[str, Sequence[Holding]], rows: Sequence[ParsedRow]) -> list[int | None]:
+    """The member each row is credited to: :func:`~domain.holders.attribute` per row, with
+    the answer of a name one member has always held (nearly every name) looked up once."""
+    always: dict[str, int] = {
+        key: found[0].member_id
+        for key, found in held.items()
+        if len(found) == 1 and found[0].start is None and found[0].end is None
+    }
+    out: list[int | None] = []
+    for row in rows:
+        key = row.rsn_key
+        member = always.get(key) if key is not None else None
+        out.append(member if member is not None else attribute(held, key, row.posted_at))
+    return out
+
+
+def _new_rows(
+    rows: Sequence[ParsedRow],
+    members: Sequence[int | None],
+    inserted: Sequence[tuple[int, int, int]],
+) -> tuple[list[tuple[int, ParsedRow]], list[int | None]]:
+    """The rows the insert stored, in batch order, with their ids, and their members.
+
+    ``inserted`` is ``(id, message_id, part)`` per new row in no promised order; when it
+    lists every row in batch order (a fresh import, in practice) it is taken as it is.
+    """
+    if len(inserted) == len(rows) and all(
+        new[1] == row.message_id and new[2] == row.part
+        for new, row in zip(inserted, rows, strict=True)
+    ):
+        return [(new[0], row) for new, row in zip(inserted, rows, strict=True)], list(members)
+    new_ids = {(message_id, part): row_id for row_id, message_id, part in inserted}
+    new_rows: list[tuple[int, ParsedRow]] = []
+    new_members: list[int | None] = []
+    for row, member in zip(rows, members, strict=True):
+        row_id = new_ids.get((row.message_id, row.part))
+        if row_id is not None:
+            new_rows.append((row_id, row))
+            new_members.append(member)
+    return new_rows, new_members
 
 
 # ---------------------------------------------------------------------------------------------

@@ -187,7 +187,13 @@ async def _insert_relay_rows_sqlite(
     for row in rows:
         posted = row.posted_at
         if posted is not last_posted:  # the parts of one message share it
-            last_posted, last_text = posted, sqlite_datetime(posted)
+            last_posted = posted
+            # sqlite_datetime's work, inline for the UTC datetimes every reader gives.
+            last_text = (
+                posted.replace(tzinfo=None).isoformat(" ", "microseconds")
+                if posted.tzinfo is UTC
+                else sqlite_datetime(posted)
+            )
         params.append(clan_id)
         params.extend(row[:_POSTED_AT])
         params.append(last_text)
