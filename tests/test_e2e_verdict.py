@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fakes.discord import SentMessage
 from fakes.world import clan_world
-from tests.conftest import E2E_BUDGET_S, e2e_database, e2e_over_budget
+from tests.conftest import E2E_RATE_S, e2e_budget, e2e_database, e2e_over_budget
 from tests.e2e.checks import time_text_problems, verdict_problems
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,17 +140,23 @@ def test_each_database_has_its_own_e2e_budget() -> None:
     assert e2e_database("tests/e2e/test_x.py::test_y[postgresql]") == "postgresql"
     assert e2e_database("tests/e2e/test_x.py::test_y[sqlite-per-player]") == "sqlite"
     assert e2e_database("tests/e2e/test_x.py::test_y") == "other"
-    assert E2E_BUDGET_S["sqlite"] == 75.0  # issue 3's 2.9 s a test, for 26 tests
+    assert E2E_RATE_S["sqlite"] == 2.9  # issue 3's minute for 21 tests
+    assert round(e2e_budget("postgresql", 26), 6) == 113.1
     tallies = {
-        "sqlite": {"seconds": 75.1, "tests": 26, "failed": 0},
-        "postgresql": {"seconds": 109.9, "tests": 26, "failed": 0},
+        "sqlite": {"seconds": 75.5, "tests": 26, "failed": 0},
+        "postgresql": {"seconds": 113.0, "tests": 26, "failed": 0},
     }
-    assert e2e_over_budget(tallies) == ["the e2e suite on sqlite took 75.1 s: over its 75 s budget"]
-    tallies["postgresql"]["seconds"] = 110.1
+    assert e2e_over_budget(tallies) == ["the e2e suite on sqlite took 75.5 s: over its 75 s budget"]
+    tallies["postgresql"]["seconds"] = 113.2
     assert len(e2e_over_budget(tallies)) == 2
+    # More tests, more budget, at the same rate.
+    tallies["sqlite"]["tests"] = 27
+    assert e2e_over_budget(tallies) == [
+        "the e2e suite on postgresql took 113.2 s: over its 113 s budget"
+    ]
     # Four workers on two cores: each test's wall time, and so the budget, doubles.
     assert e2e_over_budget(tallies, factor=2.0) == []
-    tallies["sqlite"]["seconds"] = 150.1
+    tallies["sqlite"]["seconds"] = 156.7
     assert e2e_over_budget(tallies, factor=2.0) == [
-        "the e2e suite on sqlite took 150.1 s: over its 150 s budget"
+        "the e2e suite on sqlite took 156.7 s: over its 157 s budget"
     ]

@@ -21,7 +21,8 @@ from storage.models import JobRun
 from storage.repositories import job_runs
 from tests.e2e.harness import eventually, running_bot
 
-REPORT_JOB, SYNC_JOB = "report.daily", "wom.sync"
+# Jobs run per clan; the environment's clan is the first one a fresh database stores.
+REPORT_JOB, SYNC_JOB = "report.daily:clan-1", "wom.sync:clan-1"
 
 
 async def _runs(db: Database, job: str) -> list[tuple[str, str]]:
