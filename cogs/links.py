@@ -24,6 +24,7 @@ from bot.usecases.links import (
     unnotified_links,
     whois,
 )
+from bot.usecases.outage import database_unavailable
 from cogs._checks import OFFICER_DEFAULT_PERMISSIONS, NotAnOfficer, is_officer, officer_only
 from domain.links import Allowance
 from domain.ranks import pretty_rank
@@ -86,6 +87,16 @@ class LinksCog(commands.Cog):
     async def on_links_made(self, clan_id: int) -> None:
         """Tell each newly linked member by DM; one who does not accept DMs is told at their
         next command instead (the link stays un-notified until then)."""
+        try:
+            await self._tell_linked(clan_id)
+        except Exception as exc:
+            reason = database_unavailable(exc)
+            if reason is None:
+                raise
+            # Nothing is lost: the links stay un-notified and are told at the next chance.
+            log.warning("link.notice_postponed", clan_id=clan_id, reason=reason)
+
+    async def _tell_linked(self, clan_id: int) -> None:
         told: list[int] = []
         for account in await unnotified_links(self.bot.app, clan_id):
             try:
