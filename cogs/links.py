@@ -4,7 +4,7 @@ and in-game accounts (issue 16). The link itself is made by relay ingest (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 import structlog
@@ -40,6 +40,10 @@ NO_MENTIONS = discord.AllowedMentions.none()
 def safe(text: str) -> str:
     """A name as shown: no markdown, no mention."""
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+#: The commands whose own answer carries a pending link notice.
+NOTICE_IN_ANSWER = frozenset({"link", "unlink", "whois", "player"})
 
 
 async def link_notice(bot: ClanStatsBot, interaction: discord.Interaction[ClanStatsBot]) -> str:
@@ -115,6 +119,31 @@ class LinksCog(commands.Cog):
         if told:
             await mark_links_notified(self.bot.app, told)
             log.info("link.dm_sent", links=len(told))
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction[ClanStatsBot],
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        """A member whose link was proven while DMs were closed is told after whatever command
+        they run next (these four say it in their own answer)."""
+        if command.qualified_name in NOTICE_IN_ANSWER or interaction.guild_id is None:
+            return
+        try:
+            notice = await link_notice(self.bot, interaction)
+        except (reports.ClanNotSyncedError, LookupError):
+            return  # no clan in this server: nothing could have been linked
+        except Exception as exc:
+            reason = database_unavailable(exc)
+            if reason is None:
+                raise
+            log.warning("link.notice_postponed", reason=reason)
+            return
+        if notice:
+            await interaction.followup.send(
+                notice.strip(), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     async def _reply(self, interaction: discord.Interaction[ClanStatsBot], text: str) -> None:
         await interaction.followup.send(text[:1900], ephemeral=True, allowed_mentions=NO_MENTIONS)

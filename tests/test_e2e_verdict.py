@@ -142,6 +142,7 @@ def test_each_database_has_its_own_e2e_budget() -> None:
     assert e2e_database("tests/e2e/test_x.py::test_y") == "other"
     assert E2E_RATE_S["sqlite"] == 2.9  # issue 3's minute for 21 tests
     assert round(e2e_budget("postgresql", 26), 6) == 113.1
+    assert e2e_budget("sqlite", 1) == e2e_budget("sqlite", 26)  # a subset: the suite's floor
     tallies = {
         "sqlite": {"seconds": 75.5, "tests": 26, "failed": 0},
         "postgresql": {"seconds": 113.0, "tests": 26, "failed": 0},

@@ -114,9 +114,21 @@ async def test_link_flow_refusals_whois_player_and_unlink(world: ClanWorld, db_u
         await _post_chat(world, "DocOfMed", f"!link {code}", now + timedelta(minutes=1))
         await wait_relay_rows(db_url, 8)
 
-        # The member is told at their next command; /whois and /player show the link.
+        # The member is told after their next command, whichever it is, once.
+        board = await world.discord.invoke_slash(
+            GUILD_ID,
+            REPORT_CHANNEL_ID,
+            MEMBER_USER_ID,
+            "leaderboard",
+            [{"name": "metric", "value": "chat"}, {"name": "period", "value": "1d"}],
+        )
+        answers = await board.wait_responses(3, timeout=30)  # defer, the board, the notice
+        assert answers[1].embeds and "proven" not in answers[1].content
+        assert answers[2].ephemeral
+        assert answers[2].content == "✅ Your link is proven: you are now linked to **DocOfMed**."
+        # /whois and /player show the link; the notice is not repeated.
         mine = await _command(world, MEMBER_USER_ID, "whois", member=MEMBER_USER_ID)
-        assert "Your link is proven: you are now linked to **DocOfMed**" in mine.content
+        assert "Your link is proven" not in mine.content
         assert "is linked to:\n✅ **DocOfMed**" in mine.content
         again = await _command(world, OFFICER_USER_ID, "whois", member=MEMBER_USER_ID)
         assert "proven" not in again.content and "**DocOfMed**" in again.content
