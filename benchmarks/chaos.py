@@ -73,8 +73,9 @@ PG_ADMIN_URL = os.environ.get("CLANSTATS_TEST_PG_URL", "postgresql://postgres@12
 PG_BIN = Path(os.environ.get("CLANSTATS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 TAKEOVER_TARGET_S = 30.0
 STOP_GRACE_S = 10.0
-REPORT_JOB = "report.daily"
-SYNC_JOB = "wom.sync"
+# Jobs run per clan; the environment's clan is the first one a fresh database stores.
+REPORT_JOB = "report.daily:clan-1"
+SYNC_JOB = "wom.sync:clan-1"
 OFFICER_SUBCOMMANDS = ("report", "inactive", "audit", "alerts", "promotions", "unmatched")
 NAMES = ("partymarty94", "DocOfMed", "Jbwell", "vanvolter ii", "hai ku", "Hi Ku", "llo6")
 #: What a sync writes: compared after a killed sync and its rerun with one and two clean syncs.
