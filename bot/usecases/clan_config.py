@@ -31,12 +31,10 @@ from domain.clan_config import (
 from storage.repositories.clan_config import (
     ChangeIn,
     ClanRules,
-    clan_id_for_guild,
     clan_rules,
     save_settings,
 )
 from storage.repositories.clan_config import config_history as history_rows
-from storage.repositories.clans import get_clan_by_group
 
 #: Who a change made with ``clanstats config set`` (on the host) is recorded as.
 HOST_ADMIN = "host admin"
@@ -44,27 +42,6 @@ HOST_ADMIN = "host admin"
 
 class StaleChangeError(ConfigError):
     """The setting changed since the preview: nothing was saved."""
-
-
-async def clan_for_guild(app: App, guild_id: int, fallback_group_id: int | None = None) -> int:
-    """The clan of Discord guild ``guild_id``: the one clan lookup ``/config`` and
-    ``clanstats config --guild`` make (one place to change when clans are wired per guild).
-
-    A clan is linked to its guild when the bot first serves it; ``fallback_group_id`` (a
-    single-clan install's ``CLANSTATS_WOM_GROUP_ID``, when ``guild_id`` is its configured
-    guild) finds a clan synced before that. :class:`ClanNotSyncedError` when there is none.
-    """
-    async with app.db.read() as session:
-        found = await clan_id_for_guild(session, guild_id)
-        if found is None and fallback_group_id is not None:
-            clan = await get_clan_by_group(session, fallback_group_id)
-            found = None if clan is None else clan.id
-    if found is None:
-        raise ClanNotSyncedError(
-            f"no clan is set up for Discord server {guild_id} yet: set it up first "
-            "(its first WOM sync links it)"
-        )
-    return found
 
 
 async def _rules(app: App, clan_id: int) -> ClanRules:
@@ -233,7 +210,6 @@ __all__ = [
     "HistoryEntry",
     "StaleChangeError",
     "apply_change",
-    "clan_for_guild",
     "config_history",
     "config_show",
     "preview_change",

@@ -48,12 +48,6 @@ class ChangeRow:
     new_value: Any | None
 
 
-async def clan_id_for_guild(session: AsyncSession, guild_id: int) -> int | None:
-    """The clan linked to Discord guild ``guild_id``, or None."""
-    found = await session.execute(select(Clan.id).where(Clan.guild_id == guild_id))
-    return found.scalar_one_or_none()
-
-
 async def clan_rules(
     session: AsyncSession, clan_id: int, *, for_update: bool = False
 ) -> ClanRules | None:

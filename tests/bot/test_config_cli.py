@@ -17,7 +17,6 @@ from bot.core.config import Settings
 from bot.usecases.clan_config import (
     StaleChangeError,
     apply_change,
-    clan_for_guild,
     config_history,
     preview_change,
 )
@@ -189,7 +188,7 @@ def test_an_unknown_server_exits_2_naming_the_clans(
 def test_a_change_made_since_the_preview_saves_nothing(config_env: dict[str, Any]) -> None:
     async def go() -> None:
         async with open_app(Settings()) as app:
-            clan_id = await clan_for_guild(app, GUILD, 11114)
+            clan_id = await configured_clan_id(app, 11114)
             first = await preview_change(app, clan_id, {"churn_ratio": 0.5})
             second = await preview_change(app, clan_id, {"churn_ratio": 0.1})
             await apply_change(app, second, actor_id=7, actor_name="Bea")
