@@ -224,13 +224,15 @@ class AdminCog(commands.Cog):
     @officer_only()
     async def status(self, interaction: discord.Interaction[ClanStatsBot]) -> None:
         wiring = clan_of(interaction)
+        # Reading the store can take longer than Discord's 3 s to acknowledge on a busy host.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         report = await build_status(
             self.bot.app,
             self.bot.progress_for(wiring),
             clan_id=wiring.clan_id,
             job_suffix=f":{wiring.label}",
         )
-        await interaction.response.send_message(embed=render_status(report), ephemeral=True)
+        await interaction.followup.send(embed=render_status(report), ephemeral=True)
 
 
 async def setup(bot: ClanStatsBot) -> None:

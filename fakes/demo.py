@@ -255,7 +255,7 @@ async def _run(
                     GUILD_ID, REPORT_CHANNEL_ID, user, name, **kw
                 )
                 invokers[interaction.id] = who
-                await interaction.wait_settled(timeout=30)
+                await interaction.wait_answer(timeout=30)
                 return interaction
 
             sync = await slash(OFFICER_USER_ID, "Officer Olly", "sync", subcommand="now")

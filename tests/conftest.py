@@ -153,23 +153,32 @@ def sqlite_url(tmp_path: Path) -> str:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     require_postgres()
+    name = f"clanstats_t_{uuid.uuid4().hex[:12]}"
+    pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_database_url(name)
+    finally:
+        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_admin(*statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE …) on the test server's admin database."""
     import asyncpg
 
-    name = f"clanstats_t_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(PG_ADMIN_URL)
         try:
-            await conn.execute(sql)
+            for sql in statements:
+                await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(run())
+
+
+def pg_database_url(name: str) -> str:
+    """The URL of database ``name`` on the test server."""
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -31,6 +31,35 @@ _QUIET_LOGGERS = {
 }
 
 
+# What SQLAlchemy's pool says, at error level with a traceback, when it cannot close or reset
+# a connection to a server that went away or froze: the outage itself is already reported
+# (once, as a warning) by the code that met it, and the pool drops the connection either way.
+_POOL_CLOSE_FAILURES = (
+    "Exception closing connection",
+    "Exception terminating connection",
+    "Exception during reset or similar",
+)
+
+
+class _PoolCloseFailures(logging.Filter):
+    """Turn the pool's close/reset failures into one warning line without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name.startswith("sqlalchemy.pool")
+            and record.levelno >= logging.ERROR
+            and isinstance(record.msg, str)
+            and record.msg.startswith(_POOL_CLOSE_FAILURES)
+        ):
+            error = record.exc_info[1] if record.exc_info else None
+            record.msg = "db.connection_close_failed"
+            record.args = ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+            record.error = type(error).__name__ if error is not None else None
+        return True
+
+
 def register_secrets(values: Iterable[str]) -> None:
     """Values that must never appear in a log line (tokens, keys, codes)."""
     for value in values:
@@ -119,6 +148,7 @@ def configure_logging(
     formatter = _RedactingFormatter(foreign_pre_chain=shared, processors=final)
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
+    handler.addFilter(_PoolCloseFailures())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

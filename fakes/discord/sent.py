@@ -145,6 +145,21 @@ class FakeInteraction:
             ) from None
         return self.responses[0]
 
+    async def wait_answer(self, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109 - public API takes a timeout
+        """Wait for the answer a user reads: the initial response, or, when the bot deferred
+        ("thinking…"), the message that followed it."""
+        try:
+            await self._wait(
+                lambda: self.responses and (not self.deferred or len(self.responses) > 1), timeout
+            )
+        except TimeoutError:
+            detail = f"; rejected: {self.rejections}" if self.rejections else ""
+            raise TimeoutError(
+                f"interaction {self.id} got no answer in {timeout}s "
+                f"({len(self.responses)} responses){detail}"
+            ) from None
+        return self.responses[-1] if self.deferred else self.responses[0]
+
     async def wait_responses(self, count: int, timeout: float = 5.0) -> list[SentMessage]:  # noqa: ASYNC109 - public API takes a timeout
         """Wait until ``count`` responses (initial, followups, edits) were recorded."""
         try:

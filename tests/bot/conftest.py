@@ -4,16 +4,22 @@ through the fake WOM, with a few relay lines, for tests that drive the CLI in-pr
 from __future__ import annotations
 
 import asyncio
+import shutil
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.usecases.harvest import compile_relay_config, ingest
 from bot.usecases.sync import run_sync
 from domain.relay import RelayMessageIn
 from fakes.wom import FakeWom
 from tests.bot.sync_helpers import EVENING, SYNC, Clock, app_on, fixture_members
+from tests.conftest import pg_admin, pg_database_url
 
 RELAY_AUTHOR = 1_144_000_000_000_000_001
 PLAYER = 2_000_000_000_000_000_001
@@ -71,12 +77,51 @@ async def _sync_two_fixtures_and_relay(db_url: str, chatter: str) -> None:
             )
 
 
+def _chatter() -> str:
+    first = next(iter(fixture_members(EVENING)))
+    return str(fixture_members(EVENING)[first]["player"]["displayName"])
+
+
+@pytest.fixture(scope="session")
+def _synced_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The synced database, built once per test process and backend: a SQLite file to copy,
+    a PostgreSQL template database to clone. Each test still gets its own copy."""
+    built: dict[str, str] = {}
+    yield built
+    if "postgresql" in built:
+        pg_admin(f'DROP DATABASE IF EXISTS "{built["postgresql"]}" WITH (FORCE)')
+
+
+def _copy_synced(db_url: str, templates: dict[str, str], tmp: Path) -> None:
+    if db_url.startswith("sqlite"):
+        if "sqlite" not in templates:
+            path = tmp / "synced.sqlite3"
+            asyncio.run(_sync_two_fixtures_and_relay(f"sqlite:///{path}", _chatter()))
+            templates["sqlite"] = str(path)
+        shutil.copyfile(templates["sqlite"], make_url(db_url).database or "")
+        return
+    if "postgresql" not in templates:
+        name = f"clanstats_tpl_{uuid.uuid4().hex[:12]}"
+        pg_admin(f'CREATE DATABASE "{name}"')
+        templates["postgresql"] = name
+        asyncio.run(_sync_two_fixtures_and_relay(pg_database_url(name), _chatter()))
+    # pg_url made an empty database: put the synced one in its place, under the same name.
+    target = make_url(db_url).database
+    pg_admin(
+        f'DROP DATABASE "{target}" WITH (FORCE)',
+        f'CREATE DATABASE "{target}" TEMPLATE "{templates["postgresql"]}"',
+    )
+
+
 @pytest.fixture
-def synced_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    chatter = fixture_members(EVENING)[next(iter(fixture_members(EVENING)))]["player"][
-        "displayName"
-    ]
-    asyncio.run(_sync_two_fixtures_and_relay(db_url, chatter))
+def synced_env(
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    _synced_templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    chatter = _chatter()
+    _copy_synced(db_url, _synced_templates, tmp_path_factory.getbasetemp())
     monkeypatch.setenv("CLANSTATS_DATABASE_URL", db_url)
     monkeypatch.setenv("CLANSTATS_WOM_GROUP_ID", "11114")
     monkeypatch.setenv("CLANSTATS_LOG_LEVEL", "WARNING")

@@ -63,3 +63,25 @@ def test_console_format_is_readable_text() -> None:
     text = out.getvalue()
     assert "hello" in text and "n=1" in text
     assert not text.lstrip().startswith("{")
+
+
+def test_a_connection_the_pool_cannot_close_is_one_warning_without_a_traceback() -> None:
+    # SQLAlchemy's pool logs these at error level with a traceback when the server is gone or
+    # frozen; the outage is reported by the code that met it.
+    out = io.StringIO()
+    configure_logging(fmt="json", stream=out)
+    pool = logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool")
+    try:
+        raise TimeoutError
+    except TimeoutError:
+        pool.error("Exception closing connection %r", "<conn>", exc_info=True)
+        pool.error("Exception during reset or similar", exc_info=True)
+    pool.error("The garbage collector is trying to clean up non-checked-in connection")
+    lines = _lines(out)
+    assert [(line["event"], line["level"], line.get("error")) for line in lines[:2]] == [
+        ("db.connection_close_failed", "warning", "TimeoutError"),
+        ("db.connection_close_failed", "warning", "TimeoutError"),
+    ]
+    assert "Traceback" not in out.getvalue()
+    # anything else the pool says at error level stays an error
+    assert lines[2]["level"] == "error"

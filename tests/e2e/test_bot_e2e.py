@@ -34,7 +34,7 @@ async def test_bot_logs_in_registers_commands_answers_and_shuts_down_cleanly(
             interaction = await world.discord.invoke_slash(
                 GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
             )
-            reply = await interaction.wait_response(timeout=10)
+            reply = await interaction.wait_answer(timeout=10)
             assert reply.ephemeral
             assert reply.embeds and reply.embeds[0]["title"] == "ClanStats status"
 
@@ -107,7 +107,7 @@ async def test_configured_ids_missing_from_the_server_are_reported_in_status(
         admin = await world.discord.invoke_slash(
             GUILD_ID, RELAY_CHANNEL_ID, ADMIN_USER_ID, "status"
         )
-        status = await admin.wait_response(timeout=10)
+        status = await admin.wait_answer(timeout=10)
     assert "Only clan officers" in reply.content
     fields = {f["name"]: f["value"] for f in status.embeds[0]["fields"]}
     assert "CLANSTATS_REPORT_CHANNEL_ID: no channel 424242" in fields["configuration"]

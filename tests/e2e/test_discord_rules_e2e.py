@@ -35,7 +35,7 @@ from tests.e2e.harness import (
 
 async def _status_fields(world: ClanWorld) -> dict[str, str]:
     asked = await world.discord.invoke_slash(GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status")
-    reply = await asked.wait_response(timeout=10)
+    reply = await asked.wait_answer(timeout=10)
     return {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
 
 

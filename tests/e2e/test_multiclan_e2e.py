@@ -94,8 +94,7 @@ async def _answer(
         subcommand=sub[0] if sub else None,
         check_permissions=offered,
     )
-    await asked.wait_settled(timeout=30)
-    return asked.responses[-1]
+    return await asked.wait_answer(timeout=30)
 
 
 def _status_fields(reply: SentMessage) -> dict[str, str]:

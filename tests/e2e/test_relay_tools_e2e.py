@@ -77,7 +77,7 @@ async def test_clan_drops_and_status_format_counts(world: ClanWorld, db_url: str
         status = await world.discord.invoke_slash(
             GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
         )
-        shown = await status.wait_response(timeout=10)
+        shown = await status.wait_answer(timeout=10)
 
     (embed,) = drops.embeds
     assert drops.ephemeral and embed["title"] == "Drops, pets, collection log and 99s: 1d"

@@ -27,7 +27,7 @@ async def test_interactions_and_gateway_events_carry_distinct_trace_ids(
             interaction = await world.discord.invoke_slash(
                 GUILD_ID, RELAY_CHANNEL_ID, OFFICER_USER_ID, "status"
             )
-            await interaction.wait_response(timeout=10)
+            await interaction.wait_answer(timeout=10)
             await world.discord.post_message(
                 RELAY_CHANNEL_ID, **chat(0, "llo6", "hello").post_kwargs(datetime.now(UTC))
             )
