@@ -2,7 +2,9 @@
 
 A run claims ``(report.daily, <local date>)`` in ``job_runs`` before posting, so a restart
 never posts the same day twice; on startup, a report whose time passed while the bot was down
-is posted once, covering the 24 hours before its scheduled time.
+is posted once, covering the 24 hours before its scheduled time. A run killed after Discord
+took the post but before the database recorded it is found by the next run in the channel's
+history (:func:`already_posted`) and recorded, not posted again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -43,6 +45,9 @@ REPORT_JOB_ID = "daily-report"
 CATCH_UP_JOB_ID = "daily-report-catch-up"
 CHART_NAME = "clan-activity.png"
 STARTUP_SYNC_WAIT_S = 600.0
+#: How many of the report channel's messages after the report time are looked through for a
+#: report an earlier, killed run already posted.
+HISTORY_LOOKED_AT = 50
 
 
 def report_job(wiring: ClanWiring) -> str:
@@ -186,6 +191,14 @@ class ReportsCog(commands.Cog):
             channel = self.bot.get_channel(channel_id)
             if not isinstance(channel, discord.abc.Messageable):
                 raise LookupError(f"report channel {channel_id} not found")
+            slot = self.slot(wiring, scheduled)
+            earlier = await already_posted(channel, self.bot.user, scheduled, wiring.tz)
+            if earlier is not None:
+                # An earlier run posted it and died before recording so: record it now.
+                log.warning(
+                    "report.already_posted", clan=wiring.label, slot=slot, message_id=earlier
+                )
+                return {"already_posted": earlier}, None
             report = await reports.daily_report(app, clan_id, scheduled, wiring.tz)
             png = await asyncio.to_thread(
                 render_activity_chart,
@@ -210,6 +223,34 @@ class ReportsCog(commands.Cog):
             return {"chat_lines": report.pulse.chat_lines, "xp": report.pulse.xp_gained}, None
 
         return await run_job(self.bot.app, report_job(wiring), self.slot(wiring, scheduled), work)
+
+
+async def already_posted(
+    channel: discord.abc.Messageable,
+    me: discord.abc.Snowflake | None,
+    scheduled: datetime,
+    tz: tzinfo,
+) -> int | None:
+    """The id of this day's report when it is already in the channel, else None.
+
+    A run killed between Discord's answer and the database write leaves its day unrecorded:
+    the next run finds the post here (the bot's own message, after the report time, titled
+    for that day) instead of posting it twice. A channel whose history the bot may not read
+    cannot be checked: the report is posted."""
+    if me is None:
+        return None
+    day = f"daily report, {scheduled.astimezone(tz):%a %d %b %Y}"
+    try:
+        async for message in channel.history(
+            limit=HISTORY_LOOKED_AT, after=scheduled - timedelta(minutes=1), oldest_first=True
+        ):
+            if message.author.id == me.id and any(
+                (embed.title or "").endswith(day) for embed in message.embeds[:1]
+            ):
+                return message.id
+    except discord.HTTPException as exc:
+        log.info("report.history_unreadable", status=exc.status, reason=str(exc)[:200])
+    return None
 
 
 async def setup(bot: ClanStatsBot) -> None:

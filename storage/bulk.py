@@ -2,20 +2,20 @@
 
 Both dialects share ``insert(...).on_conflict_do_nothing/do_update`` and ``RETURNING``, so
 "what was new" comes back from the same statement that wrote it: no read-then-write race.
+The rows go as one executemany: SQLAlchemy's "insertmanyvalues" batches them into multi-row
+statements within each database's bound-parameter limit, compiled once and cached (a
+``.values([...])`` statement is compiled anew for every batch, a parameter per value).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
-
-# SQLite allows 32,766 bound parameters per statement; PostgreSQL 32,767.
-_MAX_PARAMS = 32_000
 
 
 def _table(model: type[DeclarativeBase] | Table) -> Table:
@@ -36,13 +36,12 @@ def dialect_insert(session: AsyncSession, table: Table) -> Any:
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
 
 
-def _chunks(rows: Sequence[Mapping[str, Any]]) -> Iterable[Sequence[Mapping[str, Any]]]:
-    if not rows:
-        return
-    per_row = max(1, len(rows[0]))
-    size = max(1, _MAX_PARAMS // per_row)
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+def _same_keys(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The rows as one executemany batch: every row must name the same columns."""
+    keys = rows[0].keys()
+    if any(row.keys() != keys for row in rows):
+        raise ValueError("bulk rows must all name the same columns")
+    return list(rows)
 
 
 async def insert_ignore(
@@ -62,18 +61,15 @@ async def insert_ignore(
     cols: list[Column[Any]] = [table.c[name] for name in returning] or [
         next(iter(table.primary_key.columns))
     ]
-    new: list[tuple[Any, ...]] = []
-    for chunk in _chunks(rows):
-        stmt = (
-            dialect_insert(session, table)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=list(conflict_columns))
-            .returning(*cols)
-        )
-        result = await session.execute(stmt)
-        for row in result.all():
-            new.append(tuple(row) if returning else ())
-    return new
+    if not rows:
+        return []
+    stmt = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(*cols)
+    )
+    result = await session.execute(stmt, _same_keys(rows))
+    return [tuple(row) if returning else () for row in result.all()]
 
 
 async def upsert(
@@ -91,14 +87,12 @@ async def upsert(
     """
     table = _table(model)
     cols = [table.c[name] for name in returning] or [next(iter(table.primary_key.columns))]
-    written: list[tuple[Any, ...]] = []
-    for chunk in _chunks(rows):
-        stmt = dialect_insert(session, table).values(list(chunk))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(conflict_columns),
-            set_={name: stmt.excluded[name] for name in update_columns},
-        ).returning(*cols)
-        result = await session.execute(stmt)
-        for row in result.all():
-            written.append(tuple(row) if returning else ())
-    return written
+    if not rows:
+        return []
+    stmt = dialect_insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={name: stmt.excluded[name] for name in update_columns},
+    ).returning(*cols)
+    result = await session.execute(stmt, _same_keys(rows))
+    return [tuple(row) if returning else () for row in result.all()]

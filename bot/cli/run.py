@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bot.cli.common import EXIT_CONFIG, run_async, settings_or_exit, setup_logging
-from bot.core.config import discord_id_problems, unknown_keys
+from bot.core.config import Settings, discord_id_problems, unknown_keys
 
 NO_TOKEN_HELP = """\
 ClanStats cannot start: no Discord bot token is configured.
@@ -36,9 +36,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("`clanstats check-config` lists every problem (see .env.example).", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(settings)
-    from bot.runner import run_bot
+    return run_async(_run(settings))
 
-    return run_async(run_bot(settings))
+
+async def _run(settings: Settings) -> int:
+    import asyncio
+
+    from bot.runner import quiet_stray_database_errors, run_bot
+
+    # For the whole life of the process's loop, not only while the bot runs: a future the
+    # driver orphaned in an outage can be collected after the bot closed, as the loop ends.
+    quiet_stray_database_errors(asyncio.get_running_loop())
+    return await run_bot(settings)
 
 
 def register(sub: Any) -> None:

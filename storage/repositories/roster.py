@@ -197,7 +197,7 @@ async def add_aliases(session: AsyncSession, rows: Sequence[AliasValues]) -> int
     written = 0
     for source in sorted({r["source"] for r in rows}):
         mine = [r for r in rows if r["source"] == source]
-        stmt = dialect_insert(session, table).values(list(mine))
+        stmt = dialect_insert(session, table)
         if source == "wom_name_change":
             excluded = stmt.excluded
             stmt = stmt.on_conflict_do_update(
@@ -207,7 +207,7 @@ async def add_aliases(session: AsyncSession, rows: Sequence[AliasValues]) -> int
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=["clan_id", "rsn_key", "member_id"])
-        result = await session.execute(stmt.returning(table.c.id))
+        result = await session.execute(stmt.returning(table.c.id), mine)
         written += len(result.all())
     return written
 

@@ -35,3 +35,27 @@ async def test_an_orphaned_connection_error_is_a_debug_line_other_errors_stay_er
         loop.set_exception_handler(None)
     assert len(logs.events("asyncio.orphaned_database_error")) == 1
     assert [type(c["exception"]) for c in reported] == [ValueError]  # passed on, as before
+
+
+async def test_clanstats_run_keeps_them_quiet_until_its_loop_ends(monkeypatch: Any) -> None:
+    # A future orphaned in an outage may be collected after the bot closed, as asyncio.run
+    # winds the loop down: `clanstats run` keeps the handler for the loop's whole life.
+    import bot.runner
+    from bot.cli.run import _run
+    from bot.core.config import Settings
+
+    async def ran(_settings: Settings) -> int:
+        return 0
+
+    monkeypatch.setattr(bot.runner, "run_bot", ran)
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        with captured_logs("DEBUG") as logs:
+            assert await _run(Settings()) == 0
+            await _orphan(ConnectionError("unexpected connection_lost() call"))
+    finally:
+        loop.set_exception_handler(None)
+    assert len(logs.events("asyncio.orphaned_database_error")) == 1
+    assert reported == []

@@ -26,7 +26,7 @@ from fakes.world import (
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.models import JobRun
-from tests.e2e.harness import RunningBot, running_bot, wait_relay_rows
+from tests.e2e.harness import RunningBot, eventually, running_bot, wait_relay_rows
 
 OFFICER_SUBCOMMANDS = ("report", "inactive", "audit", "alerts", "promotions", "unmatched")
 
@@ -324,6 +324,41 @@ async def test_daily_report_posts_once_at_its_time_and_not_again_after_a_restart
     assert report.attachments[0].data.startswith(b"\x89PNG")
     assert report.embeds[1]["image"]["url"] == "attachment://clan-activity.png"
     assert sum(len(str(e)) for e in report.embeds) < 12_000
+
+
+async def test_a_report_posted_by_a_run_killed_before_recording_it_is_not_posted_again(
+    world: ClanWorld, db_url: str
+) -> None:
+    async with running_bot(world, db_url) as running:
+        await _synced(running)
+        running.bot.scheduler.modify_job("daily-report:clan-1", next_run_time=datetime.now(UTC))
+        await world.discord.wait_for(lambda: len(_reports(world)) == 1, timeout=30)
+
+        async def recorded() -> bool:
+            async with running.bot.app.db.read() as s:
+                outcome = await s.scalar(
+                    select(JobRun.outcome).where(JobRun.job == "report.daily:clan-1")
+                )
+            return outcome == "ok"
+
+        await eventually(recorded, "the report's run recorded", limit_s=30)
+        # As if the process died between Discord's answer and the database write: the run is
+        # still "running" from over an hour ago, so the next run of that day may take it over.
+        async with running.bot.app.db.write() as s:
+            run = (
+                await s.execute(select(JobRun).where(JobRun.job == "report.daily:clan-1"))
+            ).scalar_one()
+            run.outcome, run.finished_at = "running", None
+            run.started_at = datetime.now(UTC) - timedelta(hours=2)
+        cog = running.bot.get_cog("ReportsCog")
+        assert cog is not None
+        due = last_report_time(datetime.now(UTC), running.settings)
+        again = await cog.post_report(GUILD_ID, due)  # type: ignore[attr-defined]
+        assert again.outcome == "ok"
+        assert again.counts == {"already_posted": _reports(world)[0].message_id}
+        # …and the day is recorded: a later run of it is a no-op
+        assert (await cog.post_report(GUILD_ID, due)).outcome == "skipped"  # type: ignore[attr-defined]
+    assert len(_reports(world)) == 1
 
 
 async def test_a_report_missed_during_downtime_is_caught_up_once(
