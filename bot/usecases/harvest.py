@@ -211,6 +211,31 @@ class ParsedBatch:
     unread: list[Unread] = field(default_factory=list)
     read: FormatTally = field(default_factory=FormatTally)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The rows go column by column: pickling a list of 20,000 named tuples was most of
+        # what the importer's reader process spent sending a batch (about 4× slower).
+        columns = tuple(zip(*self.rows, strict=True))
+        return _unpickle_batch, (
+            self.received,
+            self.events,
+            self.repeats,
+            columns,
+            self.unread,
+            self.read,
+        )
+
+
+def _unpickle_batch(
+    received: int,
+    events: int,
+    repeats: int,
+    columns: tuple[tuple[Any, ...], ...],
+    unread: list[Unread],
+    read: FormatTally,
+) -> ParsedBatch:
+    rows = list(map(ParsedRow._make, zip(*columns, strict=True)))
+    return ParsedBatch(received, events, repeats, rows, unread, read)
+
 
 def parse_batch(messages: Iterable[RelayMessageIn], config: RelayConfig) -> ParsedBatch:
     """Parse relay-channel messages into rows to store (pure: no I/O, no clock)."""

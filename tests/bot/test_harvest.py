@@ -367,6 +367,9 @@ async def test_ingest_is_parse_batch_then_store_parsed_and_the_batch_pickles(app
     assert (parsed.received, parsed.events, parsed.repeats, len(parsed.rows)) == (3, 5, 2, 3)
     again = pickle.loads(pickle.dumps(parsed))
     assert again == parsed
+    assert all(type(row) is type(parsed.rows[0]) for row in again.rows)
+    empty = parse_batch([], CONFIG)
+    assert pickle.loads(pickle.dumps(empty)) == empty
     result = await store_parsed(app, clan_id, again, source="import")
     assert (result.new, result.duplicates_of_known, result.duplicate_relays) == (3, 2, 1)
     stored = {(r.message_id, r.part): r for r in await rows(app)}
