@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import aiohttp
 import discord
 import structlog
 
@@ -17,7 +21,26 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 PAGER_TIMEOUT_S = 600.0
+#: Pagers open at once in this process. Each holds its whole list (and the findings its files
+#: are built from) until it expires: at one officer command a second that was 600 of them and
+#: ~60 MB. Opening one more closes the oldest, greyed out as if it had expired.
+MAX_OPEN_PAGERS = 100
 NO_MENTIONS = discord.AllowedMentions.none()
+
+
+# The open pagers of each event loop (one per running bot), oldest first.
+_OPEN: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict[int, Pager]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _open_pagers() -> OrderedDict[int, Pager] | None:
+    """This loop's open pagers (None outside a running loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return _OPEN.setdefault(loop, OrderedDict())
 
 
 class Pager(discord.ui.View):
@@ -49,6 +72,24 @@ class Pager(discord.ui.View):
         for name in files:
             self.add_item(_FileButton(name))
         self._sync_buttons()
+        opened = _open_pagers()
+        if opened is not None:
+            opened[id(self)] = self
+            while len(opened) > MAX_OPEN_PAGERS:
+                _, oldest = opened.popitem(last=False)
+                oldest._close_early()
+
+    _closing: ClassVar[set[asyncio.Task[None]]] = set()
+
+    def _close_early(self) -> None:
+        """Stop listening now and grey the buttons out, as :meth:`on_timeout` does."""
+        self.stop()
+        try:
+            task = asyncio.get_running_loop().create_task(self.on_timeout())
+        except RuntimeError:  # no loop (never sent): nothing to grey out
+            return
+        Pager._closing.add(task)
+        task.add_done_callback(Pager._closing.discard)
 
     def embed(self) -> discord.Embed:
         return page_embed(
@@ -94,14 +135,19 @@ class Pager(discord.ui.View):
 
     async def on_timeout(self) -> None:
         """Expired: grey the buttons out so nobody clicks a dead control."""
+        opened = _open_pagers()
+        if opened is not None:
+            opened.pop(id(self), None)
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True
-        if self.interaction is not None:
+        interaction, self.interaction = self.interaction, None
+        if interaction is not None:
             try:
-                await self.interaction.edit_original_response(view=self)
-            except discord.HTTPException as exc:
-                log.info("pager.expire_edit_failed", error=repr(exc))
+                await interaction.edit_original_response(view=self)
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                # Discord refused or could not be reached: the buttons stay as they were.
+                log.info("pager.expire_edit_failed", error=repr(exc)[:200])
 
 
 class _FileButton(discord.ui.Button[Pager]):

@@ -385,6 +385,37 @@ async def test_a_report_missed_during_downtime_is_caught_up_once(
     assert len(_reports(world)) == 1
 
 
+async def test_opening_more_pagers_than_the_cap_closes_the_oldest_greyed_out(
+    world: ClanWorld, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each open pager holds its whole list until it expires: their number is capped, so a
+    # busy clan's officers cannot make the bot's memory grow with the commands they run.
+    import cogs.officer._paging as paging
+
+    monkeypatch.setattr(paging, "MAX_OPEN_PAGERS", 2)
+    async with running_bot(world, db_url) as running:
+        await _synced(running)
+        asked = []
+        for sub in ("inactive", "audit", "promotions"):
+            interaction = await world.discord.invoke_slash(
+                GUILD_ID, REPORT_CHANNEL_ID, OFFICER_USER_ID, "clan", subcommand=sub
+            )
+            await _answer(interaction)
+            asked.append(interaction)
+        closed = await world.discord.wait_for_sent(
+            lambda m: m.kind == "original_edit" and m.interaction_id == asked[0].id, timeout=15
+        )
+        await asyncio.sleep(0.5)
+        edited = {
+            m.interaction_id for m in world.discord.sent_messages if m.kind == "original_edit"
+        }
+        assert len(paging._open_pagers() or {}) == 2
+    buttons = [c for row in closed.components for c in row.get("components", [])]
+    assert buttons and all(b.get("disabled") for b in buttons)
+    # the two newest stay open
+    assert asked[1].id not in edited and asked[2].id not in edited
+
+
 async def test_paging_buttons_expire_and_are_greyed_out(
     world: ClanWorld, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
