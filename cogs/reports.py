@@ -234,9 +234,9 @@ async def already_posted(
     """The id of this day's report when it is already in the channel, else None.
 
     A run killed between Discord's answer and the database write leaves its day unrecorded:
-    the next run finds the post here (the bot's own message, after the report time, titled
-    for that day) instead of posting it twice. A channel whose history the bot may not read
-    cannot be checked: the report is posted."""
+    the next run finds the post here (the bot's own message, not an answer to a command,
+    after the report time, titled for that day) instead of posting it twice. A channel
+    whose history the bot may not read cannot be checked: the report is posted."""
     if me is None:
         return None
     day = f"daily report, {scheduled.astimezone(tz):%a %d %b %Y}"
@@ -244,8 +244,11 @@ async def already_posted(
         async for message in channel.history(
             limit=HISTORY_LOOKED_AT, after=scheduled - timedelta(minutes=1), oldest_first=True
         ):
-            if message.author.id == me.id and any(
-                (embed.title or "").endswith(day) for embed in message.embeds[:1]
+            if (
+                message.author.id == me.id
+                # the report job's own post, not an officer's public `/clan report` answer
+                and message.interaction_metadata is None
+                and any((embed.title or "").endswith(day) for embed in message.embeds[:1])
             ):
                 return message.id
     except discord.HTTPException as exc:

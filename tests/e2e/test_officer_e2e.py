@@ -361,6 +361,30 @@ async def test_a_report_posted_by_a_run_killed_before_recording_it_is_not_posted
     assert len(_reports(world)) == 1
 
 
+async def test_an_officers_public_clan_report_is_not_taken_for_the_days_post(
+    world: ClanWorld, db_url: str
+) -> None:
+    async with running_bot(world, db_url) as running:
+        await _synced(running)
+        due = datetime.now(UTC) - timedelta(minutes=1)
+        asked = await world.discord.invoke_slash(
+            GUILD_ID,
+            REPORT_CHANNEL_ID,
+            OFFICER_USER_ID,
+            "clan",
+            subcommand="report",
+            options=[{"name": "public", "value": True}],
+        )
+        shown = await asked.wait_answer(timeout=30)
+        assert "daily report" in shown.embeds[0]["title"]
+        cog = running.bot.get_cog("ReportsCog")
+        assert cog is not None
+        posted = await cog.post_report(GUILD_ID, due)  # type: ignore[attr-defined]
+    assert posted.outcome == "ok"
+    assert "already_posted" not in posted.counts
+    assert len(_reports(world)) == 1
+
+
 async def test_a_report_missed_during_downtime_is_caught_up_once(
     world: ClanWorld, db_url: str
 ) -> None:
