@@ -9,7 +9,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import aiohttp
 import discord
 import structlog
 
@@ -145,8 +144,8 @@ class Pager(discord.ui.View):
         if interaction is not None:
             try:
                 await interaction.edit_original_response(view=self)
-            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-                # Discord refused or could not be reached: the buttons stay as they were.
+            except Exception as exc:  # best effort: Discord refused or could not be reached
+                # (an HTTP error, a dropped connection): the buttons stay as they were.
                 log.info("pager.expire_edit_failed", error=repr(exc)[:200])
 
 
