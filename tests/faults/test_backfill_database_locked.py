@@ -12,7 +12,13 @@ from pathlib import Path
 
 from fakes.chat_script import chat
 from fakes.world import RELAY_CHANNEL_ID, ClanWorld
-from tests.e2e.harness import captured_logs, running_bot, stored_relay_rows, wait_relay_rows
+from tests.e2e.harness import (
+    captured_logs,
+    eventually,
+    running_bot,
+    stored_relay_rows,
+    wait_relay_rows,
+)
 
 HISTORY = 300
 
@@ -25,6 +31,13 @@ async def test_a_backfill_blocked_by_a_held_write_lock_retries_and_stores_everyt
     with captured_logs() as logs:
         async with running_bot(world, url, db_busy_timeout_s=0.5) as running:
             await wait_relay_rows(url, 0)
+
+            async def startup_backfill_done() -> bool:
+                return bool(logs.events("backfill.finished"))
+
+            # The history comes after the startup backfill, so only the backfill started
+            # below can read it (and meet the lock).
+            await eventually(startup_backfill_done, "the startup backfill", limit_s=30)
             start = datetime.now(UTC) - timedelta(hours=2)
             world.discord.seed_history(
                 RELAY_CHANNEL_ID,
@@ -41,7 +54,6 @@ async def test_a_backfill_blocked_by_a_held_write_lock_retries_and_stores_everyt
             )
             try:
                 await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
-                # (The startup backfill may have stored some of the history before that.)
                 before = len(await stored_relay_rows(url))
                 cog = running.bot.get_cog("RelayCog")
                 assert cog is not None
