@@ -177,6 +177,7 @@ class ReportsCog(commands.Cog):
         if wiring is None or wiring.clan_id is None:
             return JobResult(REPORT_JOB, "", "skipped", {}, "the clan stopped")
         clan_id = wiring.clan_id
+        slot = self.slot(wiring, scheduled)
         with contextlib.suppress(TimeoutError):
             # Right after startup, let the clan's due WOM sync land first: the report is
             # then built on fresh stats (and never on a clan that was never synced).
@@ -191,7 +192,6 @@ class ReportsCog(commands.Cog):
             channel = self.bot.get_channel(channel_id)
             if not isinstance(channel, discord.abc.Messageable):
                 raise LookupError(f"report channel {channel_id} not found")
-            slot = self.slot(wiring, scheduled)
             earlier = await already_posted(channel, self.bot.user, scheduled, wiring.tz)
             if earlier is not None:
                 # An earlier run posted it and died before recording so: record it now.
@@ -222,7 +222,7 @@ class ReportsCog(commands.Cog):
                 raise
             return {"chat_lines": report.pulse.chat_lines, "xp": report.pulse.xp_gained}, None
 
-        return await run_job(self.bot.app, report_job(wiring), self.slot(wiring, scheduled), work)
+        return await run_job(self.bot.app, report_job(wiring), slot, work)
 
 
 async def already_posted(

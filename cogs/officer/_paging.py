@@ -45,6 +45,9 @@ def _open_pagers() -> OrderedDict[int, Pager] | None:
 class Pager(discord.ui.View):
     """Pages through ``lines``; the files are the full list, built when asked for."""
 
+    #: Grey-out edits of pagers closed early, kept until done (a bare task may be collected).
+    _closing: ClassVar[set[asyncio.Task[None]]] = set()
+
     def __init__(
         self,
         *,
@@ -77,8 +80,6 @@ class Pager(discord.ui.View):
             while len(opened) > MAX_OPEN_PAGERS:
                 _, oldest = opened.popitem(last=False)
                 oldest._close_early()
-
-    _closing: ClassVar[set[asyncio.Task[None]]] = set()
 
     def _close_early(self) -> None:
         """Stop listening now and grey the buttons out, as :meth:`on_timeout` does."""

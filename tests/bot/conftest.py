@@ -82,46 +82,53 @@ def _chatter() -> str:
     return str(fixture_members(EVENING)[first]["player"]["displayName"])
 
 
+class SyncedTemplates:
+    """The synced database, built once per test process and backend (a SQLite file, a
+    PostgreSQL template database); :meth:`copy_to` gives each test its own copy."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built: dict[str, str] = {}
+
+    def copy_to(self, db_url: str) -> None:
+        """Make the database at ``db_url`` (a SQLite path, or the empty PostgreSQL database
+        ``pg_url`` made) a copy of the synced one."""
+        target = make_url(db_url).database or ""
+        if db_url.startswith("sqlite"):
+            if "sqlite" not in self.built:
+                path = self.folder / "synced.sqlite3"
+                asyncio.run(_sync_two_fixtures_and_relay(f"sqlite:///{path}", _chatter()))
+                self.built["sqlite"] = str(path)
+            shutil.copyfile(self.built["sqlite"], target)
+            return
+        if "postgresql" not in self.built:
+            name = f"clanstats_tpl_{uuid.uuid4().hex[:12]}"
+            pg_admin(f'CREATE DATABASE "{name}"')
+            self.built["postgresql"] = name
+            asyncio.run(_sync_two_fixtures_and_relay(pg_database_url(name), _chatter()))
+        pg_admin(
+            f'DROP DATABASE "{target}" WITH (FORCE)',
+            f'CREATE DATABASE "{target}" TEMPLATE "{self.built["postgresql"]}"',
+        )
+
+    def drop(self) -> None:
+        if "postgresql" in self.built:
+            pg_admin(f'DROP DATABASE IF EXISTS "{self.built["postgresql"]}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def _synced_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The synced database, built once per test process and backend: a SQLite file to copy,
-    a PostgreSQL template database to clone. Each test still gets its own copy."""
-    built: dict[str, str] = {}
-    yield built
-    if "postgresql" in built:
-        pg_admin(f'DROP DATABASE IF EXISTS "{built["postgresql"]}" WITH (FORCE)')
-
-
-def _copy_synced(db_url: str, templates: dict[str, str], tmp: Path) -> None:
-    if db_url.startswith("sqlite"):
-        if "sqlite" not in templates:
-            path = tmp / "synced.sqlite3"
-            asyncio.run(_sync_two_fixtures_and_relay(f"sqlite:///{path}", _chatter()))
-            templates["sqlite"] = str(path)
-        shutil.copyfile(templates["sqlite"], make_url(db_url).database or "")
-        return
-    if "postgresql" not in templates:
-        name = f"clanstats_tpl_{uuid.uuid4().hex[:12]}"
-        pg_admin(f'CREATE DATABASE "{name}"')
-        templates["postgresql"] = name
-        asyncio.run(_sync_two_fixtures_and_relay(pg_database_url(name), _chatter()))
-    # pg_url made an empty database: put the synced one in its place, under the same name.
-    target = make_url(db_url).database
-    pg_admin(
-        f'DROP DATABASE "{target}" WITH (FORCE)',
-        f'CREATE DATABASE "{target}" TEMPLATE "{templates["postgresql"]}"',
-    )
+def synced_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncedTemplates]:
+    templates = SyncedTemplates(tmp_path_factory.mktemp("synced"))
+    yield templates
+    templates.drop()
 
 
 @pytest.fixture
 def synced_env(
-    db_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    _synced_templates: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
+    db_url: str, monkeypatch: pytest.MonkeyPatch, synced_templates: SyncedTemplates
 ) -> dict[str, Any]:
     chatter = _chatter()
-    _copy_synced(db_url, _synced_templates, tmp_path_factory.getbasetemp())
+    synced_templates.copy_to(db_url)
     monkeypatch.setenv("CLANSTATS_DATABASE_URL", db_url)
     monkeypatch.setenv("CLANSTATS_WOM_GROUP_ID", "11114")
     monkeypatch.setenv("CLANSTATS_LOG_LEVEL", "WARNING")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,26 +17,19 @@ import pytest
 
 from storage.engine import Database
 from storage.migrate import current_revision, downgrade, head_revision
-from tests.bot.conftest import _sync_two_fixtures_and_relay
+from tests.bot.conftest import SyncedTemplates
 from tests.bot.sync_helpers import AS_OF
 
 #: What a shell reports for a writer whose reader went away (128 + SIGPIPE).
 EXIT_BROKEN_PIPE = 141
 
 
-@pytest.fixture(scope="module")
-def _synced_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("synced") / "clan.sqlite3"
-    asyncio.run(_sync_two_fixtures_and_relay(f"sqlite:///{path}", "partymarty94"))
-    return path
-
-
 @pytest.fixture
-def synced_sqlite(_synced_file: Path, tmp_path: Path) -> str:
-    """A copy of the synced database (synced once per module) for one test."""
-    path = tmp_path / "clan.sqlite3"
-    shutil.copyfile(_synced_file, path)
-    return f"sqlite:///{path}"
+def synced_sqlite(synced_templates: SyncedTemplates, tmp_path: Path) -> str:
+    """A copy of the synced database (tests/bot/conftest.py) for one test."""
+    url = f"sqlite:///{tmp_path / 'clan.sqlite3'}"
+    synced_templates.copy_to(url)
+    return url
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
