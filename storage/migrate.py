@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.engine import Database, sqlite_busy_timeout_ms
 from storage.errors import DatabaseProblem, database_problem
+from storage.repositories import relay
 
 log = structlog.get_logger(__name__)
 
@@ -303,11 +304,26 @@ async def upgrade(
         result = await _upgrade_postgresql(db, target, wait_s)
     else:
         result = await _upgrade_sqlite(db, target, head, wait_s)
+        if target == "head":
+            await restore_indexes(db)
     if result.changed:
         log.info(
             "db.migrated", from_revision=result.before, to_revision=result.after, database=db.url
         )
     return result
+
+
+async def restore_indexes(db: Database) -> list[str]:
+    """Create any relay index a big import dropped and did not get to build again (it was
+    killed): the schema check every start makes. A read first, so that a complete database
+    (nearly always) takes no write lock; names of the indexes created."""
+    async with db.read() as session:
+        missing = await relay.missing_indexes(session)
+    if not missing:
+        return []
+    log.warning("db.indexes_rebuilding", indexes=missing, reason="an import stopped early")
+    async with db.write() as session:
+        return await relay.create_missing_indexes(session)
 
 
 async def downgrade(db: Database, target: str = "base") -> MigrationResult:

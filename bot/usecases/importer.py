@@ -28,6 +28,8 @@ from pathlib import Path
 from queue import Empty
 from typing import TextIO
 
+import structlog
+
 from bot.adapters.dce import (
     BadEntry,
     BrokenExport,
@@ -51,6 +53,9 @@ from bot.usecases.harvest import (
 )
 from domain.relay import RelayConfig, RelayMessageIn
 from domain.relay_stats import FormatTally
+from storage.repositories import relay as relay_repo
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_BATCH = 20_000
 # Files at least this big are read and parsed in a separate process while this one stores.
@@ -65,6 +70,12 @@ _QUEUE_DEPTH = 2
 # objects pile up.
 _BULK_GC = (2_000_000, 50, 100)
 _MAX_EXAMPLES = 5
+# Export bytes per stored row, on the low side (generated exports take about 570, real ones
+# more): the indexes are built at the end of an import whose files could hold at least as
+# many rows as the table has. Kept up row by row, the deferrable indexes cost about four
+# times what building them over the whole table costs per row, so deferring pays while the
+# table holds up to about three rows per row imported.
+_BYTES_PER_STORED_ROW = 500
 
 
 @dataclass
@@ -372,6 +383,7 @@ async def import_exports(
     batch_size: int = DEFAULT_BATCH,
     progress: TextIO | None = None,
     reader_process: bool | None = None,
+    defer_indexes: bool | None = None,
 ) -> ImportReport:
     """Import DCE exports into the clan of WOM group ``group_id``; never raises for a bad
     file or entry.
@@ -380,7 +392,9 @@ async def import_exports(
     added here). Exports of channels outside ``channel_ids`` are skipped unless
     ``any_channel``. ``reader_process``: read and parse in a separate process while this one
     stores (the default for files of at least ``READER_PROCESS_MIN_BYTES``); False reads in
-    this process.
+    this process. ``defer_indexes``: build some of the relay table's indexes once at the end
+    instead of row by row (SQLite; the default for an import big for the table, see
+    :func:`defers_indexes`); False never does.
     """
     started = time.monotonic()
     report = ImportReport()
@@ -391,6 +405,8 @@ async def import_exports(
     # here builds cycles): collect far less often while importing, then restore.
     thresholds = gc.get_threshold()
     gc.set_threshold(*_BULK_GC)
+    deferred = await _defer_indexes(app, paths, defer_indexes)
+    cancelled = False
     try:
         await _import_paths(
             app,
@@ -403,13 +419,64 @@ async def import_exports(
             bar,
             reader_process,
         )
+    except asyncio.CancelledError:
+        # Stopping must be quick: building the indexes again is left to the next start's
+        # schema check (storage.migrate.upgrade), which creates any that are missing.
+        cancelled = True
+        raise
     finally:
         gc.set_threshold(*thresholds)
+        if deferred and not cancelled:
+            await _build_indexes(app, deferred, progress)
     if bar is not None:
         bar.done()
     report.unmatched_names = len(await unmatched_names(app, clan_id))
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def defers_indexes(export_bytes: int, stored_rows: int) -> bool:
+    """Whether an import of ``export_bytes`` of exports into a table of ``stored_rows`` rows
+    builds the deferrable indexes at its end rather than row by row: a big import (big enough
+    to be read in a separate process) whose files could hold at least as many rows as the
+    table has."""
+    return (
+        export_bytes >= READER_PROCESS_MIN_BYTES
+        and stored_rows <= export_bytes // _BYTES_PER_STORED_ROW
+    )
+
+
+async def _defer_indexes(app: App, paths: list[Path], defer: bool | None) -> list[str]:
+    """Drop the indexes an import builds faster at its end, when the import is big for the
+    table (:data:`~storage.repositories.relay.DEFERRABLE_INDEXES`); the names dropped."""
+    if defer is False:
+        return []
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):  # said when the file is read
+            total += path.stat().st_size
+    if defer is None and total < READER_PROCESS_MIN_BYTES:
+        return []  # small: no write lock taken to decide
+    async with app.db.write() as session:
+        if defer is None and not defers_indexes(
+            total, await relay_repo.relay_row_estimate(session)
+        ):
+            return []
+        return await relay_repo.drop_deferrable_indexes(session)
+
+
+async def _build_indexes(app: App, names: list[str], progress: TextIO | None) -> None:
+    started = time.monotonic()
+    if progress is not None:
+        progress.write(f"building {len(names)} indexes of the relay messages...\n")
+        progress.flush()
+    async with app.db.write() as session:
+        await relay_repo.create_missing_indexes(session)
+    took = time.monotonic() - started
+    log.info("import.indexes_built", indexes=names, seconds=round(took, 1))
+    if progress is not None:
+        progress.write(f"built the indexes in {took:.1f} s\n")
+        progress.flush()
 
 
 async def _import_paths(

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple, TypedDict
 
-from sqlalchemy import Table, bindparam, case, select, text, update
+from sqlalchemy import Table, bindparam, case, func, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulk import dialect_insert
@@ -85,6 +86,7 @@ _SQLITE_MAX_ROWS_PER_INSERT = 2_000
 # room for the hot index pages of large batches; the default 2 MB makes every batch re-read
 # and re-write most of the pages its random-order index entries touch.
 _BULK_CACHE_KIB = 65_536
+_INDEX_BUILD_CACHE_KIB = 16_384
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -119,6 +121,78 @@ async def tune_for_bulk_writes(session: AsyncSession) -> None:
     if _dialect(session) != "sqlite":
         return
     await session.execute(text(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}"))
+
+
+# Indexes a big import into a small table builds once at its end instead of row by row
+# (SQLite only). Each is keyed by member or name, so every new row lands somewhere in its
+# middle: kept up row by row they were about half of a 1,000,000-message import's time,
+# where building them afterwards costs about a sixth of it. The table's other indexes grow
+# at their end (time, message id) and stay: the import's duplicate check reads by time.
+DEFERRABLE_INDEXES: Final = (
+    "ix_relay_messages_clan_member_posted",
+    "ix_relay_messages_chat_member_posted",
+    "ix_relay_messages_clan_rsn_key",
+)
+
+
+async def relay_row_estimate(session: AsyncSession) -> int:
+    """About how many relay rows are stored (the highest id: one index seek, no count)."""
+    found = await session.scalar(select(func.max(RELAY_TABLE.c.id)))
+    return int(found or 0)
+
+
+async def drop_deferrable_indexes(session: AsyncSession) -> list[str]:
+    """Drop :data:`DEFERRABLE_INDEXES` (SQLite; no-op on PostgreSQL); the names dropped.
+
+    The caller puts them back with :func:`create_missing_indexes` when it is done; a process
+    killed before that leaves them to the next start's schema check (:func:`storage.migrate.
+    upgrade`), which creates any that are missing.
+    """
+    if _dialect(session) != "sqlite":
+        return []
+    present = set(await _sqlite_index_names(session))
+    dropped: list[str] = [name for name in DEFERRABLE_INDEXES if name in present]
+    for name in dropped:
+        await session.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
+    return dropped
+
+
+async def _sqlite_index_names(session: AsyncSession) -> list[str]:
+    rows = await session.execute(
+        text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"),
+        {"table": RELAY_TABLE.name},
+    )
+    return [str(row[0]) for row in rows]
+
+
+async def missing_indexes(session: AsyncSession) -> list[str]:
+    """The relay table's indexes the schema has and the database lacks (SQLite; else [])."""
+    if _dialect(session) != "sqlite":
+        return []
+    present = set(await _sqlite_index_names(session))
+    return sorted(str(ix.name) for ix in RELAY_TABLE.indexes if ix.name not in present)
+
+
+async def create_missing_indexes(session: AsyncSession) -> list[str]:
+    """Create the relay table's missing indexes, as the schema defines them; their names."""
+    missing = await missing_indexes(session)
+    if not missing:
+        return []
+    conn = await session.connection()
+    if _dialect(session) == "sqlite":
+        # The page cache a bulk import filled is given back first, and kept small while
+        # building: SQLite sorts an index's keys in memory up to about the cache's size
+        # (more spills to a temporary file), and the two would add up.
+        await session.execute(text(f"PRAGMA cache_size = -{_INDEX_BUILD_CACHE_KIB}"))
+        await session.execute(text("PRAGMA shrink_memory"))
+
+    def create(sync_conn: Connection) -> None:
+        for index in RELAY_TABLE.indexes:
+            if index.name in missing:
+                index.create(sync_conn, checkfirst=True)
+
+    await conn.run_sync(create)
+    return missing
 
 
 async def insert_relay_rows(

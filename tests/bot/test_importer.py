@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.app import App, wom_client
 from bot.cli import main
 from bot.core.config import Settings
 from bot.usecases.harvest import compile_relay_config
-from bot.usecases.importer import import_exports
+from bot.usecases.importer import READER_PROCESS_MIN_BYTES, defers_indexes, import_exports
 from fakes.dce_export import (
     CHANNEL_ID,
     TRACKSCAPE_BOT_ID,
@@ -26,7 +27,9 @@ from fakes.dce_export import (
     write_export,
 )
 from storage.engine import Database
+from storage.migrate import upgrade
 from storage.models import RelayMessage
+from storage.repositories import relay as relay_repo
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 #: Where the app fixture's imports go: the recorded clan, its relay authors and channel.
@@ -203,3 +206,91 @@ def test_reader_chunks_are_bounded_and_in_file_order(tmp_path: Path) -> None:
     assert sum(c.messages_read for c in chunks) == 250
     ids = [row[0] for c in chunks for row in c.parsed.rows]
     assert ids == sorted(ids)
+
+
+async def _index_names(db: Database) -> set[str]:
+    async with db.read() as session:
+        if db.dialect == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+        else:
+            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'relay_messages'"
+        return {str(row[0]) for row in await session.execute(text(query))}
+
+
+def _relay_index_names() -> set[str]:
+    return {str(index.name) for index in RelayMessage.__table__.indexes}
+
+
+async def _rows(db: Database) -> list[tuple[Any, ...]]:
+    t = RelayMessage
+    async with db.read() as session:
+        found = await session.execute(
+            select(
+                t.message_id, t.part, t.kind, t.member_id, t.rsn_key, t.text, t.duplicate_of
+            ).order_by(t.message_id, t.part)
+        )
+        rows = [tuple(row) for row in found]
+        ids = dict(
+            (row_id, (message_id, part))
+            for row_id, message_id, part in await session.execute(
+                select(t.id, t.message_id, t.part)
+            )
+        )
+    # duplicate_of holds a row id: compare by the message it points at.
+    return [(*row[:-1], ids.get(row[-1])) for row in rows]
+
+
+async def test_an_import_that_builds_its_indexes_at_the_end_stores_the_same(
+    app: App, tmp_path: Path
+) -> None:
+    """A big import drops the member- and name-keyed relay indexes, stores, and builds them
+    again: the rows are exactly those of an import that kept them up row by row, and every
+    index of the schema is there afterwards."""
+    path = tmp_path / "export.json"
+    write_export(path, traffic(700))
+    progress = io.StringIO()
+    deferred = await import_exports(
+        app, [path], batch_size=100, defer_indexes=True, progress=progress, **TARGET
+    )
+    assert _relay_index_names() <= await _index_names(app.db)
+    if app.db.dialect == "sqlite":
+        assert "building 3 indexes of the relay messages" in progress.getvalue()
+
+    plain_db = Database.from_url(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
+    await upgrade(plain_db)
+    plain_app = App(db=plain_db, wom=app.wom)
+    try:
+        kept = await import_exports(
+            plain_app, [path], batch_size=100, defer_indexes=False, **TARGET
+        )
+        assert (deferred.ingest.new, deferred.ingest.duplicate_relays) == (
+            kept.ingest.new,
+            kept.ingest.duplicate_relays,
+        )
+        assert deferred.ingest.duplicate_relays > 0
+        assert await _rows(app.db) == await _rows(plain_db)
+    finally:
+        await plain_db.dispose()
+
+
+async def test_indexes_an_import_did_not_build_again_come_back_at_the_next_start(
+    sqlite_db: Database,
+) -> None:
+    """An import killed before building its indexes again leaves them to the schema check
+    every start makes (`upgrade`), which creates the missing ones as the schema has them."""
+    async with sqlite_db.write() as session:
+        dropped = await relay_repo.drop_deferrable_indexes(session)
+    assert sorted(dropped) == sorted(relay_repo.DEFERRABLE_INDEXES)
+    assert not _relay_index_names() <= await _index_names(sqlite_db)
+    await upgrade(sqlite_db)
+    assert _relay_index_names() <= await _index_names(sqlite_db)
+    async with sqlite_db.read() as session:
+        assert await relay_repo.missing_indexes(session) == []
+
+
+def test_indexes_are_built_at_the_end_only_of_an_import_big_for_the_table() -> None:
+    big = READER_PROCESS_MIN_BYTES
+    assert defers_indexes(big, 0)
+    assert defers_indexes(big * 10, big * 10 // 500)
+    assert not defers_indexes(big * 10, big * 10 // 500 + 1)  # more rows stored than it holds
+    assert not defers_indexes(big - 1, 0)  # small imports keep them up row by row
