@@ -470,8 +470,18 @@ async def _build_indexes(app: App, names: list[str], progress: TextIO | None) ->
     if progress is not None:
         progress.write(f"building {len(names)} indexes of the relay messages...\n")
         progress.flush()
-    async with app.db.write() as session:
-        await relay_repo.create_missing_indexes(session)
+    try:
+        async with app.db.write() as session:
+            await relay_repo.create_missing_indexes(session)
+    except Exception as exc:  # the rows are stored: only the indexes wait
+        log.warning("import.indexes_not_built", indexes=names, error=type(exc).__name__)
+        if progress is not None:
+            progress.write(
+                f"could not build the indexes now ({type(exc).__name__}); the next start of "
+                "any clanstats command builds them\n"
+            )
+            progress.flush()
+        return
     took = time.monotonic() - started
     log.info("import.indexes_built", indexes=names, seconds=round(took, 1))
     if progress is not None:

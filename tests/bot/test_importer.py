@@ -294,3 +294,33 @@ def test_indexes_are_built_at_the_end_only_of_an_import_big_for_the_table() -> N
     assert defers_indexes(big * 10, big * 10 // 500)
     assert not defers_indexes(big * 10, big * 10 // 500 + 1)  # more rows stored than it holds
     assert not defers_indexes(big - 1, 0)  # small imports keep them up row by row
+
+
+async def test_an_import_whose_indexes_cannot_be_built_keeps_its_rows(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the indexes failing (a full disk, say) loses no row and fails no import: the
+    import says so, and the next start builds them."""
+    import sqlite3
+
+    async def disk_full(_session: Any) -> list[str]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    path = tmp_path / "export.json"
+    write_export(path, traffic(200))
+    settings = Settings(database_url="sqlite://", wom_group_id=11114)
+    app = App(db=sqlite_db, wom=wom_client(settings))
+    progress = io.StringIO()
+    monkeypatch.setattr(relay_repo, "create_missing_indexes", disk_full)
+    try:
+        report = await import_exports(
+            app, [path], batch_size=64, defer_indexes=True, progress=progress, **TARGET
+        )
+    finally:
+        await app.wom.close()
+    monkeypatch.undo()
+    assert report.failures == [] and report.ingest.new == await stored(app) > 200
+    assert "could not build the indexes now (OperationalError)" in progress.getvalue()
+    assert not _relay_index_names() <= await _index_names(sqlite_db)
+    await upgrade(sqlite_db)
+    assert _relay_index_names() <= await _index_names(sqlite_db)
