@@ -14,6 +14,8 @@ here keeps cyclic garbage for long: reference counting still frees everything el
 from __future__ import annotations
 
 import gc
+import math
+import time
 from typing import Final
 
 #: ``gc.set_threshold`` values of a tuned process (young, middle, old).
@@ -38,4 +40,29 @@ def tune_gc() -> bool:
     return True
 
 
-__all__ = ["GC_THRESHOLDS", "tune_gc"]
+#: Full collections :func:`collect_after_job` makes at most this often (seconds).
+FULL_COLLECTION_EVERY_S: Final = 60.0
+
+_last_full = -math.inf
+
+
+def collect_after_job(now: float | None = None) -> bool:
+    """A full collection after a job of the long-running bot (a sync, a report), at most once
+    a minute; True when it ran.
+
+    Objects that lived through two young collections (a paged list open for minutes, a sync's
+    rows) reach the old generation, and what of them ends up in reference cycles waits for a
+    full collection, which the thresholds above make rare: in the chaos soak such garbage
+    piled up by about 10,000 objects a minute. One pass after each job frees it (tens of
+    milliseconds; the frozen startup objects are not walked).
+    """
+    global _last_full
+    at = time.monotonic() if now is None else now
+    if at - _last_full < FULL_COLLECTION_EVERY_S:
+        return False
+    _last_full = at
+    gc.collect()
+    return True
+
+
+__all__ = ["FULL_COLLECTION_EVERY_S", "GC_THRESHOLDS", "collect_after_job", "tune_gc"]

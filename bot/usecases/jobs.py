@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import structlog
 
+from bot.core.runtime import collect_after_job
 from bot.core.tracing import current_trace_id, traced
 from bot.usecases.context import App
 from storage.errors import unavailable_reason
@@ -89,19 +90,33 @@ async def run_job(
             return JobResult(job, slot, "skipped", {})
         log.info("job.started", slot=slot)
         try:
-            counts, value = await work()
-        except Exception as exc:  # a failed run must never kill the scheduler
-            message = f"{type(exc).__name__}: {exc}"
-            reason = unavailable_reason(exc)
-            if reason is None:
-                log.error("job.failed", slot=slot, error=message, exc_info=exc)
-            else:  # an outage, not a bug: one line, no traceback
-                log.warning("job.failed", slot=slot, reason=reason, error=message[:300])
-            await _record_failure(app, run_id, slot, message)
-            return JobResult(job, slot, "failed", {}, message)
-        await _record_success(app, run_id, slot, counts)
-        log.info("job.finished", slot=slot, **{k: v for k, v in counts.items() if _loggable(v)})
-        return JobResult(job, slot, "ok", counts, None, value)
+            return await _run_claimed(app, job, slot, run_id, work)
+        finally:
+            collect_after_job()
+
+
+async def _run_claimed(
+    app: App,
+    job: str,
+    slot: str,
+    run_id: int,
+    work: Callable[[], Awaitable[tuple[dict[str, Any], T]]],
+) -> JobResult[T]:
+    """Run a claimed ``(job, slot)`` and record how it went."""
+    try:
+        counts, value = await work()
+    except Exception as exc:  # a failed run must never kill the scheduler
+        message = f"{type(exc).__name__}: {exc}"
+        reason = unavailable_reason(exc)
+        if reason is None:
+            log.error("job.failed", slot=slot, error=message, exc_info=exc)
+        else:  # an outage, not a bug: one line, no traceback
+            log.warning("job.failed", slot=slot, reason=reason, error=message[:300])
+        await _record_failure(app, run_id, slot, message)
+        return JobResult(job, slot, "failed", {}, message)
+    await _record_success(app, run_id, slot, counts)
+    log.info("job.finished", slot=slot, **{k: v for k, v in counts.items() if _loggable(v)})
+    return JobResult(job, slot, "ok", counts, None, value)
 
 
 async def _record_success(app: App, run_id: int, slot: str, counts: dict[str, Any]) -> None:

@@ -138,6 +138,12 @@ class Pager(discord.ui.View):
         opened = _open_pagers()
         if opened is not None:
             opened.pop(id(self), None)
+        # The list and the findings its files are built from go now: the pager itself is
+        # held in reference cycles with its buttons, and lives on until the collector's next
+        # full pass (many minutes with our thresholds; in the soak, ~50 closed pagers and
+        # their findings piled up each minute).
+        self.lines = []
+        self.files = {}
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True
@@ -163,7 +169,15 @@ class _FileButton(discord.ui.Button[Pager]):
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         assert self.view is not None
-        data = self.view.files[self.filename]()
+        build = self.view.files.get(self.filename)
+        if build is None:  # clicked as the pager closed: its list is gone
+            await interaction.response.send_message(
+                "This list has expired: run the command again.",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        data = build()
         await interaction.response.send_message(
             f"The full list ({len(self.view.lines)} entries).",
             file=discord.File(io.BytesIO(data), filename=self.filename),

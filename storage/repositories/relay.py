@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulk import dialect_insert
+from storage.engine import SQLITE_CACHE_KIB
 from storage.models import RelayMessage, UnmatchedName
 
 RELAY_TABLE: Table = RelayMessage.__table__  # type: ignore[assignment]
@@ -192,6 +193,8 @@ async def create_missing_indexes(session: AsyncSession) -> list[str]:
                 index.create(sync_conn, checkfirst=True)
 
     await conn.run_sync(create)
+    if _dialect(session) == "sqlite":  # the pooled connection's usual cache again
+        await session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
     return missing
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -55,3 +56,30 @@ def test_a_clanstats_command_runs_with_the_tuned_collector() -> None:
         """
     )
     assert out == ["2", "True", *map(str, GC_THRESHOLDS)]
+
+
+def test_a_job_ends_with_a_full_collection_at_most_once_a_minute() -> None:
+    """Cyclic garbage that reached the old generation waits for a full collection, rare with
+    the tuned thresholds; the long-running bot makes one after each job (the chaos soak grew
+    by ~10,000 such objects a minute), but not more than once a minute."""
+    import weakref
+
+    from bot.core.runtime import FULL_COLLECTION_EVERY_S, collect_after_job
+
+    class Node:
+        partner: Node | None = None
+
+    first, second = Node(), Node()
+    first.partner, second.partner = second, first
+    gc.collect(1)  # they survive a middle collection: now in the old generation
+    gone = weakref.ref(first)
+    del first, second
+    gc.collect(0)
+    gc.collect(1)
+    assert gone() is not None  # young and middle collections leave it
+
+    later = 1e9  # far from any earlier call's time
+    assert collect_after_job(now=later) is True
+    assert gone() is None
+    assert collect_after_job(now=later + FULL_COLLECTION_EVERY_S - 1) is False
+    assert collect_after_job(now=later + FULL_COLLECTION_EVERY_S) is True

@@ -81,3 +81,25 @@ async def test_insert_stream_and_read_then_write_transaction_never_lock(
     assert errors == []
     assert n.counts["n"] == 60  # no lost update
     assert stored == 6000
+
+
+async def test_every_sqlite_connection_caches_within_one_budget_for_the_process(
+    sqlite_url: str,
+) -> None:
+    """Each connection may cache up to SQLITE_CACHE_KIB, but all of them together stay under
+    one process-wide limit: with five pooled connections each caching what it read, the bot's
+    memory grew with the database (the chaos soak)."""
+    from sqlalchemy import text
+
+    from storage.engine import SQLITE_CACHE_KIB, SQLITE_HEAP_LIMIT_BYTES
+
+    db = Database.from_url(sqlite_url)
+    try:
+        async with db.read() as first, db.read() as second:
+            for session in (first, second):
+                limit = (await session.execute(text("PRAGMA soft_heap_limit"))).scalar_one()
+                cache = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
+                assert (limit, cache) == (SQLITE_HEAP_LIMIT_BYTES, -SQLITE_CACHE_KIB)
+        assert SQLITE_HEAP_LIMIT_BYTES < 2 * SQLITE_CACHE_KIB * 1024  # two caches cannot fill
+    finally:
+        await db.dispose()
