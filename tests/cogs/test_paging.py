@@ -39,3 +39,29 @@ async def test_a_pager_closed_by_the_cap_drops_its_list_at_once(
         assert len(pager.lines) == 40 and list(pager.files) == ["list.csv"]
     for pager in open_ones:
         pager.stop()
+
+
+class _Response:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, object]]] = []
+
+    async def send_message(self, content: str, **kwargs: object) -> None:
+        self.sent.append((content, kwargs))
+
+
+class _Interaction:
+    def __init__(self) -> None:
+        self.response = _Response()
+
+
+async def test_a_file_asked_for_as_its_pager_closes_is_refused_politely() -> None:
+    """A click dispatched just before the pager closed finds its list gone: the officer is
+    told so (privately), instead of the button failing."""
+    pager = _pager(0)
+    button = next(item for item in pager.children if isinstance(item, paging._FileButton))
+    await pager.on_timeout()
+    clicked = _Interaction()
+    await button.callback(clicked)  # type: ignore[arg-type]
+    [(content, kwargs)] = clicked.response.sent
+    assert content == "This list has expired: run the command again."
+    assert kwargs["ephemeral"] is True and "file" not in kwargs
