@@ -405,9 +405,10 @@ async def import_exports(
     # here builds cycles): collect far less often while importing, then restore.
     thresholds = gc.get_threshold()
     gc.set_threshold(*_BULK_GC)
-    deferred = await _defer_indexes(app, paths, defer_indexes)
+    deferred: list[str] = []
     cancelled = False
     try:
+        deferred = await _defer_indexes(app, paths, defer_indexes)
         await _import_paths(
             app,
             clan_id,
