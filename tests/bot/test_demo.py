@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 
-def test_demo_prints_the_bots_posts_and_exits_0_quickly(tmp_path: Path) -> None:
+def test_demo_prints_the_bots_posts_and_exits_0(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLANSTATS_")}
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--keep", str(tmp_path / "demo")],
         capture_output=True,
@@ -20,7 +18,6 @@ def test_demo_prints_the_bots_posts_and_exits_0_quickly(tmp_path: Path) -> None:
         env=env,
         timeout=120,
     )
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
     assert "What the bot posted" in out
@@ -40,4 +37,3 @@ def test_demo_prints_the_bots_posts_and_exits_0_quickly(tmp_path: Path) -> None:
         assert expected in out, expected
     chart = tmp_path / "demo" / "clan-activity.png"
     assert chart.read_bytes().startswith(b"\x89PNG")
-    assert elapsed < 30, f"the demo took {elapsed:.1f} s"
