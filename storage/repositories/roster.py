@@ -300,6 +300,10 @@ async def snapshot_before(
     return None if s is None else _stored(s)
 
 
+#: Members per ``DELETE … IN (…)`` of :func:`store_snapshots`.
+_DELETE_CHUNK = 500
+
+
 async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues]) -> int:
     """Store snapshots; one measured at the same moment as a stored one replaces its values
     (and its step). Each step's boss and activity gains also go to ``snapshot_gains``."""
@@ -334,13 +338,19 @@ async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues])
             "total_progress_steps",
         ],
     )
-    for row in rows:  # a replaced snapshot's old gains go first
-        await session.execute(
-            delete(SnapshotGain).where(
-                SnapshotGain.member_id == row["member_id"],
-                SnapshotGain.taken_at == row["taken_at"],
+    # A replaced snapshot's old gains go first: one statement per moment (a sync's rows share
+    # one), in chunks well under either database's bound-parameter limit.
+    by_moment: dict[datetime, list[int]] = {}
+    for row in rows:
+        by_moment.setdefault(row["taken_at"], []).append(row["member_id"])
+    for moment, member_ids in by_moment.items():
+        for at in range(0, len(member_ids), _DELETE_CHUNK):
+            await session.execute(
+                delete(SnapshotGain).where(
+                    SnapshotGain.taken_at == moment,
+                    SnapshotGain.member_id.in_(member_ids[at : at + _DELETE_CHUNK]),
+                )
             )
-        )
     side = [
         {
             "clan_id": row["clan_id"],
