@@ -13,8 +13,10 @@ shortens that wait further for the last writes of a shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -24,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -112,6 +114,50 @@ class LockWaitLimit:
         if self.until is None:
             return None
         return max(0, min(default_ms, int((self.until - time.monotonic()) * 1000)))
+
+
+#: The longest a SQLite write waits for the writes of its own process queued before it.
+WRITE_QUEUE_WAIT_S = 60.0
+
+
+class WriteQueue:
+    """The SQLite writes of one process, one at a time, in the order they asked.
+
+    SQLite's busy handler is not a queue: a write waiting for the file's lock retries now and
+    then, and under load the writes arriving meanwhile can take the lock before it again and
+    again until its busy timeout passes ("database is locked", an officer's /config save
+    failing beside a sync). Writes of the same process therefore take turns here first;
+    the busy timeout is left for other processes (an import, a second instance). A shutdown's
+    :meth:`Database.limit_lock_waits` bounds this wait too.
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def turn(self, lock_wait: LockWaitLimit | None, busy_ms: int) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        limited = lock_wait.busy_ms(busy_ms) if lock_wait is not None else None
+        wait_s = WRITE_QUEUE_WAIT_S if limited is None else limited / 1000
+        try:
+            await asyncio.wait_for(lock.acquire(), wait_s)
+        except TimeoutError:
+            raise OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                sqlite3.OperationalError(
+                    f"database is locked (this process's earlier writes held it {wait_s:g} s)"
+                ),
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def sqlite_busy_timeout_ms(url: str, default_s: float = DEFAULT_TIMEOUTS.busy_s) -> int:
@@ -240,6 +286,10 @@ class Database:
         #: The engine whose transactions are writes (on SQLite they begin IMMEDIATE).
         self.write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._queue = WriteQueue() if self.dialect == "sqlite" else None
+        self._busy_ms = (
+            sqlite_busy_timeout_ms(self.url, timeouts.busy_s) if self._queue is not None else 0
+        )
 
     @classmethod
     def from_url(
@@ -273,8 +323,18 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """Open a write transaction; commit on success, roll back on any error."""
-        async with self._write() as session, session.begin():
+        """Open a write transaction; commit on success, roll back on any error.
+
+        On SQLite the process's writes take turns (:class:`WriteQueue`)."""
+        if self._queue is None:
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        async with (
+            self._queue.turn(self._lock_wait, self._busy_ms),
+            self._write() as session,
+            session.begin(),
+        ):
             yield session
 
     @property

@@ -103,3 +103,69 @@ async def test_every_sqlite_connection_caches_within_one_budget_for_the_process(
         assert SQLITE_HEAP_LIMIT_BYTES < 2 * SQLITE_CACHE_KIB * 1024  # two caches cannot fill
     finally:
         await db.dispose()
+
+
+async def test_writes_of_one_process_take_turns_however_many_wait(
+    migrated_sqlite_url: str,
+) -> None:
+    """Twenty writes at once, each holding the file for 20 ms, with a 50 ms busy timeout:
+    SQLite's busy handler alone let later writers win again and again ("database is locked"
+    for an officer's save beside a sync); taking turns in the process, every one lands."""
+    db = Database.from_url(migrated_sqlite_url + "?timeout=0.05")
+    async with db.write() as s:
+        s.add(JobRun(job="counter", slot="x", started_at=T0, counts={"n": 0}))
+
+    async def bump() -> None:
+        async with db.write() as s:
+            run = (await s.execute(select(JobRun).where(JobRun.job == "counter"))).scalar_one()
+            await asyncio.sleep(0.02)
+            run.counts = {"n": int(run.counts["n"]) + 1}
+
+    try:
+        results = await asyncio.gather(*(bump() for _ in range(20)), return_exceptions=True)
+        async with db.read() as s:
+            n = (await s.execute(select(JobRun).where(JobRun.job == "counter"))).scalar_one()
+    finally:
+        await db.dispose()
+    assert [r for r in results if r is not None] == []
+    assert n.counts["n"] == 20
+
+
+async def test_a_shutdowns_lock_limit_also_bounds_the_wait_for_the_process_own_writes(
+    migrated_sqlite_url: str,
+) -> None:
+    from storage.errors import unavailable_reason
+
+    db = Database.from_url(migrated_sqlite_url)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def long_write() -> None:
+        async with db.write() as s:
+            s.add(JobRun(job="long", slot="x", started_at=T0, counts={}))
+            held.set()
+            await release.wait()
+
+    try:
+        holder = asyncio.create_task(long_write())
+        await held.wait()
+        db.limit_lock_waits(0.2)
+        started = asyncio.get_running_loop().time()
+        try:
+            async with db.write() as s:
+                s.add(JobRun(job="late", slot="x", started_at=T0, counts={}))
+        except Exception as exc:
+            failed: BaseException | None = exc
+        else:
+            failed = None
+        waited = asyncio.get_running_loop().time() - started
+        release.set()
+        await holder
+        async with db.read() as s:
+            jobs = set((await s.execute(select(JobRun.job))).scalars())
+    finally:
+        await db.dispose()
+    assert failed is not None and unavailable_reason(failed) is not None
+    assert "locked" in str(failed)
+    assert waited < 2.0
+    assert jobs == {"long"}
