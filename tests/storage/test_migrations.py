@@ -28,8 +28,8 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names()) - {"alembic_version"}
 
 
-async def test_upgrade_downgrade_upgrade_round_trip(db_url: str) -> None:
-    db = Database.from_url(db_url)
+async def test_upgrade_downgrade_upgrade_round_trip(empty_db_url: str) -> None:
+    db = Database.from_url(empty_db_url)
     try:
         first = await upgrade(db)
         assert first.before is None
@@ -251,13 +251,13 @@ def _fill_0002(connection: Connection) -> None:
 
 
 async def test_0003_fills_steps_membership_and_unmatched_counts_of_a_populated_database(
-    db_url: str,
+    empty_db_url: str,
 ) -> None:
     """Snapshots stored before steps existed get them (-1 → 52 never counts 52, the rollback
     to 1,500 XP is not progress); members stored before membership events get their join
     (at WOM's join date, as the rank before their first role change) and leave; unmatched
     names count chat lines and broadcasts apart. Reports read the migrated data right."""
-    db = Database.from_url(db_url)
+    db = Database.from_url(empty_db_url)
     try:
         await upgrade(db, "0002")
         async with db.engine.begin() as conn:
