@@ -213,6 +213,17 @@ class RecordedPayloads:
     def _served(self) -> Recording:
         return self._recordings[self.fixture]
 
+    def _served_state(self) -> tuple[object, ...]:
+        """Everything a served member and snapshot is derived from besides the recordings:
+        equal states serve equal members and snapshots."""
+        return (
+            self.fixture,
+            self._keep_only,
+            tuple(sorted(self._dropped_fields)),
+            tuple(sorted(self._renames.items())),
+            tuple(sorted(self._unknown_metrics.items())),
+        )
+
     def _roster_mutated(self) -> bool:
         return bool(
             self._renames

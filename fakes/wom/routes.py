@@ -8,6 +8,7 @@ import json
 import re
 import time
 from datetime import timedelta
+from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
@@ -20,6 +21,11 @@ _PERIODS = {"five_min", "day", "week", "month", "year"}
 _CUSTOM_PERIOD = re.compile(r"(?:\d+y)?(?:\d+m)?(?:\d+w)?(?:\d+d)?(?:\d+h)?")
 
 
+#: Encoded bulk-hiscores bodies by (recordings folder, group, served state); oldest go first.
+_BULK_HISCORES: dict[tuple[str, int, tuple[object, ...]], bytes] = {}
+_BULK_HISCORES_KEPT = 8
+
+
 class WomRoutes(RecordedPayloads):
     """Mixin of :class:`~fakes.wom.FakeWom`: routing and one handler per endpoint."""
 
@@ -30,6 +36,7 @@ class WomRoutes(RecordedPayloads):
     verification_code: str
     player_update_cooldown_s: float
     _player_updates: dict[str, float]
+    _data_dir: Traversable
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -80,12 +87,7 @@ class WomRoutes(RecordedPayloads):
         if method == "GET" and sub in ("bulk-hiscores", "bulk-gained") and not self.bulk_enabled:
             return error(404, "NOT_FOUND", "Route not found.")
         if method == "GET" and sub == "bulk-hiscores":
-            return json_response(
-                [
-                    {"player": m["player"], "data": self._snapshot_for(m["player"])}
-                    for m in self._group_payload()["memberships"]
-                ]
-            )
+            return web.Response(body=self._bulk_hiscores_body(), content_type=JSON_TYPE)
         if method == "GET" and sub == "bulk-gained":
             return self._bulk_gained(request)
         if method == "GET" and sub in ("activity", "name-changes"):
@@ -99,6 +101,23 @@ class WomRoutes(RecordedPayloads):
         if method == "POST" and sub == "update-all":
             return await self._update_all(request)
         return error(404, "NOT_FOUND", "Route not found.")
+
+    def _bulk_hiscores_body(self) -> bytes:
+        """Every member's latest snapshot, encoded. The same state gives the same body, so it
+        is encoded once per test process (each test's fake starts from the same recording,
+        and its bot's first sync asks for it): a few MB of JSON, the fake's largest cost."""
+        key = (str(self._data_dir), self.group_id, self._served_state())
+        body = _BULK_HISCORES.get(key)
+        if body is None:
+            payload = [
+                {"player": m["player"], "data": self._snapshot_for(m["player"])}
+                for m in self._group_payload()["memberships"]
+            ]
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+            if len(_BULK_HISCORES) >= _BULK_HISCORES_KEPT:
+                _BULK_HISCORES.pop(next(iter(_BULK_HISCORES)))
+            _BULK_HISCORES[key] = body
+        return body
 
     def _bulk_gained(self, request: web.Request) -> web.Response:
         period = request.query.get("period")

@@ -99,6 +99,37 @@ async def test_bulk_hiscores_gives_every_member_with_recorded_or_unranked_metric
     assert by_name["sulkypeen"]["data"] is None  # never updated: no snapshot
 
 
+async def test_bulk_hiscores_follow_every_change_of_what_is_served(
+    fake: FakeWom, http: aiohttp.ClientSession
+) -> None:
+    """The encoded body is reused for an equal state only (tests/fakes: the fake's cache)."""
+
+    def by_id(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        return {row["player"]["id"]: row for row in rows}
+
+    first = by_id(await get_json(http, fake, "/groups/11114/bulk-hiscores"))
+    pid = next(p for p, row in first.items() if row["data"] is not None)
+    fake.rename_player(pid, "Fresh Name", datetime(2025, 12, 23, 10, tzinfo=UTC))
+    fake.add_unknown_metric("new_boss", 7)
+    changed = by_id(await get_json(http, fake, "/groups/11114/bulk-hiscores"))
+    assert changed[pid]["player"]["displayName"] == "Fresh Name"
+    assert {
+        row["data"]["data"]["bosses"]["new_boss"]["kills"]
+        for row in changed.values()
+        if row["data"]
+    } == {7}
+    fake.keep_only_members(10)
+    assert len(await get_json(http, fake, "/groups/11114/bulk-hiscores")) == 10
+    fake.keep_only_members(None)
+    fake.use_fixture(EVENING)
+    evening = by_id(await get_json(http, fake, "/groups/11114/bulk-hiscores"))
+    assert evening[pid]["player"]["displayName"] == "Fresh Name"
+    assert sum(evening[p]["player"]["exp"] != changed[p]["player"]["exp"] for p in evening) == 157
+    async with FakeWom(rate_window_s=1.0) as other:  # a new fake serves its own state
+        again = by_id(await get_json(http, other, "/groups/11114/bulk-hiscores"))
+    assert again == first
+
+
 async def test_bulk_endpoints_answer_404_when_disabled_like_older_deployments(
     fake: FakeWom, http: aiohttp.ClientSession
 ) -> None:
