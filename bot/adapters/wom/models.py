@@ -242,10 +242,17 @@ class WomGroup:
         )
 
 
-def _metric_value(category: str, values: Json) -> int | float | None:
-    keys = (_VALUE_FIELDS[category],) if category in _VALUE_FIELDS else _FALLBACK_VALUE_FIELDS
+def _value_keys(category: str) -> tuple[str, ...]:
+    return (_VALUE_FIELDS[category],) if category in _VALUE_FIELDS else _FALLBACK_VALUE_FIELDS
+
+
+def _metric_value(keys: tuple[str, ...], values: Json) -> int | float | None:
+    """The first numeric field of ``keys`` (a bool is not a number)."""
     for key in keys:
         value = values.get(key)
+        kind = type(value)
+        if kind is int or kind is float:  # what JSON gives: the common case, checked first
+            return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value
     return None
@@ -289,9 +296,10 @@ class WomSnapshot:
         for category, entries in data.items():
             if not isinstance(entries, Mapping):
                 continue
+            keys = _value_keys(str(category))  # once per category, not per metric
             for name, values in entries.items():
                 if isinstance(values, Mapping):
-                    value = _metric_value(str(category), values)
+                    value = _metric_value(keys, values)
                     if value is not None:
                         metrics[str(name)] = value
         overall = metrics.get("overall", -1)
