@@ -216,6 +216,10 @@ async def kill_at(proc: asyncio.subprocess.Process, delay_s: float) -> bool:
     return True
 
 
+#: How long after its parent's SIGKILL a process the import started may take to end.
+ORPHAN_GRACE_S = 10.0
+
+
 def descendants(root: int) -> set[int]:
     """Every process below ``root`` (read from /proc)."""
     table_: dict[int, int] = {}
@@ -423,7 +427,8 @@ class KillTally:
     lost: int = 0
     doubled: int = 0
     failed_reruns: int = 0
-    orphans: int = 0
+    orphans: int = 0  # processes it started still alive ORPHAN_GRACE_S after the kill
+    slowest_exit_s: float = 0.0  # the longest those took to end after it
     notes: list[str] = field(default_factory=list)
 
     def figures(self, unit: str) -> str:
@@ -432,7 +437,9 @@ class KillTally:
             f" {unit}; reruns failed {self.failed_reruns}"
         )
         if self.orphans:
-            text_ += f"; orphans {self.orphans}"
+            text_ += f"; orphans {self.orphans} (alive {ORPHAN_GRACE_S:g} s after the kill)"
+        elif self.slowest_exit_s:
+            text_ += f"; its processes all ended, the slowest {self.slowest_exit_s:.1f} s after"
         if self.notes:
             text_ += "; " + "; ".join(sorted(set(self.notes))[:3])
         return text_
@@ -486,8 +493,15 @@ async def kill_import(ctx: Ctx) -> Row:
                 await asyncio.wait_for(proc.wait(), 0.05)
         seen |= descendants(proc.pid) if proc.returncode is None else set()
         tally.landed += await kill_at(proc, 0)
-        await asyncio.sleep(2)  # a reader left behind would still be alive now
+        # The reader ends itself once its parent is gone, but only when its own start-up
+        # (importing the bot, about 2 s under load) is over: wait that long and more.
+        killed = time.monotonic()
         left = alive(seen)
+        while left and time.monotonic() - killed < ORPHAN_GRACE_S:
+            await asyncio.sleep(0.25)
+            left = alive(seen)
+        if seen:
+            tally.slowest_exit_s = max(tally.slowest_exit_s, time.monotonic() - killed)
         tally.orphans += len(left)
         for pid in left:  # ours: started by the import this scenario ran
             with contextlib.suppress(ProcessLookupError):

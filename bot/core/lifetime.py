@@ -8,6 +8,7 @@ either. :func:`die_with_parent` is called first thing in the child.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import signal
 import sys
@@ -39,6 +40,21 @@ def die_with_parent(parent_pid: int, *, poll_s: float = 0.5, use_prctl: bool = T
         target=_watch, args=(parent_pid, poll_s), name="parent-watch", daemon=True
     )
     watcher.start()
+
+
+def run_bound_to_parent(parent_pid: int, target: str, *args: object) -> None:
+    """A spawned process's entry: :func:`die_with_parent` first, then ``target``
+    (``"package.module:function"``) called with ``args``.
+
+    A spawned process imports what its target and arguments need before it runs anything;
+    the importer's modules (SQLAlchemy, aiohttp, the relay parser) take a second or two,
+    more under load, and a parent killed meanwhile left its child running until then. This
+    module is small: the child is bound within its first fraction of a second, and the
+    target's module is imported after.
+    """
+    die_with_parent(parent_pid)
+    module, _, name = target.partition(":")
+    getattr(importlib.import_module(module), name)(*args)
 
 
 def _watch(parent_pid: int, poll_s: float) -> None:

@@ -39,7 +39,7 @@ from bot.adapters.dce import (
     message_from_dce,
 )
 from bot.core.config import env_name
-from bot.core.lifetime import die_with_parent
+from bot.core.lifetime import run_bound_to_parent
 from bot.core.runtime import tune_gc
 from bot.usecases.context import App
 from bot.usecases.harvest import (
@@ -275,20 +275,21 @@ def read_export(
     yield done()
 
 
-def _reader_process(
+#: What the reader process runs, by name: its module is imported once the process is bound.
+_READER = f"{__name__}:read_into_queue"
+
+
+def read_into_queue(
     path: str,
     channel_id: int,
     config: RelayConfig,
     batch_size: int,
     out: multiprocessing.queues.Queue[ReadChunk | None],
-    parent_pid: int,
 ) -> None:
-    """The reader process: :func:`read_export` into a bounded queue, then ``None``.
-
-    It ends with the importing process, however that one ends (SIGKILL included): else it
-    would wait forever on a full queue, holding its memory.
-    """
-    die_with_parent(parent_pid)
+    """The reader process (started by :func:`bot.core.lifetime.run_bound_to_parent`, which
+    ends it with the importing process, SIGKILL included: else it would wait forever on a
+    full queue, holding its memory): :func:`read_export` into a bounded queue, then
+    ``None``."""
     tune_gc()  # the modules imported to unpickle the arguments are never walked again
     gc.set_threshold(*_BULK_GC)
     try:
@@ -331,8 +332,8 @@ async def _chunks_from_process(
     ctx = multiprocessing.get_context("spawn")
     queue: multiprocessing.queues.Queue[ReadChunk | None] = ctx.Queue(maxsize=_QUEUE_DEPTH)
     proc = ctx.Process(
-        target=_reader_process,
-        args=(str(path), channel_id, config, batch_size, queue, os.getpid()),
+        target=run_bound_to_parent,
+        args=(os.getpid(), _READER, str(path), channel_id, config, batch_size, queue),
         name="clanstats-import-reader",
         daemon=True,
     )

@@ -566,3 +566,43 @@ def test_a_child_ends_when_its_parent_dies_without_prctl(tmp_path: Path) -> None
         proc.kill()
         proc.wait()
     _assert_no_orphans({child})
+
+
+@linux_only
+def test_a_spawned_child_is_bound_to_its_parent_before_its_target_is_imported(
+    tmp_path: Path,
+) -> None:
+    """The import's reader is started through run_bound_to_parent: a parent killed while the
+    child still imports its target's modules (seconds for the importer's, under load) takes
+    the child with it at once, not when those imports are over."""
+    (tmp_path / "slow_target.py").write_text(
+        "import time\ntime.sleep(60)  # a module that takes long to import\n"
+        "def run(path):\n    open(path, 'w').write('ran')\n"
+    )
+    marker = tmp_path / "child.pid"
+    parent = (
+        "import multiprocessing, os, sys, time\n"
+        "from bot.core.lifetime import run_bound_to_parent\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = multiprocessing.get_context('spawn')\n"
+        "    child = ctx.Process(target=run_bound_to_parent,\n"
+        "        args=(os.getpid(), 'slow_target:run', sys.argv[1] + '.ran'))\n"
+        "    child.start()\n"
+        "    open(sys.argv[1], 'w').write(str(child.pid))\n"
+        "    time.sleep(60)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
+    proc = subprocess.Popen([sys.executable, "-c", parent, str(marker)], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() or not marker.read_text():
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child = int(marker.read_text())
+        time.sleep(1.0)  # the child is inside the slow import by now
+        assert alive({child})
+    finally:
+        proc.kill()
+        proc.wait()
+    _assert_no_orphans({child})
+    assert not (tmp_path / "child.pid.ran").exists()
