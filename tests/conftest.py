@@ -304,18 +304,18 @@ def _clean_clanstats_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 # it proves (failover, departures, relay tools, /setup, /config, many clans, links and roles),
 # so its budget is that rate times the tests that ran: 2.9 s a test on SQLite and, as before,
 # half as much again on PostgreSQL (4.35 s), where each test also creates and drops a
-# database and every write crosses a socket. Setup and teardown count, with coverage on, as
-# scripts/test runs them. A run whose e2e tests went over either budget fails, saying so.
+# database and every write crosses a socket; setup and teardown count, coverage on.
 #
-# What is counted is CPU time: the test process's (every thread) and its child processes',
-# not the wall clock. With four pytest-xdist workers on CI's two cores, and a shared host
-# that lends its cores out, a test's wall time measured its neighbours as much as itself:
-# the same code summed 255 s of e2e wall time here and 340 s on CI, whose whole run took
-# twice as long as the one before it. CPU time is the work the e2e tests add to CI's ten
-# minutes, whatever else runs; the wall time is still printed beside it.
+# The budget is checked by ``benchmarks/e2e_budget.py``, which runs the e2e suite on its
+# own, one worker per core. Inside the full suite (four workers on CI's two cores, beside
+# every other test, on a shared host) a test's time measured its neighbours as much as
+# itself: the same code summed 255 s of e2e wall time here and 340 s on CI, in a CI run
+# twice as slow overall as the one before it, and the CPU time of a test swells the same way
+# when its core's twin is busy. A gate on either failed runs for the machine's weather, so
+# the full suite prints its figures (CPU and wall time per database) and does not judge them.
 
 E2E_PREFIX = "tests/e2e/"
-#: CPU seconds a test, by database (issue 3's rate; see above).
+#: Seconds a test, by database (issue 3's rate; see above).
 E2E_RATE_S = {"sqlite": 2.9, "postgresql": 4.35, "other": 2.9}
 E2E_DATABASES = ("sqlite", "postgresql")
 _e2e: dict[str, dict[str, float]] = {
@@ -377,18 +377,8 @@ E2E_FLOOR_TESTS = 26
 
 
 def e2e_budget(db: str, tests: float) -> float:
-    """The CPU seconds ``tests`` e2e tests on ``db`` may take."""
+    """The seconds ``tests`` e2e tests on ``db`` may take, each with a core to itself."""
     return E2E_RATE_S[db] * max(tests, E2E_FLOOR_TESTS)
-
-
-def e2e_over_budget(tallies: dict[str, dict[str, float]] | None = None) -> list[str]:
-    """One line per database whose e2e tests took more CPU time than their budget."""
-    return [
-        f"the e2e suite on {db} took {t['cpu']:.1f} s of CPU: over its "
-        f"{e2e_budget(db, t['tests']):.0f} s budget"
-        for db, t in (_e2e if tallies is None else tallies).items()
-        if t["cpu"] > e2e_budget(db, t["tests"])
-    ]
 
 
 def pytest_terminal_summary(
@@ -400,12 +390,6 @@ def pytest_terminal_summary(
         terminalreporter.write_line(
             f"e2e suite ({E2E_PREFIX}) on {db}: {t['tests']:.0f} tests, {t['failed']:.0f} failed, "
             f"{t['cpu']:.1f} s of CPU with setup and teardown (budget: {E2E_RATE_S[db]:g} s a "
-            f"test = {e2e_budget(db, t['tests']):.0f} s); {t['seconds']:.1f} s of wall time"
+            f"test = {e2e_budget(db, t['tests']):.0f} s, checked by benchmarks/e2e_budget.py); "
+            f"{t['seconds']:.1f} s of wall time"
         )
-    for line in e2e_over_budget():
-        terminalreporter.write_line(line, red=True)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if e2e_over_budget() and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fakes.discord import SentMessage
 from fakes.world import clan_world
-from tests.conftest import E2E_RATE_S, cpu_seconds, e2e_budget, e2e_database, e2e_over_budget
+from tests.conftest import E2E_RATE_S, cpu_seconds, e2e_budget, e2e_database
 from tests.e2e.checks import time_text_problems, verdict_problems
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,31 +138,41 @@ def time_problems(content: str, embeds: list[dict[str, object]] | None = None) -
     return "\n".join(time_text_problems(content, embeds or []))
 
 
-def test_each_database_has_its_own_e2e_budget_of_cpu_seconds() -> None:
+def test_each_database_has_its_own_e2e_budget() -> None:
     assert e2e_database("tests/e2e/test_x.py::test_y[postgresql]") == "postgresql"
     assert e2e_database("tests/e2e/test_x.py::test_y[sqlite-per-player]") == "sqlite"
     assert e2e_database("tests/e2e/test_x.py::test_y") == "other"
     assert E2E_RATE_S["sqlite"] == 2.9  # issue 3's minute for 21 tests
     assert round(e2e_budget("postgresql", 26), 6) == 113.1
     assert e2e_budget("sqlite", 1) == e2e_budget("sqlite", 26)  # a subset: the suite's floor
+    assert e2e_budget("sqlite", 42) == 2.9 * 42  # more tests, more budget, at the same rate
+
+
+def test_the_budget_benchmark_reads_the_line_the_suite_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """benchmarks/e2e_budget.py judges the figures the suite prints: the line it reads."""
+    import tests.conftest as suite
+    from benchmarks.e2e_budget import LINE
+
     tallies = {
-        "sqlite": {"cpu": 75.5, "seconds": 300.0, "tests": 26, "failed": 0},
-        "postgresql": {"cpu": 113.0, "seconds": 400.0, "tests": 26, "failed": 0},
+        "sqlite": {"cpu": 101.5, "seconds": 230.25, "tests": 42, "failed": 0},
+        "postgresql": {"cpu": 99.0, "seconds": 280.0, "tests": 42, "failed": 1},
+        "other": {"cpu": 0.0, "seconds": 0.0, "tests": 0, "failed": 0},
     }
-    assert e2e_over_budget(tallies) == [
-        "the e2e suite on sqlite took 75.5 s of CPU: over its 75 s budget"
+    monkeypatch.setattr(suite, "_e2e", tallies)
+    printed: list[str] = []
+
+    class Reporter:
+        def write_line(self, line: str, **_markup: bool) -> None:
+            printed.append(line)
+
+    suite.pytest_terminal_summary(Reporter(), None)  # type: ignore[arg-type]
+    found = [m.groupdict() for m in LINE.finditer("\n".join(printed))]
+    assert [(f["db"], f["tests"], f["failed"], f["cpu"], f["wall"]) for f in found] == [
+        ("sqlite", "42", "0", "101.5", "230.2"),
+        ("postgresql", "42", "1", "99.0", "280.0"),
     ]
-    tallies["postgresql"]["cpu"] = 113.2
-    assert len(e2e_over_budget(tallies)) == 2
-    # More tests, more budget, at the same rate.
-    tallies["sqlite"]["tests"] = 27
-    assert e2e_over_budget(tallies) == [
-        "the e2e suite on postgresql took 113.2 s of CPU: over its 113 s budget"
-    ]
-    # Wall time, however long a crowded machine stretched it, is not what is counted.
-    tallies["postgresql"]["cpu"] = 100.0
-    tallies["sqlite"]["seconds"] = 10_000.0
-    assert e2e_over_budget(tallies) == []
 
 
 def test_cpu_seconds_count_this_process_and_its_finished_children() -> None:
