@@ -121,13 +121,14 @@ WRITE_QUEUE_WAIT_S = 60.0
 
 
 class WriteQueue:
-    """The SQLite writes of one process, one at a time, in the order they asked.
+    """The SQLite writes made through one :class:`Database` (the bot has one per process),
+    one at a time, in the order they asked.
 
     SQLite's busy handler is not a queue: a write waiting for the file's lock retries now and
     then, and under load the writes arriving meanwhile can take the lock before it again and
     again until its busy timeout passes ("database is locked", an officer's /config save
-    failing beside a sync). Writes of the same process therefore take turns here first;
-    the busy timeout is left for other processes (an import, a second instance). A shutdown's
+    failing beside a sync). Those writes therefore take turns here first; the busy timeout is
+    left for other processes (an import, a second instance). A shutdown's
     :meth:`Database.limit_lock_waits` bounds this wait too.
     """
 
