@@ -319,15 +319,17 @@ def test_no_link_without_the_code_from_the_claimed_name_through_a_relay(
     url = f"sqlite:///{tmp_path / 'links.sqlite3'}"
     groups = itertools.count(20_000)
 
+    # One engine for every example (its pool closed after each): SQLAlchemy caches compiled
+    # statements per engine, and an engine per example compiled them all again each time.
+    db = Database.from_url(url)
+
     async def migrate() -> None:
-        db = Database.from_url(url)
         await upgrade(db)
         await db.dispose()
 
     asyncio.run(migrate())
 
     async def scenario(posts: list[Post], replays: list[int], cut: int) -> None:
-        db = Database.from_url(url)
         app = make_app(db, Clock())
         try:
             clan_id = await ensure_clan_for(app, next(groups))
