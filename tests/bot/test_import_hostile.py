@@ -535,6 +535,15 @@ def test_killed_imports_leave_no_process_behind_and_a_rerun_stores_the_rest(
     assert stored_rows(db_path) == KILL_MESSAGES
 
 
+def _child_pid(marker: Path) -> int:
+    """The pid a test's parent process writes to ``marker`` once its child started."""
+    deadline = time.monotonic() + 30
+    while not marker.exists() or not marker.read_text():
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    return int(marker.read_text())
+
+
 @linux_only
 def test_a_child_ends_when_its_parent_dies_without_prctl(tmp_path: Path) -> None:
     """Where the kernel cannot be asked (not Linux), the watcher thread ends the child."""
@@ -556,11 +565,7 @@ def test_a_child_ends_when_its_parent_dies_without_prctl(tmp_path: Path) -> None
         [sys.executable, "-c", parent, str(marker)], env=dict(os.environ, PYTHONPATH=str(ROOT))
     )
     try:
-        deadline = time.monotonic() + 30
-        while not marker.exists() or not marker.read_text():
-            assert time.monotonic() < deadline, "the child never started"
-            time.sleep(0.05)
-        child = int(marker.read_text())
+        child = _child_pid(marker)
         assert alive({child})
     finally:
         proc.kill()
@@ -594,11 +599,7 @@ def test_a_spawned_child_is_bound_to_its_parent_before_its_target_is_imported(
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
     proc = subprocess.Popen([sys.executable, "-c", parent, str(marker)], env=env)
     try:
-        deadline = time.monotonic() + 30
-        while not marker.exists() or not marker.read_text():
-            assert time.monotonic() < deadline, "the child never started"
-            time.sleep(0.05)
-        child = int(marker.read_text())
+        child = _child_pid(marker)
         time.sleep(1.0)  # the child is inside the slow import by now
         assert alive({child})
     finally:
