@@ -493,8 +493,8 @@ async def kill_import(ctx: Ctx) -> Row:
                 await asyncio.wait_for(proc.wait(), 0.05)
         seen |= descendants(proc.pid) if proc.returncode is None else set()
         tally.landed += await kill_at(proc, 0)
-        # The reader ends itself once its parent is gone, but only when its own start-up
-        # (importing the bot, about 2 s under load) is over: wait that long and more.
+        # The import's processes end with it (its reader binds itself to its parent before
+        # anything else); whatever still runs ORPHAN_GRACE_S later was left behind.
         killed = time.monotonic()
         left = alive(seen)
         while left and time.monotonic() - killed < ORPHAN_GRACE_S:
