@@ -9,13 +9,22 @@ statements within each database's bound-parameter limit, compiled once and cache
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    """``items`` in slices of at most ``size``: the keys of one ``IN (...)`` list each, far
+    below both databases' bound-parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _table(model: type[DeclarativeBase] | Table) -> Table:

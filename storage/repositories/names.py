@@ -16,15 +16,11 @@ from sqlalchemy import and_, case, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.holders import Holding, MemberNames, NameUse, holdings, name_uses
+from storage.bulk import chunks
 from storage.models import Member, MemberAlias, MemberEvent, RelayMessage, UnmatchedName
 from storage.repositories.relay import RELAY_TABLE, UnmatchedSighting, record_unmatched_rows
 
 _IN_CHUNK = 500
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def member_names(
@@ -37,7 +33,7 @@ async def member_names(
     current: dict[int, tuple[str, datetime]] = {}
     renames: dict[int, list[tuple[str, datetime | None]]] = {}
     first_join: dict[int, datetime] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, _IN_CHUNK):
         for mid, key, joined, created in await session.execute(
             select(Member.id, Member.rsn_key, Member.joined_at, Member.created_at).where(
                 Member.id.in_(chunk)
@@ -86,7 +82,7 @@ async def holders_of(
     if not wanted:
         return {}
     member_ids: set[int] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _IN_CHUNK):
         member_ids.update(
             await session.scalars(
                 select(Member.id).where(Member.clan_id == clan_id, Member.rsn_key.in_(chunk))
@@ -141,7 +137,7 @@ async def reattribute(session: AsyncSession, clan_id: int, keys: Iterable[str]) 
     """
     t = RELAY_TABLE
     wanted: list[str] = []
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in chunks(sorted(set(keys)), _IN_CHUNK):
         # Only names some relay row carries can have anything to re-credit.
         wanted += await session.scalars(
             select(t.c.rsn_key).where(t.c.clan_id == clan_id, t.c.rsn_key.in_(chunk)).distinct()
@@ -187,7 +183,7 @@ async def rebuild_unmatched(session: AsyncSession, clan_id: int, keys: Sequence[
     r = RelayMessage
     counted = and_(r.duplicate_of.is_(None), r.deleted_at.is_(None))
     found = 0
-    for chunk in _chunks(list(keys)):
+    for chunk in chunks(list(keys), _IN_CHUNK):
         await session.execute(
             delete(UnmatchedName).where(
                 UnmatchedName.clan_id == clan_id, UnmatchedName.rsn_key.in_(chunk)

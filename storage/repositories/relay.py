@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, case, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.bulk import dialect_insert
+from storage.bulk import chunks, dialect_insert
 from storage.engine import SQLITE_CACHE_KIB
 from storage.models import RelayMessage, UnmatchedName
 
@@ -34,11 +34,6 @@ _RELAY_LOCK_NAMESPACE = 0x52454C
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def lock_clan_relay(session: AsyncSession, clan_id: int) -> None:
@@ -479,7 +474,7 @@ async def mark_deleted(
     ids = sorted(set(message_ids))
     t = RELAY_TABLE
     marked = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, _IN_CHUNK):
         result = await session.execute(
             update(t)
             .where(t.c.message_id.in_(chunk), t.c.deleted_at.is_(None))

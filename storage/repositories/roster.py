@@ -17,7 +17,7 @@ from domain.activity import (
     SnapshotPoint,
     snapshot_step,
 )
-from storage.bulk import dialect_insert, insert_ignore, upsert
+from storage.bulk import chunks, dialect_insert, insert_ignore, upsert
 from storage.models import Member, MemberAlias, MemberEvent, Snapshot, SnapshotGain
 
 
@@ -344,11 +344,10 @@ async def store_snapshots(session: AsyncSession, rows: Sequence[SnapshotValues])
     for row in rows:
         by_moment.setdefault(row["taken_at"], []).append(row["member_id"])
     for moment, member_ids in by_moment.items():
-        for at in range(0, len(member_ids), _DELETE_CHUNK):
+        for chunk in chunks(member_ids, _DELETE_CHUNK):
             await session.execute(
                 delete(SnapshotGain).where(
-                    SnapshotGain.taken_at == moment,
-                    SnapshotGain.member_id.in_(member_ids[at : at + _DELETE_CHUNK]),
+                    SnapshotGain.taken_at == moment, SnapshotGain.member_id.in_(chunk)
                 )
             )
     side = [
