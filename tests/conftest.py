@@ -270,8 +270,7 @@ def empty_db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     """A migrated database (SQLite file or PostgreSQL), disposed after the test."""
-    database = Database.from_url(db_url)
-    await upgrade(database)
+    database = Database.from_url(db_url)  # migrated already (MigratedTemplates)
     try:
         yield database
     finally:
@@ -281,7 +280,6 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 async def sqlite_db(migrated_sqlite_url: str) -> AsyncIterator[Database]:
     database = Database.from_url(migrated_sqlite_url)
-    await upgrade(database)
     try:
         yield database
     finally:
@@ -338,25 +336,19 @@ def cpu_seconds() -> float:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    item.stash[_PHASE_CPU] = cpu_seconds()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    item.stash[_PHASE_CPU] = cpu_seconds()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    item.stash[_PHASE_CPU] = cpu_seconds()
+    if item.nodeid.startswith(E2E_PREFIX):
+        item.stash[_PHASE_CPU] = cpu_seconds()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    if item.nodeid.startswith(E2E_PREFIX) and _PHASE_CPU in item.stash:
-        # An attribute of the report travels with it to the pytest-xdist controller.
-        outcome.get_result().cpu_s = cpu_seconds() - item.stash[_PHASE_CPU]
+    if _PHASE_CPU in item.stash:
+        # Each phase (setup, call, teardown) starts as the one before it is reported. An
+        # attribute of the report travels with it to the pytest-xdist controller.
+        now = cpu_seconds()
+        outcome.get_result().cpu_s = now - item.stash[_PHASE_CPU]
+        item.stash[_PHASE_CPU] = now
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
