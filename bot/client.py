@@ -498,7 +498,11 @@ class ClanStatsBot(commands.Bot):
                 await hook(True)
         except Exception as exc:
             # Half the jobs scheduled is worse than none: give the lead back, try again later.
-            log.error("scheduler.take_over_failed", error=_one_line(exc), exc_info=exc)
+            reason = database_unavailable(exc)
+            if reason is None:
+                log.error("scheduler.take_over_failed", error=_one_line(exc), exc_info=exc)
+            else:  # an outage, not a bug: one line, as for every job it cuts short
+                log.warning("scheduler.take_over_failed", reason=reason)
             await self._step_down("taking over failed")
             if self._lease is not None:
                 await self._lease.release()
