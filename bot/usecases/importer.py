@@ -51,6 +51,7 @@ from bot.usecases.harvest import (
     store_parsed,
     unmatched_names,
 )
+from bot.usecases.jobs import refresh_statistics
 from domain.relay import RelayConfig, RelayMessageIn
 from domain.relay_stats import FormatTally
 from storage.repositories import relay as relay_repo
@@ -430,6 +431,8 @@ async def import_exports(
         gc.set_threshold(*thresholds)
         if deferred and not cancelled:
             await _build_indexes(app, deferred, progress)
+    # What was imported may be most of the table: the query planner's statistics with it.
+    await refresh_statistics(app)
     if bar is not None:
         bar.done()
     report.unmatched_names = len(await unmatched_names(app, clan_id))
