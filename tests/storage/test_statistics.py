@@ -101,54 +101,40 @@ async def _chat_count_plan(db: Database, path: Path) -> str:
 
 
 async def test_a_never_analyzed_database_gets_statistics_and_the_member_index(
-    migrated_sqlite_url: str,
+    sqlite_db: Database,
 ) -> None:
-    path = _path(migrated_sqlite_url)
+    path = _path(sqlite_db.url)
     _populate(path, 3_000)
-    db = Database.from_url(migrated_sqlite_url)
-    try:
-        assert "relay_messages" not in _analyzed(path)
-        assert await refresh_planner_statistics(db) == ["relay_messages"]
-        assert "relay_messages" in _analyzed(path)
-        # Each member's lines by one seek on (clan, member, posted_at), not the whole window
-        # of the clan's chat once per member.
-        plan = await _chat_count_plan(db, path)
-        assert "ix_relay_messages_chat_member_posted" in plan, plan
-        # Fresh now: a second call does nothing (and takes no write lock).
-        assert await refresh_planner_statistics(db) == []
-    finally:
-        await db.dispose()
+    assert "relay_messages" not in _analyzed(path)
+    assert await refresh_planner_statistics(sqlite_db) == ["relay_messages"]
+    assert "relay_messages" in _analyzed(path)
+    # Each member's lines by one seek on (clan, member, posted_at), not the whole window of
+    # the clan's chat once per member.
+    plan = await _chat_count_plan(sqlite_db, path)
+    assert "ix_relay_messages_chat_member_posted" in plan, plan
+    # Fresh now: a second call does nothing (and takes no write lock).
+    assert await refresh_planner_statistics(sqlite_db) == []
 
 
-async def test_statistics_are_refreshed_when_a_table_outgrows_them(
-    migrated_sqlite_url: str,
-) -> None:
-    path = _path(migrated_sqlite_url)
+async def test_statistics_are_refreshed_when_a_table_outgrows_them(sqlite_db: Database) -> None:
+    path = _path(sqlite_db.url)
     _populate(path, MIN_ROWS - 1)
-    db = Database.from_url(migrated_sqlite_url)
-    try:
-        assert await refresh_planner_statistics(db) == []  # too small to matter yet
-        _populate(path, 500, first_id=MIN_ROWS)
-        assert await refresh_planner_statistics(db) == ["relay_messages"]
-        _populate(path, 200, first_id=MIN_ROWS + 500)  # 800 rows: not twice the 599
-        assert await refresh_planner_statistics(db) == []
-        _populate(path, 1_000, first_id=MIN_ROWS + 700)
-        assert await refresh_planner_statistics(db) == ["relay_messages"]
-    finally:
-        await db.dispose()
+    assert await refresh_planner_statistics(sqlite_db) == []  # too small to matter yet
+    _populate(path, 500, first_id=MIN_ROWS)
+    assert await refresh_planner_statistics(sqlite_db) == ["relay_messages"]
+    _populate(path, 200, first_id=MIN_ROWS + 500)  # 800 rows: not twice the 599
+    assert await refresh_planner_statistics(sqlite_db) == []
+    _populate(path, 1_000, first_id=MIN_ROWS + 700)
+    assert await refresh_planner_statistics(sqlite_db) == ["relay_messages"]
 
 
-async def test_every_start_analyzes_a_grown_database(migrated_sqlite_url: str) -> None:
+async def test_every_start_analyzes_a_grown_database(sqlite_db: Database) -> None:
     """The schema check of every start (``upgrade``) refreshes outgrown statistics, so a
     database filled by an older version or by hand is fixed by the next start."""
-    path = _path(migrated_sqlite_url)
+    path = _path(sqlite_db.url)
     _populate(path, 1_000)
-    db = Database.from_url(migrated_sqlite_url)
-    try:
-        await upgrade(db)
-        assert "relay_messages" in _analyzed(path)
-    finally:
-        await db.dispose()
+    await upgrade(sqlite_db)
+    assert "relay_messages" in _analyzed(path)
 
 
 async def test_postgresql_keeps_its_own_statistics(migrated_pg_url: str) -> None:
@@ -159,15 +145,12 @@ async def test_postgresql_keeps_its_own_statistics(migrated_pg_url: str) -> None
         await db.dispose()
 
 
-async def test_a_job_that_grew_the_tables_leaves_fresh_statistics(
-    migrated_sqlite_url: str,
-) -> None:
+async def test_a_job_that_grew_the_tables_leaves_fresh_statistics(sqlite_db: Database) -> None:
     """The bot's jobs (a sync, a backfill) are what grow the tables: each one ends with the
     check, so the officers' commands never run on a planner that is guessing."""
-    path = _path(migrated_sqlite_url)
-    db = Database.from_url(migrated_sqlite_url)
+    path = _path(sqlite_db.url)
     wom = HttpWomClient("http://127.0.0.1:9", None, "tests", timeout_s=1.0)
-    app = App(db=db, wom=wom, clock=lambda: T0)
+    app = App(db=sqlite_db, wom=wom, clock=lambda: T0)
 
     async def work() -> tuple[dict[str, int], None]:
         _populate(path, 2_000)  # what a backfill of a busy channel stores
@@ -179,20 +162,19 @@ async def test_a_job_that_grew_the_tables_leaves_fresh_statistics(
         assert "relay_messages" in _analyzed(path)
     finally:
         await wom.close()
-        await db.dispose()
 
 
-async def test_a_start_that_cannot_write_the_statistics_goes_on(migrated_sqlite_url: str) -> None:
+async def test_a_start_that_cannot_write_the_statistics_goes_on(sqlite_db: Database) -> None:
     """Statistics are an optimisation: a start whose write is refused (another process holds
     the write lock past the busy timeout; a read-only file) says so and goes on."""
-    path = _path(migrated_sqlite_url)
+    path = _path(sqlite_db.url)
     _populate(path, 1_000)
     holder = sqlite3.connect(path)
     holder.execute("BEGIN IMMEDIATE")
-    db = Database.from_url(f"{migrated_sqlite_url}?timeout=0.2")
+    impatient = Database.from_url(f"sqlite:///{path}?timeout=0.2")
     try:
         with capture_logs() as logs:
-            await upgrade(db)
+            await upgrade(impatient)
         assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
             "db.statistics_not_refreshed"
         ]
@@ -200,11 +182,7 @@ async def test_a_start_that_cannot_write_the_statistics_goes_on(migrated_sqlite_
     finally:
         holder.rollback()
         holder.close()
-        await db.dispose()
+        await impatient.dispose()
     # The next start, with the lock free, does it.
-    db = Database.from_url(migrated_sqlite_url)
-    try:
-        await upgrade(db)
-        assert "relay_messages" in _analyzed(path)
-    finally:
-        await db.dispose()
+    await upgrade(sqlite_db)
+    assert "relay_messages" in _analyzed(path)
