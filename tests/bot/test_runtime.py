@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from bot.core.runtime import GC_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +87,9 @@ def test_a_job_ends_with_a_full_collection_at_most_once_a_minute() -> None:
     assert collect_after_job(now=later + FULL_COLLECTION_EVERY_S) is True
 
 
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="glibc's malloc_trim and /proc are Linux's"
+)
 def test_release_free_memory_gives_freed_holes_back_to_the_system() -> None:
     """Freed objects bigger than 512 bytes leave holes the C allocator keeps (RSS stays at
     its peak) until it is asked to give whole free pages back; the bot asks after each job."""
