@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.engine import Database, sqlite_busy_timeout_ms
 from storage.errors import DatabaseProblem, database_problem
 from storage.repositories import relay
-from storage.statistics import refresh_planner_statistics
+from storage.statistics import refresh_planner_statistics_quietly
 
 log = structlog.get_logger(__name__)
 
@@ -311,13 +311,7 @@ async def upgrade(
         result = await _upgrade_sqlite(db, target, head, wait_s)
         if target == "head":
             await restore_indexes(db)
-            try:
-                await refresh_planner_statistics(db)
-            except Exception as exc:  # only an optimisation: it never stops a start
-                log.warning(
-                    "db.statistics_not_refreshed",
-                    error=f"{type(exc).__name__}: {exc}".splitlines()[0][:200],
-                )
+            await refresh_planner_statistics_quietly(db)
     if result.changed:
         log.info(
             "db.migrated", from_revision=result.before, to_revision=result.after, database=db.url

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.engine import Database
+from storage.errors import unavailable_reason
 
 log = structlog.get_logger(__name__)
 
@@ -80,3 +81,15 @@ async def refresh_planner_statistics(db: Database) -> list[str]:
         await session.execute(text("ANALYZE"))
     log.info("db.statistics_refreshed", tables=stale)
     return stale
+
+
+async def refresh_planner_statistics_quietly(db: Database) -> list[str]:
+    """:func:`refresh_planner_statistics` for a caller it must never stop (a start, a job, an
+    import: statistics are only an optimisation): a failure is one warning line and the
+    next start or job tries again."""
+    try:
+        return await refresh_planner_statistics(db)
+    except Exception as exc:
+        reason = unavailable_reason(exc) or f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        log.warning("db.statistics_not_refreshed", reason=reason)
+        return []

@@ -51,10 +51,10 @@ from bot.usecases.harvest import (
     store_parsed,
     unmatched_names,
 )
-from bot.usecases.jobs import refresh_statistics
 from domain.relay import RelayConfig, RelayMessageIn
 from domain.relay_stats import FormatTally
 from storage.repositories import relay as relay_repo
+from storage.statistics import refresh_planner_statistics_quietly
 
 log = structlog.get_logger(__name__)
 
@@ -432,7 +432,7 @@ async def import_exports(
         if deferred and not cancelled:
             await _build_indexes(app, deferred, progress)
     # What was imported may be most of the table: the query planner's statistics with it.
-    await refresh_statistics(app)
+    await refresh_planner_statistics_quietly(app.db)
     if bar is not None:
         bar.done()
     report.unmatched_names = len(await unmatched_names(app, clan_id))

@@ -20,7 +20,7 @@ from bot.core.tracing import current_trace_id, traced
 from bot.usecases.context import App
 from storage.errors import unavailable_reason
 from storage.repositories import job_runs
-from storage.statistics import refresh_planner_statistics
+from storage.statistics import refresh_planner_statistics_quietly
 
 log = structlog.get_logger(__name__)
 #: How a run that never started because the database was unavailable begins its error.
@@ -94,22 +94,9 @@ async def run_job(
             result = await _run_claimed(app, job, slot, run_id, work)
         finally:
             collect_after_job()
-        await refresh_statistics(app)
+        # A job may have grown the tables (a sync, a backfill): the planner's statistics too.
+        await refresh_planner_statistics_quietly(app.db)
         return result
-
-
-async def refresh_statistics(app: App) -> None:
-    """After a job that may have grown the tables (a sync, a backfill): keep the SQLite query
-    planner's statistics fresh (:mod:`storage.statistics`). Never fails the caller: a
-    database that cannot do it now is asked again after the next job."""
-    try:
-        await refresh_planner_statistics(app.db)
-    except Exception as exc:
-        reason = unavailable_reason(exc)
-        if reason is None:
-            log.error("db.statistics_not_refreshed", error=type(exc).__name__, exc_info=exc)
-        else:
-            log.warning("db.statistics_not_refreshed", reason=reason)
 
 
 async def _run_claimed(
