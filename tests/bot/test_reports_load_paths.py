@@ -132,8 +132,15 @@ async def test_chat_lines_per_hour_cuts_partial_hours_at_both_ends(app: App) -> 
 
 async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None:
     """The one-scan sums of stored steps give what adding each member's steps gives, and
-    members without a snapshot (Frank, Gina) are simply absent."""
-    windows = [(AS_OF - 7 * DAY, AS_OF), (AS_OF - 30 * DAY, AS_OF - 7 * DAY)]
+    members without a snapshot (Frank, Gina) are simply absent: for windows ending together
+    (read in one statement) and apart, the same window twice included."""
+    windows = [
+        (AS_OF - 7 * DAY, AS_OF),
+        (AS_OF - 30 * DAY, AS_OF - 7 * DAY),
+        (AS_OF - 30 * DAY, AS_OF),
+        (AS_OF - DAY, AS_OF),
+        (AS_OF - 7 * DAY, AS_OF),
+    ]
     async with app.db.read() as session:
         totals = await repo.step_totals(session, 1, windows)
         steps = {
@@ -143,12 +150,15 @@ async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None
         vorkath = await repo.metric_totals(session, 1, *windows[0], ["vorkath"])
     for i in range(len(windows)):
         assert 6 not in totals[i] and 7 not in totals[i]
+        # every member with a step in the window, and nobody else
+        assert set(totals[i]) == {mid for mid, mine in steps[i].items() if mine[-1].previous_at}
         for member_id, total in totals[i].items():
             mine = steps[i][member_id]
             assert total.xp == sum(s.gains.xp for s in mine)
             assert total.boss_kills == sum(s.gains.boss_kills for s in mine)
             assert total.last_taken_at == max(s.taken_at for s in mine)
-            assert total.first_previous_at == min(s.previous_at for s in mine if s.previous_at)
+            # the snapshot before the window's first step; None: their first is in it
+            assert total.first_previous_at == mine[0].previous_at
     # Bob's Vorkath: 2 kills a day, 7 daily steps in the week
     assert vorkath[2].gained == {"vorkath": 14.0}
     assert 1 not in vorkath  # Alice's Vorkath never moved
