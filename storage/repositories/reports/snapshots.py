@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -13,8 +14,10 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     and_,
+    bindparam,
     func,
     literal,
     select,
@@ -22,7 +25,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from domain.activity import NO_GAINS, SKILL_METRICS, Gains, SnapshotPoint, Step
 from storage.models import (
@@ -58,14 +60,16 @@ class StepTotals:
     last_taken_at: datetime
 
 
-_TOTAL_COLUMNS = (
-    Snapshot.total_xp,
-    Snapshot.total_ehp,
-    Snapshot.total_ehb,
-    Snapshot.total_boss_kills,
-    Snapshot.total_clues,
-    Snapshot.total_raid_kills,
-    Snapshot.total_progress_steps,
+#: A snapshot's running totals (:class:`domain.activity.RunningTotals`), in the order
+#: :class:`StepTotals` takes their differences.
+_TOTAL_NAMES = (
+    "total_xp",
+    "total_ehp",
+    "total_ehb",
+    "total_boss_kills",
+    "total_clues",
+    "total_raid_kills",
+    "total_progress_steps",
 )
 
 
@@ -101,10 +105,6 @@ async def step_totals(
     """
     if not windows:
         return []
-    s = Snapshot
-    wanted = [Member.clan_id == clan_id]
-    if member_ids is not None:
-        wanted.append(Member.id.in_(list(member_ids)))
     # Windows ending together (1d, 7d and 30d ending now) share the seek at their end: one
     # statement per distinct end, with each window's start joined and subtracted.
     by_end: dict[datetime, list[int]] = {}
@@ -112,47 +112,70 @@ async def step_totals(
         by_end.setdefault(end, []).append(index)
     out: list[dict[int, StepTotals]] = [{} for _ in windows]
     for end, indexes in by_end.items():
-        columns: list[Any] = [
-            Member.id,
-            type_coerce(s.taken_at, String).label("last_at"),
-            s.previous_taken_at.is_(None).label("first_ever"),
-        ]
-        query = (
-            select()
-            .select_from(Member)
-            .join(
-                s,
-                and_(
-                    s.member_id == Member.id,
-                    s.taken_at == _seek_taken(s.taken_at < end, newest=True),
-                ),
-            )
-        )
-        for index in indexes:
-            at_start, seek = aliased(Snapshot), aliased(Snapshot)
-            before = (
-                select(seek.taken_at)
-                .where(seek.member_id == Member.id, seek.taken_at < windows[index][0])
-                .order_by(seek.taken_at.desc())
-                .limit(1)
-                .correlate(Member)
-                .scalar_subquery()
-            )
-            query = query.outerjoin(
-                at_start, and_(at_start.member_id == Member.id, at_start.taken_at == before)
-            )
-            columns.append(type_coerce(at_start.taken_at, String).label(f"before_{index}"))
-            columns.extend(
-                (column - func.coalesce(getattr(at_start, column.key), 0)).label(
-                    f"{column.key}_{index}"
-                )
-                for column in _TOTAL_COLUMNS
-            )
-        rows: Sequence[Any] = (
-            await session.execute(query.add_columns(*columns).where(*wanted))
-        ).all()
+        params: dict[str, Any] = {"clan_id": clan_id, "end": end}
+        params.update({f"start_{k}": windows[index][0] for k, index in enumerate(indexes)})
+        if member_ids is not None:
+            params["member_ids"] = list(member_ids)
+        statement = _step_totals_statement(len(indexes), member_ids is not None)
+        rows: Sequence[Any] = (await session.execute(statement, params)).all()
         _add_step_totals(out, indexes, rows)
     return out
+
+
+_SNAPSHOTS = Snapshot.__table__
+_MEMBERS = Member.__table__
+
+
+def _latest_taken_before(bound: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The time of the member's (``members`` row's) latest snapshot before ``bound``."""
+    seek = _SNAPSHOTS.alias()
+    return (
+        select(seek.c.taken_at)
+        .where(seek.c.member_id == _MEMBERS.c.id, seek.c.taken_at < bound)
+        .order_by(seek.c.taken_at.desc())
+        .limit(1)
+        .correlate(_MEMBERS)
+        .scalar_subquery()
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _step_totals_statement(windows: int, filtered: bool) -> Select[Any]:
+    """The statement of :func:`step_totals` for ``windows`` windows sharing their end, with
+    parameters ``clan_id``, ``end``, ``start_0``, ``start_1``, … and, when ``filtered``,
+    ``member_ids``. Built once per shape: building it took longer than running it."""
+    m = _MEMBERS
+    last = _SNAPSHOTS.alias("last")
+    joined = m.join(
+        last,
+        and_(
+            last.c.member_id == m.c.id,
+            last.c.taken_at == _latest_taken_before(bindparam("end")),
+        ),
+    )
+    columns: list[Any] = [
+        m.c.id,
+        type_coerce(last.c.taken_at, String).label("last_at"),
+        last.c.previous_taken_at.is_(None).label("first_ever"),
+    ]
+    for k in range(windows):
+        start = _SNAPSHOTS.alias(f"start_{k}")
+        joined = joined.outerjoin(
+            start,
+            and_(
+                start.c.member_id == m.c.id,
+                start.c.taken_at == _latest_taken_before(bindparam(f"start_{k}")),
+            ),
+        )
+        columns.append(type_coerce(start.c.taken_at, String).label(f"before_{k}"))
+        columns.extend(
+            (last.c[name] - func.coalesce(start.c[name], 0)).label(f"{name}_{k}")
+            for name in _TOTAL_NAMES
+        )
+    query = select(*columns).select_from(joined).where(m.c.clan_id == bindparam("clan_id"))
+    if filtered:
+        query = query.where(m.c.id.in_(bindparam("member_ids", expanding=True)))
+    return query
 
 
 def _add_step_totals(
