@@ -152,13 +152,13 @@ class Timeline:
         i = self.period_index(moment)
         if i is None:
             return None
-        marks = self._marks_of[i]
+        marks = self._marks_of[i]  # in time order
+        if not marks or marks[-1].at <= moment:  # nothing in the period after ``moment``
+            if i == len(self.periods) - 1 and self.periods[i].left_at is None:
+                return self.current_rank
+            return marks[-1].rank if marks else None
         before = [m for m in marks if m.at <= moment]
-        rank = before[-1].rank if before else None
-        is_open = i == len(self.periods) - 1 and self.periods[i].left_at is None
-        if is_open and len(before) == len(marks):  # nothing in the period after ``moment``
-            rank = self.current_rank
-        return rank
+        return before[-1].rank if before else None
 
     def rank_since(self, moment: datetime) -> datetime | None:
         """When the member got their rank as of ``moment``, within the current period: the

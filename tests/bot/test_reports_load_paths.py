@@ -186,6 +186,27 @@ async def test_chat_lines_in_spans_count_each_span_alone_however_many(app: App) 
     assert sum(expected) > 0  # the clan did chat in these stretches
 
 
+async def test_broadcasts_in_spans_count_each_span_alone_however_many(app: App) -> None:
+    """A span's broadcasts by type are the member's inside it (what the per-member window
+    count says for the same stretch), whatever the number of spans in one call, in order."""
+    stretches = [
+        (AS_OF - 30 * DAY, AS_OF),
+        (AS_OF - 7 * DAY, AS_OF),
+        (AS_OF - 30 * DAY, AS_OF - 7 * DAY),
+        (AS_OF, AS_OF + DAY),  # nothing after as_of
+    ]
+    spans = [(mid, start, end) for mid in range(1, 8) for start, end in stretches]
+    async with app.db.read() as session:
+        per_window = await repo.broadcasts_per_member(session, 1, stretches)
+        one_call = await repo.broadcasts_in_spans(session, 1, spans)
+        many = await repo.broadcasts_in_spans(session, 1, (spans * 9)[:250])
+        assert await repo.broadcasts_in_spans(session, 1, []) == []
+    expected = [per_window[i].get(mid, {}) for mid in range(1, 8) for i in range(len(stretches))]
+    assert any(expected), "the seed has broadcasts in these stretches"
+    assert one_call == expected
+    assert many == (expected * 9)[:250]
+
+
 async def test_officer_findings_equal_the_full_load_they_no_longer_make(app: App) -> None:
     """Alerts, audit and promotions read only what their rule shows (the long alerts
     window's chat, the last seen of audited staff and of slumping leaders): their findings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +20,10 @@ CHAT: ColumnElement[str] = literal_column("'chat'")
 BROADCAST: ColumnElement[str] = literal_column("'broadcast'")
 
 
+@functools.cache
 def counted(kind: ColumnElement[Any]) -> ColumnElement[bool]:
-    """Rows that count: of ``kind``, not a repeat relay, not deleted (see module doc)."""
+    """Rows that count: of ``kind``, not a repeat relay, not deleted (see module doc).
+    Built once per kind (statements are immutable; a report asks this dozens of times)."""
     return and_(
         RelayMessage.kind == kind,
         RelayMessage.duplicate_of.is_(None),

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
+    Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -363,23 +368,56 @@ async def _chat_lines_in_spans_sqlite(
     """:func:`chat_lines_in_spans` on SQLite: the spans go in as one JSON parameter
     (``json_each``), so the statement is the same whatever their number. Building and
     compiling one scalar subquery per span cost more than counting their lines."""
-    rows = json.dumps([[mid, _sqlite_text(start), _sqlite_text(end)] for mid, start, end in spans])
-    each = func.json_each(rows).table_valued("key", "value").alias("spans")
-    count = (
-        select(func.count())
-        .where(
-            RelayMessage.clan_id == clan_id,
-            RelayMessage.member_id == func.json_extract(each.c.value, "$[0]"),
-            counted(CHAT),
-            RelayMessage.posted_at >= func.json_extract(each.c.value, "$[1]"),
-            RelayMessage.posted_at < func.json_extract(each.c.value, "$[2]"),
-        )
-        .scalar_subquery()
-    )
     out = [0] * len(spans)
-    for index, n in (await session.execute(select(each.c.key, count))).all():
+    rows = await session.execute(
+        _chat_lines_in_spans_statement(), {"clan_id": clan_id, "spans": _spans_json(spans)}
+    )
+    for index, n in rows.all():
         out[int(index)] = int(n or 0)
     return out
+
+
+def _spans_json(spans: Sequence[Span]) -> str:
+    """Spans as the one JSON parameter of the SQLite span statements:
+    ``[[member id, start, end], …]``, times as SQLite stores them."""
+    return json.dumps([[mid, _sqlite_text(start), _sqlite_text(end)] for mid, start, end in spans])
+
+
+def _json_spans() -> Any:
+    """The rows of the ``spans`` JSON parameter (``key``: its index, ``value``: the span)."""
+    return func.json_each(bindparam("spans", type_=String)).table_valued("key", "value")
+
+
+def _in_span(each: Any) -> list[ColumnElement[bool]]:
+    """Relay rows of the clan's span member inside the span (``[start, end)``)."""
+    value = each.c.value
+    return [
+        RelayMessage.clan_id == bindparam("clan_id"),
+        RelayMessage.member_id == func.json_extract(value, "$[0]"),
+        RelayMessage.posted_at >= func.json_extract(value, "$[1]"),
+        RelayMessage.posted_at < func.json_extract(value, "$[2]"),
+    ]
+
+
+@functools.cache
+def _chat_lines_in_spans_statement() -> Select[Any]:
+    each = _json_spans().alias("spans")
+    count = select(func.count()).where(*_in_span(each), counted(CHAT)).scalar_subquery()
+    return select(each.c.key, count)
+
+
+@functools.cache
+def _broadcasts_in_spans_sqlite() -> Select[Any]:
+    """Per span (its index) and broadcast type, the counted broadcasts inside it: one
+    statement whatever the number of spans, as for the chat lines."""
+    each = _json_spans().alias("spans")
+    kind = RelayMessage.broadcast_type
+    return (
+        select(each.c.key, kind, func.count())
+        .select_from(each)
+        .join(RelayMessage, and_(*_in_span(each), counted(BROADCAST)))
+        .group_by(each.c.key, kind)
+    )
 
 
 async def broadcasts_in_spans(
@@ -388,6 +426,13 @@ async def broadcasts_in_spans(
     """Counted broadcasts about each span's member inside the span, by type, in order (one
     statement for up to 200 spans)."""
     out: list[dict[str, int]] = [{} for _ in spans]
+    if spans and session.get_bind().dialect.name == "sqlite":
+        rows = await session.execute(
+            _broadcasts_in_spans_sqlite(), {"clan_id": clan_id, "spans": _spans_json(spans)}
+        )
+        for index, kind, count in rows.all():
+            out[int(index)][kind or "unknown"] = int(count)
+        return out
     for first in range(0, len(spans), _SPANS_PER_STATEMENT):
         parts = [
             select(
