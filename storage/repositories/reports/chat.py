@@ -61,29 +61,45 @@ async def chat_lines_per_member(
         for start, end in itertools.pairwise(bounds)
         if any(a <= start and end <= b for a, b in windows)
     ]
-    counts = [
-        select(func.count())
-        .where(
-            RelayMessage.clan_id == Member.clan_id,
-            RelayMessage.member_id == Member.id,
-            counted(CHAT),
-            RelayMessage.posted_at >= start,
-            RelayMessage.posted_at < end,
-        )
-        .scalar_subquery()
-        for start, end in pieces
-    ]
-    query = select(Member.id, *counts).where(Member.clan_id == clan_id)
+    params: dict[str, Any] = {"clan_id": clan_id}
+    for i, (start, end) in enumerate(pieces):
+        params[f"start_{i}"], params[f"end_{i}"] = start, end
     if member_ids is not None:
-        query = query.where(Member.id.in_(list(member_ids)))
+        params["member_ids"] = list(member_ids)
+    query = _chat_lines_statement(len(pieces), member_ids is not None)
     inside = [
         [i for i, (start, end) in enumerate(pieces) if a <= start and end <= b] for a, b in windows
     ]
     out: dict[int, list[int]] = {}
-    for member_id, *found in (await session.execute(query)).all():
+    for member_id, *found in (await session.execute(query, params)).all():
         per_piece = [int(v or 0) for v in found]
         out[int(member_id)] = [sum(per_piece[i] for i in mine) for mine in inside]
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _chat_lines_statement(pieces: int, filtered: bool) -> Select[Any]:
+    """The statement of :func:`chat_lines_per_member` for ``pieces`` pieces of time
+    (parameters ``clan_id``, ``start_0``, ``end_0``, … and, when ``filtered``,
+    ``member_ids``), built once per shape."""
+    member = Member.__table__
+    counts = [
+        select(func.count())
+        .where(
+            RelayMessage.clan_id == member.c.clan_id,
+            RelayMessage.member_id == member.c.id,
+            counted(CHAT),
+            RelayMessage.posted_at >= bindparam(f"start_{i}"),
+            RelayMessage.posted_at < bindparam(f"end_{i}"),
+        )
+        .correlate(member)
+        .scalar_subquery()
+        for i in range(pieces)
+    ]
+    query = select(member.c.id, *counts).where(member.c.clan_id == bindparam("clan_id"))
+    if filtered:
+        query = query.where(member.c.id.in_(bindparam("member_ids", expanding=True)))
+    return query
 
 
 async def broadcasts_per_member(

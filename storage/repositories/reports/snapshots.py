@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -315,40 +314,62 @@ async def steps_of(
     whose steps do not all count, and for per-metric detail)."""
     if not member_ids:
         return {}
-    s = Snapshot
-    columns: list[Any] = [
-        s.member_id,
-        type_coerce(s.taken_at, String),
-        type_coerce(s.previous_taken_at, String),
-        s.xp_gained,
-        s.ehp_gained,
-        s.ehb_gained,
-        s.boss_kills_gained,
-        s.clues_gained,
-        s.raid_kills_gained,
-        s.progress,
-    ]
-    if per_metric:
-        columns.append(type_coerce(s.gained, String))
     rows = (
         await session.execute(
-            select(*columns)
-            .where(s.member_id.in_(list(member_ids)), s.taken_at >= start, s.taken_at < end)
-            .order_by(s.member_id, s.taken_at)
+            _steps_statement(per_metric),
+            {"member_ids": list(member_ids), "start": start, "end": end},
         )
     ).all()
-    out: dict[int, list[Step]] = defaultdict(list)
-    for member_id, taken, previous, xp, ehp, ehb, kills, clues, raids, progress, *raw in rows:
-        gained = MappingProxyType(_metrics_json(raw[0])) if raw else _NO_METRICS
+    out: dict[int, list[Step]] = {}
+    mine: list[Step] = []
+    last_id: Any = None
+    last_text: Any = None
+    last_at: datetime | None = None
+    for row in rows:
+        member_id, taken, previous, xp, ehp, ehb, kills, clues, raids, progress = row[:10]
+        gained = MappingProxyType(_metrics_json(row[10])) if per_metric else _NO_METRICS
         gains = (
             Gains(int(xp), float(ehp), float(ehb), int(kills), int(clues), gained, int(raids))
             if xp or ehp or ehb or kills or gained
             else NO_GAINS
         )
-        out[int(member_id)].append(
-            Step(_timestamp(taken), _moment(previous), gains, bool(progress))
+        if member_id != last_id:
+            last_id, mine = member_id, []
+            out[int(member_id)] = mine
+        # A step's previous snapshot is mostly the step before it: its time is parsed once.
+        previous_at = last_at if previous == last_text else _moment(previous)
+        last_text, last_at = taken, _timestamp(taken)
+        mine.append(Step(last_at, previous_at, gains, bool(progress)))
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _steps_statement(per_metric: bool) -> Select[Any]:
+    """The statement of :func:`steps_of` (parameters ``member_ids``, ``start``, ``end``)."""
+    s = _SNAPSHOTS
+    columns: list[Any] = [
+        s.c.member_id,
+        type_coerce(s.c.taken_at, String),
+        type_coerce(s.c.previous_taken_at, String),
+        s.c.xp_gained,
+        s.c.ehp_gained,
+        s.c.ehb_gained,
+        s.c.boss_kills_gained,
+        s.c.clues_gained,
+        s.c.raid_kills_gained,
+        s.c.progress,
+    ]
+    if per_metric:
+        columns.append(type_coerce(s.c.gained, String))
+    return (
+        select(*columns)
+        .where(
+            s.c.member_id.in_(bindparam("member_ids", expanding=True)),
+            s.c.taken_at >= bindparam("start"),
+            s.c.taken_at < bindparam("end"),
         )
-    return dict(out)
+        .order_by(s.c.member_id, s.c.taken_at)
+    )
 
 
 async def latest_progress(
