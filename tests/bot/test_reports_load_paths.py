@@ -164,47 +164,36 @@ async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None
     assert 1 not in vorkath  # Alice's Vorkath never moved
 
 
-async def test_chat_lines_in_spans_count_each_span_alone_however_many(app: App) -> None:
-    """A span's count is the member's lines inside it (what the per-member window count
-    says for the same stretch), whatever the number of spans in one call (250: over the
-    200 a statement takes on PostgreSQL), in the order given."""
+async def test_span_counts_are_each_span_alone_however_many(app: App) -> None:
+    """A span's chat lines and broadcasts by type are the member's inside it (what the
+    per-member window counts say for the same stretch), whatever the number of spans in one
+    call (250: over the 200 a statement takes on PostgreSQL), in the order given."""
     stretches = [
         (AS_OF - 30 * DAY, AS_OF),
         (AS_OF - 7 * DAY, AS_OF),
+        (AS_OF - 30 * DAY, AS_OF - 7 * DAY),
         (AS_OF - timedelta(hours=5), AS_OF - timedelta(hours=4, minutes=30)),  # cut inside
         (AS_OF, AS_OF + DAY),  # nothing after as_of
     ]
     spans = [(mid, start, end) for mid in range(1, 8) for start, end in stretches]
     async with app.db.read() as session:
-        per_member = await repo.chat_lines_per_member(session, 1, stretches)
-        one_call = await repo.chat_lines_in_spans(session, 1, spans)
-        many = await repo.chat_lines_in_spans(session, 1, (spans * 9)[:250])
+        lines_per_member = await repo.chat_lines_per_member(session, 1, stretches)
+        broadcasts_per_window = await repo.broadcasts_per_member(session, 1, stretches)
+        lines = await repo.chat_lines_in_spans(session, 1, spans)
+        many_lines = await repo.chat_lines_in_spans(session, 1, (spans * 9)[:250])
+        broadcasts = await repo.broadcasts_in_spans(session, 1, spans)
+        many_broadcasts = await repo.broadcasts_in_spans(session, 1, (spans * 9)[:250])
         assert await repo.chat_lines_in_spans(session, 1, []) == []
-    expected = [per_member[mid][i] for mid in range(1, 8) for i in range(len(stretches))]
-    assert one_call == expected
-    assert many == (expected * 9)[:250]
-    assert sum(expected) > 0  # the clan did chat in these stretches
-
-
-async def test_broadcasts_in_spans_count_each_span_alone_however_many(app: App) -> None:
-    """A span's broadcasts by type are the member's inside it (what the per-member window
-    count says for the same stretch), whatever the number of spans in one call, in order."""
-    stretches = [
-        (AS_OF - 30 * DAY, AS_OF),
-        (AS_OF - 7 * DAY, AS_OF),
-        (AS_OF - 30 * DAY, AS_OF - 7 * DAY),
-        (AS_OF, AS_OF + DAY),  # nothing after as_of
-    ]
-    spans = [(mid, start, end) for mid in range(1, 8) for start, end in stretches]
-    async with app.db.read() as session:
-        per_window = await repo.broadcasts_per_member(session, 1, stretches)
-        one_call = await repo.broadcasts_in_spans(session, 1, spans)
-        many = await repo.broadcasts_in_spans(session, 1, (spans * 9)[:250])
         assert await repo.broadcasts_in_spans(session, 1, []) == []
-    expected = [per_window[i].get(mid, {}) for mid in range(1, 8) for i in range(len(stretches))]
-    assert any(expected), "the seed has broadcasts in these stretches"
-    assert one_call == expected
-    assert many == (expected * 9)[:250]
+    in_order = [(mid, i) for mid in range(1, 8) for i in range(len(stretches))]
+    expected_lines = [lines_per_member[mid][i] for mid, i in in_order]
+    expected_broadcasts = [broadcasts_per_window[i].get(mid, {}) for mid, i in in_order]
+    assert sum(expected_lines) > 0  # the clan did chat in these stretches
+    assert any(expected_broadcasts)  # and had broadcasts
+    assert lines == expected_lines
+    assert many_lines == (expected_lines * 9)[:250]
+    assert broadcasts == expected_broadcasts
+    assert many_broadcasts == (expected_broadcasts * 9)[:250]
 
 
 async def test_officer_findings_equal_the_full_load_they_no_longer_make(app: App) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Collection, Mapping, Sequence
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.activity import NO_GAINS, SKILL_METRICS, Gains, SnapshotPoint, Step
+from domain.activity import NO_GAINS, SKILL_METRICS, Gains, RunningTotals, SnapshotPoint, Step
 from storage.models import (
     Member,
     Snapshot,
@@ -59,17 +60,10 @@ class StepTotals:
     last_taken_at: datetime
 
 
-#: A snapshot's running totals (:class:`domain.activity.RunningTotals`), in the order
-#: :class:`StepTotals` takes their differences.
-_TOTAL_NAMES = (
-    "total_xp",
-    "total_ehp",
-    "total_ehb",
-    "total_boss_kills",
-    "total_clues",
-    "total_raid_kills",
-    "total_progress_steps",
-)
+#: A snapshot's running totals: a ``total_`` column per field of
+#: :class:`domain.activity.RunningTotals`, in its order (the order :class:`StepTotals` reads
+#: their differences in).
+_TOTAL_NAMES = tuple(f"total_{field.name}" for field in dataclasses.fields(RunningTotals))
 
 
 def _seek_taken(*conditions: ColumnElement[bool], newest: bool) -> ColumnElement[Any]:
