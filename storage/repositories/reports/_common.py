@@ -20,7 +20,7 @@ CHAT: ColumnElement[str] = literal_column("'chat'")
 BROADCAST: ColumnElement[str] = literal_column("'broadcast'")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)  # CHAT and BROADCAST: bounded all the same
 def counted(kind: ColumnElement[Any]) -> ColumnElement[bool]:
     """Rows that count: of ``kind``, not a repeat relay, not deleted (see module doc).
     Built once per kind (statements are immutable; a report asks this dozens of times)."""
