@@ -444,6 +444,18 @@ class RunningTotals:
     #: How many steps showed progress.
     progress_steps: int = 0
 
+    def plus(self, other: RunningTotals) -> RunningTotals:
+        """These totals and ``other`` added up (the steps of two stretches of time)."""
+        return RunningTotals(
+            self.xp + other.xp,
+            self.ehp + other.ehp,
+            self.ehb + other.ehb,
+            self.boss_kills + other.boss_kills,
+            self.clues + other.clues,
+            self.raid_kills + other.raid_kills,
+            self.progress_steps + other.progress_steps,
+        )
+
     def after(self, step: Step) -> RunningTotals:
         """These totals with one more step added."""
         g = step.gains

@@ -164,6 +164,48 @@ async def test_step_totals_equal_the_steps_added_up_one_by_one(app: App) -> None
     assert 1 not in vorkath  # Alice's Vorkath never moved
 
 
+async def test_step_totals_in_spans_add_up_the_steps_that_count(app: App) -> None:
+    """A span's totals are its member's steps taken inside it whose snapshot before is at or
+    after the period's start (both snapshots in one period), added up as the steps one by
+    one say: for a period begun long before, at the span's start, inside it (the step that
+    crosses the join does not count) and after it; spans that hold no snapshot give zeros."""
+    cases = [
+        (AS_OF - 30 * DAY, AS_OF - 30 * DAY, AS_OF),
+        (AS_OF - 400 * DAY, AS_OF - 7 * DAY, AS_OF),
+        (AS_OF - 7 * DAY, AS_OF - 7 * DAY, AS_OF),
+        (AS_OF - 10 * DAY + timedelta(hours=3), AS_OF - 10 * DAY + timedelta(hours=3), AS_OF),
+        (AS_OF - 20 * DAY, AS_OF - 20 * DAY, AS_OF - 12 * DAY),
+        (AS_OF + DAY, AS_OF + DAY, AS_OF + 2 * DAY),
+    ]
+    spans = [(mid, since, start, end) for mid in range(1, 8) for since, start, end in cases]
+    async with app.db.read() as session:
+        found = await repo.step_totals_in_spans(session, spans)
+        many = await repo.step_totals_in_spans(session, spans * 5)
+        assert await repo.step_totals_in_spans(session, []) == []
+        expected = []
+        for mid, since, start, end in spans:
+            steps = (await repo.steps_of(session, [mid], start, end)).get(mid, [])
+            counted = [s for s in steps if s.previous_at is not None and s.previous_at >= since]
+            expected.append(
+                (
+                    sum(s.gains.xp for s in counted),
+                    sum(s.gains.ehp for s in counted),
+                    sum(s.gains.boss_kills for s in counted),
+                    sum(1 for s in counted if s.progress),
+                )
+            )
+    got = [(t.xp, t.ehp, t.boss_kills, t.progress_steps) for t in found]
+    assert [(xp, kills, n) for xp, _, kills, n in got] == [
+        (xp, kills, n) for xp, _, kills, n in expected
+    ]
+    assert [g[1] for g in got] == pytest.approx([e[1] for e in expected])
+    assert any(xp for xp, *_ in expected), "the seed has steps in these spans"
+    # a period begun at the span's start drops the step that crosses into it, only that one
+    long_member, joined_then = expected[1 :: len(cases)], expected[2 :: len(cases)]
+    assert any(a[3] == b[3] + 1 for a, b in zip(long_member, joined_then, strict=True))
+    assert many == found * 5
+
+
 async def test_span_counts_are_each_span_alone_however_many(app: App) -> None:
     """A span's chat lines and broadcasts by type are the member's inside it (what the
     per-member window counts say for the same stretch), whatever the number of spans in one

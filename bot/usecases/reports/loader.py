@@ -15,7 +15,7 @@ Windows are labels understood by :func:`domain.activity.parse_window` (``7d``, `
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from domain.activity import (
     Gains,
     MemberActivity,
     MemberInfo,
+    RunningTotals,
     Step,
     Window,
     last_progress_at,
@@ -348,8 +349,9 @@ async def gains_in(
     """Each member's gains and whether a counted step shows progress, per window.
 
     Sums of stored steps are read per member and window; they are the answer for a member in
-    one membership period through all of them (nearly everyone). The steps of the others are
-    read one by one and counted as docs/metrics.md says. ``metrics`` adds the per-metric
+    one membership period through all of them (nearly everyone). The others' counted steps
+    (docs/metrics.md) are added up per stretch of a period inside the window, or, when
+    ``metrics`` asks for per-metric gains, read one by one. ``metrics`` adds the per-metric
     gains of those metrics.
     """
     by_id = {m.member_id: m for m in members}
@@ -357,39 +359,58 @@ async def gains_in(
     names = tuple(metrics or ())
     totals = await repo.step_totals(session, clan_id, [(w.start, w.end) for w in windows], ids)
     by_window = [
-        [
+        {
             mid
             for mid, t in per.items()
             if not by_id[mid].timeline.covers(t.first_previous_at or window.start, t.last_taken_at)
-        ]
+        }
         for window, per in zip(windows, totals, strict=True)
     ]
-    # Windows ending together (1d, 7d, 30d ending now) nest: the members read step by step
-    # in any of them are read once over the longest (each window then counts only its own
-    # steps), one query instead of one per window.
+    # Without per-metric gains, their counted steps are added up by the database too, per
+    # stretch of a membership period inside the window (whatever their number of steps).
+    # With them, they are read one by one. Windows ending together (1d, 7d, 30d ending now)
+    # nest: the members read step by step in any of them are read once over the longest
+    # (each window then counts only its own steps), one query instead of one per window.
     read: dict[datetime, dict[int, list[Step]]] = {}
-    for end in {w.end for w in windows}:
-        nested = [i for i, w in enumerate(windows) if w.end == end]
-        wanted = sorted({mid for i in nested for mid in by_window[i]})
-        start = min(windows[i].start for i in nested)
-        read[end] = await repo.steps_of(session, wanted, start, end, per_metric=bool(names))
+    in_spans: list[dict[int, RunningTotals]] = [{} for _ in windows]
+    if names:
+        for end in {w.end for w in windows}:
+            nested = [i for i, w in enumerate(windows) if w.end == end]
+            wanted = sorted({mid for i in nested for mid in by_window[i]})
+            start = min(windows[i].start for i in nested)
+            read[end] = await repo.steps_of(session, wanted, start, end)
+    else:
+        in_spans = await _counted_in_spans(session, windows, by_window, by_id)
     gains: list[dict[int, Gains]] = []
     stepped: list[dict[int, bool]] = []
-    for window, per, one_by_one in zip(windows, totals, by_window, strict=True):
+    for index, (window, per, one_by_one) in enumerate(zip(windows, totals, by_window, strict=True)):
         found_named = await repo.metric_totals(
             session, clan_id, window.start, window.end, names, ids
         )
         named = {mid: t.gained for mid, t in found_named.items()}
-        steps = {mid: read[window.end][mid] for mid in one_by_one if mid in read[window.end]}
+        steps = {
+            mid: read[window.end][mid] for mid in one_by_one if mid in read.get(window.end, {})
+        }
         mine: dict[int, Gains] = {}
         moved: dict[int, bool] = {}
         for mid, t in per.items():
-            if mid in steps or mid in one_by_one:
+            if mid in one_by_one and not names:
+                added = in_spans[index].get(mid, _NO_STEPS)
+                found = Gains(
+                    added.xp,
+                    added.ehp,
+                    added.ehb,
+                    added.boss_kills,
+                    added.clues,
+                    {},
+                    added.raid_kills,
+                )
+                moved[mid] = added.progress_steps > 0
+            elif mid in one_by_one:
                 timeline = by_id[mid].timeline
                 found = window_gains(steps.get(mid, []), window, timeline)
-                if names:
-                    kept = {k: v for k, v in found.per_metric.items() if k in names}
-                    found = dataclasses.replace(found, per_metric=kept)
+                kept = {k: v for k, v in found.per_metric.items() if k in names}
+                found = dataclasses.replace(found, per_metric=kept)
                 moved[mid] = window_progress(steps.get(mid, []), window, timeline)
             else:
                 extra = named.get(mid, {})
@@ -400,6 +421,37 @@ async def gains_in(
         gains.append(mine)
         stepped.append(moved)
     return gains, stepped
+
+
+_NO_STEPS = RunningTotals()
+
+
+async def _counted_in_spans(
+    session: AsyncSession,
+    windows: Sequence[Window],
+    members_by_window: Sequence[Collection[int]],
+    by_id: Mapping[int, MemberInfo],
+) -> list[dict[int, RunningTotals]]:
+    """Per window, the counted steps of the given members added up (docs/metrics.md: a step
+    counts when both its snapshots lie in one membership period): one span per stretch of a
+    period inside the window, all windows' spans in one statement."""
+    keys: list[tuple[int, int]] = []
+    spans: list[repo.PeriodSpan] = []
+    for index, (window, wanted) in enumerate(zip(windows, members_by_window, strict=True)):
+        for mid in sorted(wanted):
+            timeline = by_id[mid].timeline
+            for start, end in timeline.member_intervals(window.start, window.end):
+                since = timeline.joined_at(start)
+                assert since is not None  # a stretch lies inside a period
+                keys.append((index, mid))
+                spans.append((mid, since, start, end))
+    out: list[dict[int, RunningTotals]] = [{} for _ in windows]
+    for (index, mid), added in zip(
+        keys, await repo.step_totals_in_spans(session, spans), strict=True
+    ):
+        mine = out[index]
+        mine[mid] = mine[mid].plus(added) if mid in mine else added
+    return out
 
 
 async def metric_gains(

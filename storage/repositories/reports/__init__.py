@@ -48,6 +48,7 @@ from storage.repositories.reports.members import (
 )
 from storage.repositories.reports.snapshots import (
     MetricTotals,
+    PeriodSpan,
     StepTotals,
     first_snapshot_before,
     latest_progress,
@@ -56,6 +57,7 @@ from storage.repositories.reports.snapshots import (
     metric_names,
     metric_totals,
     step_totals,
+    step_totals_in_spans,
     steps_of,
     xp_in_periods,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "MemberRef",
     "MetricTotals",
     "NameChange",
+    "PeriodSpan",
     "RosterEvent",
     "Span",
     "StepTotals",
@@ -93,6 +96,7 @@ __all__ = [
     "names_starting_with",
     "roster_events",
     "step_totals",
+    "step_totals_in_spans",
     "steps_of",
     "unmatched_names",
     "xp_in_periods",

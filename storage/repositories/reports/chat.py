@@ -32,6 +32,7 @@ from storage.models import (
     Member,
     RelayMessage,
 )
+from storage.repositories.relay import sqlite_datetime
 from storage.repositories.reports._common import BROADCAST, CHAT, counted, utc
 
 # ---------------------------------------------------------------------------------------------
@@ -267,11 +268,6 @@ async def chat_lines_per_hour(
     return out
 
 
-def _sqlite_text(moment: datetime) -> str:
-    """``moment`` as SQLAlchemy stores a UTC timestamp in SQLite (sorts like the instant)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 async def _chat_lines_per_hour_sqlite(
     session: AsyncSession, clan_id: int, start: datetime, end: datetime
 ) -> dict[datetime, int]:
@@ -288,7 +284,7 @@ async def _chat_lines_per_hour_sqlite(
     while hour < end:
         following = hour + timedelta(hours=1)
         hours.append(hour)
-        bounds.append((_sqlite_text(max(hour, start)), _sqlite_text(min(following, end))))
+        bounds.append((sqlite_datetime(max(hour, start)), sqlite_datetime(min(following, end))))
         hour = following
     if not hours:
         return {}
@@ -396,7 +392,9 @@ async def _chat_lines_in_spans_sqlite(
 def _spans_json(spans: Sequence[Span]) -> str:
     """Spans as the one JSON parameter of the SQLite span statements:
     ``[[member id, start, end], …]``, times as SQLite stores them."""
-    return json.dumps([[mid, _sqlite_text(start), _sqlite_text(end)] for mid, start, end in spans])
+    return json.dumps(
+        [[mid, sqlite_datetime(start), sqlite_datetime(end)] for mid, start, end in spans]
+    )
 
 
 def _json_spans() -> Any:

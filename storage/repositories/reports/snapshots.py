@@ -13,17 +13,21 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    DateTime,
     Select,
     String,
     and_,
     bindparam,
+    case,
     func,
     literal,
     select,
     type_coerce,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.activity import NO_GAINS, SKILL_METRICS, Gains, RunningTotals, SnapshotPoint, Step
@@ -32,6 +36,7 @@ from storage.models import (
     Snapshot,
     SnapshotGain,
 )
+from storage.repositories.relay import sqlite_datetime
 from storage.repositories.reports._common import from_text
 
 # ---------------------------------------------------------------------------------------------
@@ -169,6 +174,133 @@ def _step_totals_statement(windows: int, filtered: bool) -> Select[Any]:
     if filtered:
         query = query.where(m.c.id.in_(bindparam("member_ids", expanding=True)))
     return query
+
+
+#: One stretch of a member's membership period inside a window: (member id, the period's
+#: start, the stretch's start, its end).
+PeriodSpan = tuple[int, datetime, datetime, datetime]
+
+_NO_STEPS = RunningTotals()
+
+
+async def step_totals_in_spans(
+    session: AsyncSession, spans: Sequence[PeriodSpan]
+) -> list[RunningTotals]:
+    """Per span, in order: the member's counted steps taken in ``[start, end)``, added up.
+
+    A step counts when both its snapshots lie in one membership period (docs/metrics.md,
+    "Progress"), so in a span of the period that began at ``since`` the steps that count are
+    those taken in it whose snapshot before is at or after ``since``. From running totals,
+    whatever the number of snapshots: the totals at the member's latest snapshot before the
+    end, minus those at the latest snapshot before the start when it is in the period, else
+    those at their first snapshot in the span (whose step began before the period: it does
+    not count). Three index seeks per span, one statement for all of them.
+    """
+    if not spans:
+        return []
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any]
+    if dialect == "sqlite":
+        params = {
+            "spans": json.dumps(
+                [
+                    [m, sqlite_datetime(a), sqlite_datetime(b), sqlite_datetime(c)]
+                    for m, a, b, c in spans
+                ]
+            )
+        }
+    else:
+        params = {
+            "members": [m for m, _, _, _ in spans],
+            "sinces": [a for _, a, _, _ in spans],
+            "starts": [b for _, _, b, _ in spans],
+            "ends": [c for _, _, _, c in spans],
+        }
+    out = [_NO_STEPS] * len(spans)
+    found: Sequence[Any] = (await session.execute(_span_totals_statement(dialect), params)).all()
+    for row in found:
+        if row[1]:  # a snapshot taken in the span
+            out[int(row[0])] = RunningTotals(*row[2:])
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _span_totals_statement(dialect: str) -> Select[Any]:
+    """The statement of :func:`step_totals_in_spans`: on SQLite the spans are one JSON
+    parameter (``spans``), elsewhere four arrays (``members``, ``sinces``, ``starts``,
+    ``ends``); each span's row is its index (from 0), whether a snapshot was taken in it,
+    and the differences of the running totals."""
+    if dialect == "sqlite":
+        each = func.json_each(bindparam("spans", type_=String)).table_valued("key", "value")
+        value = each.c.value
+        spans = select(
+            each.c.key.label("key"),
+            func.json_extract(value, "$[0]").label("member_id"),
+            func.json_extract(value, "$[1]").label("since"),
+            func.json_extract(value, "$[2]").label("start"),
+            func.json_extract(value, "$[3]").label("end"),
+        ).subquery("spans")
+    else:
+        moments = ARRAY(DateTime(timezone=True))
+        arrays = (
+            func.unnest(
+                bindparam("members", type_=ARRAY(BigInteger)),
+                bindparam("sinces", type_=moments),
+                bindparam("starts", type_=moments),
+                bindparam("ends", type_=moments),
+            )
+            .table_valued("member_id", "since", "start", "end", with_ordinality="n")
+            .render_derived()
+        )
+        spans = select(
+            (arrays.c.n - 1).label("key"),
+            arrays.c.member_id,
+            arrays.c.since,
+            arrays.c.start,
+            arrays.c.end,
+        ).subquery("spans")
+
+    def seek(before: Any, bound: Any) -> ColumnElement[Any]:
+        x = _SNAPSHOTS.alias()
+        taken = x.c.taken_at
+        return (
+            select(taken)
+            .where(x.c.member_id == spans.c.member_id, taken < bound if before else taken >= bound)
+            .order_by(taken.desc() if before else taken)
+            .limit(1)
+            .correlate(spans)
+            .scalar_subquery()
+        )
+
+    last, earlier, first = (_SNAPSHOTS.alias(name) for name in ("last", "earlier", "first"))
+    joined = (
+        spans.outerjoin(
+            last,
+            and_(last.c.member_id == spans.c.member_id, last.c.taken_at == seek(True, spans.c.end)),
+        )
+        .outerjoin(
+            earlier,
+            and_(
+                earlier.c.member_id == spans.c.member_id,
+                earlier.c.taken_at == seek(True, spans.c.start),
+            ),
+        )
+        .outerjoin(
+            first,
+            and_(
+                first.c.member_id == spans.c.member_id,
+                first.c.taken_at == seek(False, spans.c.start),
+            ),
+        )
+    )
+    in_period = earlier.c.taken_at >= spans.c.since
+    differences = [
+        last.c[name] - case((in_period, earlier.c[name]), else_=first.c[name])
+        for name in _TOTAL_NAMES
+    ]
+    return select(
+        spans.c.key, func.coalesce(last.c.taken_at >= spans.c.start, False), *differences
+    ).select_from(joined)
 
 
 def _add_step_totals(
