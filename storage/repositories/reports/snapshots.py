@@ -124,17 +124,26 @@ _SNAPSHOTS = Snapshot.__table__
 _MEMBERS = Member.__table__
 
 
-def _latest_taken_before(bound: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The time of the member's (``members`` row's) latest snapshot before ``bound``."""
+def _seek_snapshot(
+    owner: Any, member: str, bound: ColumnElement[Any], *, name: str, before: bool = True
+) -> tuple[Any, ColumnElement[bool]]:
+    """A snapshots alias called ``name`` and its join condition: the snapshot of the member
+    of ``owner``'s row (its column ``member``) last taken before ``bound``, or with
+    ``before=False`` first taken at or after it. One index seek, correlated to ``owner``,
+    then the row off the covering index."""
     seek = _SNAPSHOTS.alias()
-    return (
-        select(seek.c.taken_at)
-        .where(seek.c.member_id == _MEMBERS.c.id, seek.c.taken_at < bound)
-        .order_by(seek.c.taken_at.desc())
+    taken = seek.c.taken_at
+    member_id = owner.c[member]
+    moment = (
+        select(taken)
+        .where(seek.c.member_id == member_id, taken < bound if before else taken >= bound)
+        .order_by(taken.desc() if before else taken)
         .limit(1)
-        .correlate(_MEMBERS)
+        .correlate(owner)
         .scalar_subquery()
     )
+    found = _SNAPSHOTS.alias(name)
+    return found, and_(found.c.member_id == member_id, found.c.taken_at == moment)
 
 
 @functools.lru_cache(maxsize=32)
@@ -143,28 +152,16 @@ def _step_totals_statement(windows: int, filtered: bool) -> Select[Any]:
     parameters ``clan_id``, ``end``, ``start_0``, ``start_1``, … and, when ``filtered``,
     ``member_ids``. Built once per shape: building it took longer than running it."""
     m = _MEMBERS
-    last = _SNAPSHOTS.alias("last")
-    joined = m.join(
-        last,
-        and_(
-            last.c.member_id == m.c.id,
-            last.c.taken_at == _latest_taken_before(bindparam("end")),
-        ),
-    )
+    last, on_last = _seek_snapshot(m, "id", bindparam("end"), name="last")
+    joined = m.join(last, on_last)
     columns: list[Any] = [
         m.c.id,
         type_coerce(last.c.taken_at, String).label("last_at"),
         last.c.previous_taken_at.is_(None).label("first_ever"),
     ]
     for k in range(windows):
-        start = _SNAPSHOTS.alias(f"start_{k}")
-        joined = joined.outerjoin(
-            start,
-            and_(
-                start.c.member_id == m.c.id,
-                start.c.taken_at == _latest_taken_before(bindparam(f"start_{k}")),
-            ),
-        )
+        start, on_start = _seek_snapshot(m, "id", bindparam(f"start_{k}"), name=f"start_{k}")
+        joined = joined.outerjoin(start, on_start)
         columns.append(type_coerce(start.c.taken_at, String).label(f"before_{k}"))
         columns.extend(
             (last.c[name] - func.coalesce(start.c[name], 0)).label(f"{name}_{k}")
@@ -260,38 +257,11 @@ def _span_totals_statement(dialect: str) -> Select[Any]:
             arrays.c.end,
         ).subquery("spans")
 
-    def seek(before: Any, bound: Any) -> ColumnElement[Any]:
-        x = _SNAPSHOTS.alias()
-        taken = x.c.taken_at
-        return (
-            select(taken)
-            .where(x.c.member_id == spans.c.member_id, taken < bound if before else taken >= bound)
-            .order_by(taken.desc() if before else taken)
-            .limit(1)
-            .correlate(spans)
-            .scalar_subquery()
-        )
-
-    last, earlier, first = (_SNAPSHOTS.alias(name) for name in ("last", "earlier", "first"))
+    last, on_last = _seek_snapshot(spans, "member_id", spans.c.end, name="last")
+    earlier, on_earlier = _seek_snapshot(spans, "member_id", spans.c.start, name="earlier")
+    first, on_first = _seek_snapshot(spans, "member_id", spans.c.start, name="first", before=False)
     joined = (
-        spans.outerjoin(
-            last,
-            and_(last.c.member_id == spans.c.member_id, last.c.taken_at == seek(True, spans.c.end)),
-        )
-        .outerjoin(
-            earlier,
-            and_(
-                earlier.c.member_id == spans.c.member_id,
-                earlier.c.taken_at == seek(True, spans.c.start),
-            ),
-        )
-        .outerjoin(
-            first,
-            and_(
-                first.c.member_id == spans.c.member_id,
-                first.c.taken_at == seek(False, spans.c.start),
-            ),
-        )
+        spans.outerjoin(last, on_last).outerjoin(earlier, on_earlier).outerjoin(first, on_first)
     )
     in_period = earlier.c.taken_at >= spans.c.since
     differences = [
